@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Prepare this checkout for running and testing Mamoru. Safe to run again: each step
+# only does something when its inputs changed since the last run.
+#
+#   scripts/setup.sh            .venv from requirements.lock + node_modules from package-lock.json
+#   scripts/setup.sh --browser  the same, plus Debian's Chromium for the end-to-end tests
+#   scripts/setup.sh --tools    only a .venv with pip-tools (enough for `make lock`)
+#
+# Never downloads a browser or a prebuilt binary of its own: PyPI, npm and Debian only.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+VENV=$ROOT/.venv
+PYTHON=${PYTHON:-python3}
+CHROMIUM=/usr/bin/chromium
+
+# Playwright (python) must use Debian's Chromium; it must never fetch its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
+want_browser=0
+tools_only=0
+for arg in "$@"; do
+    case $arg in
+        --browser) want_browser=1 ;;
+        --tools) tools_only=1 ;;
+        -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "setup: unknown option: $arg" >&2; exit 2 ;;
+    esac
+done
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+# A stamp file holds the hash of the inputs a step was last run with.
+fingerprint() { cat "$@" | sha256sum | cut -d' ' -f1; }
+is_fresh() { [[ -f $1 && "$(cat "$1")" == "$2" ]]; }
+
+# --- Python >= 3.12 (.python-version selects 3.12 under pyenv)
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    die "$PYTHON not found; Mamoru needs Python >= 3.12 (set PYTHON=/path/to/python3.12)"
+fi
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then
+    die "Mamoru needs Python >= 3.12, but $PYTHON is $("$PYTHON" -V 2>&1)" \
+        "(install 3.12 or set PYTHON=/path/to/python3.12)"
+fi
+
+# --- .venv (recreated when it is missing, broken or on an older Python)
+if [[ -x $VENV/bin/python ]] \
+    && ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+    say "recreating .venv: its Python is broken or older than 3.12"
+    rm -rf "$VENV"
+fi
+if [[ ! -x $VENV/bin/python ]]; then
+    say "creating .venv with $("$PYTHON" -V 2>&1)"
+    "$PYTHON" -m venv "$VENV"
+fi
+
+if ((tools_only)); then
+    if [[ ! -x $VENV/bin/pip-compile ]]; then
+        say "installing pip-tools into .venv"
+        "$VENV/bin/python" -m pip install --quiet pip-tools
+    fi
+    exit 0
+fi
+
+# --- Python packages, exactly as locked, then Mamoru itself (editable)
+[[ -f requirements.lock ]] || die "requirements.lock is missing: run 'make lock'"
+stamp=$VENV/.mamoru-installed
+inputs=$(fingerprint requirements.lock pyproject.toml)
+if ! is_fresh "$stamp" "$inputs"; then
+    say "installing Python packages from requirements.lock"
+    "$VENV/bin/python" -m pip install --quiet --require-hashes -r requirements.lock
+    "$VENV/bin/python" -m pip install --quiet --no-deps -e .
+    echo "$inputs" >"$stamp"
+fi
+
+# --- Node packages (the Agents Playground), exactly as locked
+command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js >= 20 with npm"
+stamp=node_modules/.mamoru-installed
+inputs=$(fingerprint package.json package-lock.json)
+if ! is_fresh "$stamp" "$inputs"; then
+    say "installing Node packages with npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$inputs" >"$stamp"
+fi
+
+# --- Debian's Chromium, only for the end-to-end tests
+if ((want_browser)) && [[ ! -x $CHROMIUM ]]; then
+    if [[ $(id -u) -ne 0 ]]; then
+        die "the end-to-end tests need Debian's Chromium at $CHROMIUM; as root run:" \
+            "apt-get update && apt-get install -y chromium"
+    fi
+    say "installing Debian's Chromium (apt-get install chromium)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+    [[ -x $CHROMIUM ]] || die "apt-get installed chromium but $CHROMIUM is missing"
+fi
+
+say "ready"
