@@ -1,0 +1,1 @@
+"""Subcommands of the ``mamoru`` command, one module per feature (see ``bot/cli.py``)."""

@@ -1,0 +1,87 @@
+"""Settings: every knob of Mamoru in one place, read from the environment and ``.env``.
+
+Variables are prefixed ``MAMORU_`` (e.g. ``MAMORU_PORT=3978``). ``DATABASE_URL`` is
+also accepted without the prefix, as hosting platforms set it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BotAuthType(StrEnum):
+    """How the bot proves its identity to the Bot Connector (Agents SDK AUTHTYPE)."""
+
+    CLIENT_SECRET = "ClientSecret"
+    CERTIFICATE = "Certificate"
+    USER_MANAGED_IDENTITY = "UserManagedIdentity"
+
+
+class GraphMode(StrEnum):
+    """Which Microsoft Graph Mamoru talks to."""
+
+    SANDBOX = "sandbox"  # the local Graph service, in-process (no Azure needed)
+    MICROSOFT = "microsoft"  # the real Microsoft Graph
+
+
+class Settings(BaseSettings):
+    """Mamoru's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MAMORU_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- HTTP server
+    host: str = "127.0.0.1"
+    port: int = Field(default=3978, ge=1, le=65535)
+
+    # --- Bot identity (Entra app registration or managed identity). Empty = none configured.
+    client_id: str = ""
+    tenant_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    certificate_path: Path | None = None
+    auth_type: BotAuthType = BotAuthType.CLIENT_SECRET
+    # Accept requests without a token. Only for local runs (Agents Playground); never in Azure.
+    allow_anonymous: bool = False
+
+    # --- Storage
+    data_dir: Path = Path(".mamoru")
+    database_url: str = Field(
+        default="", validation_alias=AliasChoices("MAMORU_DATABASE_URL", "DATABASE_URL")
+    )
+
+    # --- Microsoft Graph
+    graph_mode: GraphMode = GraphMode.SANDBOX
+    graph_base_url: str = "https://graph.microsoft.com/v1.0"
+    graph_token_url: str = ""  # empty: derived from tenant_id (login.microsoftonline.com)
+
+    # --- Guidance
+    playbooks_dir: Path | None = None  # None: the playbooks shipped with Mamoru
+    match_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    max_message_chars: int = Field(default=4000, ge=100)  # longer texts are read only this far
+
+    def serving_problem(self) -> str | None:
+        """Why the bot must not serve /api/messages with these settings, or None if it may."""
+        if not self.client_id and not self.allow_anonymous:
+            return (
+                "no bot identity configured: set MAMORU_CLIENT_ID, MAMORU_TENANT_ID and "
+                "MAMORU_CLIENT_SECRET for Azure, or MAMORU_ALLOW_ANONYMOUS=true for a local "
+                "run with the Agents Playground"
+            )
+        return None
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database to use: ``DATABASE_URL`` if set, else a SQLite file in ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'mamoru.db').resolve()}"
+
+    @property
+    def has_bot_identity(self) -> bool:
+        """Whether a bot identity is configured (tokens are then required on /api/messages)."""
+        return bool(self.client_id)

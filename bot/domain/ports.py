@@ -1,0 +1,147 @@
+"""Ports: what the domain needs from the outside world, as Protocols.
+
+Concrete implementations live outside the domain (``bot/store``, ``bot/mail``,
+``bot/evidence``) and are wired together only in ``bot/app.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """The current time; injectable so tests can move it."""
+
+    def now(self) -> dt.datetime:
+        """Now, timezone-aware (UTC)."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> dt.datetime:
+        """Now, in UTC."""
+        return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class EmailEvidence:
+    """One archived email, as recorded in a case's evidence log.
+
+    ``immutable_id`` is Graph's ImmutableId: it survives moves, so it is the key
+    that makes recording idempotent (a re-run never records the same mail twice).
+    """
+
+    immutable_id: str
+    internet_message_id: str
+    received_at: dt.datetime
+    sender: str
+    subject: str
+    mime_sha256: str
+    mailbox: str
+
+
+class EmailEvidenceLog(Protocol):
+    """Where mail protection records each archived message (per case, append-only)."""
+
+    async def recorded_email_ids(self, case_id: str) -> set[str]:
+        """Immutable ids of the emails already recorded for ``case_id``."""
+        ...
+
+    async def record_email(self, case_id: str, item: EmailEvidence, eml: bytes) -> None:
+        """Append one email and its original bytes to the case's evidence log."""
+        ...
+
+
+# --- Incidents and evidence (issue 4). Imported here, not at the top, so the classes
+# above stay importable on their own; the domain modules import nothing from ports.
+from collections.abc import AsyncIterator  # noqa: E402
+
+from bot.domain.access import Viewer  # noqa: E402
+from bot.domain.evidence import ChainHead, EvidenceItem, SealedEntry  # noqa: E402
+from bot.domain.incidents import (  # noqa: E402
+    Incident,
+    IncidentDraft,
+    IncidentState,
+    Person,
+    TimelineEvent,
+)
+
+
+class IncidentRepository(Protocol):
+    """Incidents and their timelines."""
+
+    async def create_incident(self, draft: IncidentDraft, *, idempotency_key: str) -> Incident:
+        """Open an incident (id ``KH-YYYY-NNNN``, no gaps); the same key returns the same one."""
+        ...
+
+    async def load_incident(self, incident_id: str) -> Incident:
+        """The incident, without an access check (jobs, CLI); raises ``IncidentNotFound``."""
+        ...
+
+    async def get_incident(self, incident_id: str, viewer: Viewer) -> Incident:
+        """The incident if ``viewer`` may see it; ``IncidentNotFound`` or ``AccessDenied``."""
+        ...
+
+    async def list_incidents(self, viewer: Viewer, *, limit: int = 50) -> list[Incident]:
+        """The incidents ``viewer`` may see, newest first."""
+        ...
+
+    async def transition(
+        self, incident_id: str, target: IncidentState, *, actor: Person, note: str = ""
+    ) -> Incident:
+        """Move the incident to ``target``; raises ``InvalidTransition`` if not allowed."""
+        ...
+
+    async def add_event(self, incident_id: str, event: TimelineEvent) -> Incident:
+        """Append a timeline event (note, export) that does not change the state."""
+        ...
+
+
+class EvidenceRepository(Protocol):
+    """The append-only evidence log of each case (no update or delete exists)."""
+
+    async def append_evidence(
+        self, case_id: str, item: EvidenceItem, *, recorded_by: Person
+    ) -> SealedEntry:
+        """Chain ``item`` after the case's head; an email already recorded is returned as is."""
+        ...
+
+    def iter_evidence(self, case_id: str, *, upto: int | None = None) -> AsyncIterator[SealedEntry]:
+        """The case's entries in chain order up to entry ``upto``, streamed (flat memory)."""
+        ...
+
+    async def evidence_head(self, case_id: str) -> ChainHead:
+        """The head the store recorded for the case; raises ``IncidentNotFound``."""
+        ...
+
+
+class BlobStore(Protocol):
+    """Write-once, content-addressed files (.eml, screenshots), keyed by SHA-256."""
+
+    async def put(self, data: bytes) -> str:
+        """Store ``data`` (no-op if present) and return its SHA-256."""
+        ...
+
+    async def read(self, sha256: str) -> bytes:
+        """The bytes, verified; ``BlobNotFound`` or ``BlobCorrupted``."""
+        ...
+
+    def chunks(self, sha256: str) -> AsyncIterator[bytes]:
+        """The bytes in chunks; raises ``BlobCorrupted`` at the end if they do not match."""
+        ...
+
+    async def exists(self, sha256: str) -> bool:
+        """Whether a file with this SHA-256 is stored."""
+        ...
+
+
+class Store(IncidentRepository, EvidenceRepository, EmailEvidenceLog, Protocol):
+    """Everything Mamoru persists: incidents, timelines and evidence logs."""
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,80 @@
+"""The aiohttp web application: ``POST /api/messages`` and ``GET /healthz``.
+
+Malformed requests get a 400 with a reason (never a 500): the SDK would raise on
+an activity that does not validate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from microsoft_agents.activity import Activity
+from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_middleware
+from microsoft_agents.hosting.core import AgentApplication, AgentAuthConfiguration, TurnState
+from pydantic import ValidationError
+
+from bot import __version__
+
+log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 1024 * 1024  # Teams activities are far smaller; 100 KB of text still fits
+
+HealthCheck = Callable[[], Awaitable[tuple[bool, str]]]
+
+
+def _bad_request(reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=400)
+
+
+def build_web_app(
+    agent: AgentApplication[TurnState],
+    adapter: CloudAdapter,
+    auth_config: AgentAuthConfiguration,
+    health_checks: dict[str, HealthCheck],
+) -> web.Application:
+    """The web application serving the agent and the health endpoint."""
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _bad_request("the body is not JSON")
+        if not isinstance(body, dict):
+            return _bad_request("the body is not a JSON object (an Activity)")
+        try:
+            Activity.model_validate(body)
+        except ValidationError as exc:
+            fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
+            return _bad_request(f"the activity is malformed ({fields or 'shape'})")
+        response = await adapter.process(request, agent)
+        return response if response is not None else web.Response(status=202)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        results: dict[str, Any] = {}
+        healthy = True
+        for name, check in health_checks.items():
+            ok, detail = await check()
+            results[name] = {"ok": ok, "detail": detail}
+            healthy = healthy and ok
+        return web.json_response(
+            {"status": "ok" if healthy else "degraded", "version": __version__, "checks": results},
+            status=200 if healthy else 503,
+        )
+
+    @web.middleware
+    async def auth_only_for_messages(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        # Tokens are checked for the Bot Connector endpoint only; /healthz is public.
+        if request.path == "/api/messages":
+            return await jwt_authorization_middleware(request, handler)  # type: ignore[no-any-return]
+        return await handler(request)
+
+    web_app = web.Application(middlewares=[auth_only_for_messages], client_max_size=MAX_BODY_BYTES)
+    web_app["agent_configuration"] = auth_config
+    web_app.router.add_post("/api/messages", messages)
+    web_app.router.add_get("/healthz", healthz)
+    return web_app

@@ -1,0 +1,1 @@
+"""Agents SDK glue only: routes (one module per feature), replies, identity of the sender."""

@@ -1,0 +1,122 @@
+"""One dispatcher for every Action.Execute click (invoke ``adaptiveCard/action``).
+
+Features register a handler per verb. The dispatcher validates the invoke,
+answers malformed or unknown ones with a clear response (never a 501, which
+Teams shows as "Unable to reach app"), and sends the handler's result: the
+card that replaces the clicked one, plus any new messages.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from microsoft_agents.activity import ActivityTypes
+from microsoft_agents.hosting.core import TurnContext
+
+from bot.domain.locale import Locale
+from bot.teams.identity import Sender
+from bot.teams.replies import answer_invoke_error, answer_invoke_with_card, send_card
+from cards.notices import notice_card
+from cards.verbs import Verb
+
+log = logging.getLogger(__name__)
+ACTION_INVOKE = "adaptiveCard/action"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRequest:
+    """A validated click: the verb, its data, the language and who clicked."""
+
+    verb: Verb
+    data: dict[str, Any]
+    locale: Locale
+    sender: Sender
+    trigger: str  # "manual" for a click, "automatic" for a card refresh
+
+
+@dataclass(slots=True)
+class ActionResult:
+    """What a click produces: the card replacing the clicked one, and new messages."""
+
+    replace: dict[str, Any]
+    send: list[dict[str, Any]] = field(default_factory=list)
+
+
+class InvalidAction(Exception):
+    """The click's data is not what the verb expects; the message is shown to the user."""
+
+
+ActionHandler = Callable[[TurnContext, ActionRequest], Awaitable[ActionResult]]
+
+
+class ActionDispatcher:
+    """Routes Action.Execute verbs to their handlers."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[Verb, ActionHandler] = {}
+
+    def on(self, verb: Verb) -> Callable[[ActionHandler], ActionHandler]:
+        """Register the handler of ``verb`` (one handler per verb)."""
+
+        def register(handler: ActionHandler) -> ActionHandler:
+            if verb in self._handlers:
+                raise ValueError(f"verb {verb} already has a handler")
+            self._handlers[verb] = handler
+            return handler
+
+        return register
+
+    @staticmethod
+    def selects(context: TurnContext) -> bool:
+        """Whether the activity is an Action.Execute invoke."""
+        activity = context.activity
+        return activity.type == ActivityTypes.invoke and activity.name == ACTION_INVOKE
+
+    async def handle(self, context: TurnContext, _state: object) -> None:
+        """Validate, dispatch and answer one Action.Execute invoke."""
+        activity = context.activity
+        value = activity.value if isinstance(activity.value, dict) else None
+        action = value.get("action") if value else None
+        if not isinstance(action, dict) or action.get("type") != "Action.Execute":
+            await answer_invoke_error(
+                context, HTTPStatus.BAD_REQUEST, "The card action is not a valid Action.Execute."
+            )
+            return
+        data = action.get("data") or {}
+        if not isinstance(data, dict):
+            await answer_invoke_error(
+                context, HTTPStatus.BAD_REQUEST, "The card action carries malformed data."
+            )
+            return
+        locale = Locale.from_tag(
+            data.get("locale") if isinstance(data.get("locale"), str) else activity.locale
+        )
+        try:
+            verb = Verb(action.get("verb"))
+            handler = self._handlers[verb]
+        except (ValueError, KeyError):
+            log.info("unknown card verb received")
+            await answer_invoke_with_card(
+                context, notice_card("unknown_action.title", "unknown_action.body", locale)
+            )
+            return
+        request = ActionRequest(
+            verb=verb,
+            data=data,
+            locale=locale,
+            sender=Sender.of(activity),
+            trigger=str(value.get("trigger") or "manual") if value else "manual",
+        )
+        try:
+            result = await handler(context, request)
+        except InvalidAction as exc:
+            log.info("invalid data for card verb %s", verb.value)
+            await answer_invoke_error(context, HTTPStatus.BAD_REQUEST, str(exc))
+            return
+        for card in result.send:
+            await send_card(context, card)
+        await answer_invoke_with_card(context, result.replace)

@@ -1,0 +1,103 @@
+"""Small builders for Adaptive Card 1.5 elements, shared by every card.
+
+Only what the cards need; each returns a plain dict ready for JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain.locale import Locale
+from cards.i18n import t
+from cards.verbs import Verb
+
+Element = dict[str, Any]
+CARD_VERSION = "1.5"
+SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
+
+
+def card(body: list[Element], actions: list[Element] | None = None, **extra: Any) -> Element:
+    """An AdaptiveCard 1.5 envelope around ``body`` and ``actions``."""
+    result: Element = {
+        "type": "AdaptiveCard",
+        "$schema": SCHEMA_URL,
+        "version": CARD_VERSION,
+        "body": body,
+    }
+    if actions:
+        result["actions"] = actions
+    result.update(extra)
+    return result
+
+
+def text(
+    value: str,
+    *,
+    size: str | None = None,
+    weight: str | None = None,
+    color: str | None = None,
+    subtle: bool = False,
+    separator: bool = False,
+    spacing: str | None = None,
+) -> Element:
+    """A wrapping TextBlock."""
+    block: Element = {"type": "TextBlock", "text": value, "wrap": True}
+    for key, val in (("size", size), ("weight", weight), ("color", color), ("spacing", spacing)):
+        if val:
+            block[key] = val
+    if subtle:
+        block["isSubtle"] = True
+    if separator:
+        block["separator"] = True
+    return block
+
+
+def heading(value: str, *, size: str = "Medium") -> Element:
+    """A bold heading."""
+    return text(value, size=size, weight="Bolder")
+
+
+def bullets(items: list[str], *, numbered: bool = False) -> Element:
+    """A list as one TextBlock (Markdown lists render in Teams)."""
+    lines = [f"{i}. {item}" if numbered else f"- {item}" for i, item in enumerate(items, 1)]
+    return text("\r".join(lines))
+
+
+def container(items: list[Element], **extra: Any) -> Element:
+    """A Container grouping ``items``."""
+    result: Element = {"type": "Container", "items": items}
+    result.update(extra)
+    return result
+
+
+def execute(title: str, verb: Verb, locale: Locale, **data: Any) -> Element:
+    """An Action.Execute button; the locale travels in the data so follow-ups keep the language."""
+    return {
+        "type": "Action.Execute",
+        "title": title,
+        "verb": verb.value,
+        "data": {"locale": locale.value, **data},
+    }
+
+
+def show_card(title: str, body: list[Element]) -> Element:
+    """An Action.ShowCard revealing ``body`` in place, to keep cards short."""
+    return {
+        "type": "Action.ShowCard",
+        "title": title,
+        "card": {"type": "AdaptiveCard", "version": CARD_VERSION, "body": body},
+    }
+
+
+def legal_reminder(locale: Locale) -> Element:
+    """The one-line reminder to confirm legal points with the legal section."""
+    return text("⚖️ " + t("legal.reminder", locale), size="Small", subtle=True, separator=True)
+
+
+def next_steps(locale: Locale, *, playbook_id: str | None = None) -> list[Element]:
+    """The next-step buttons every guidance answer offers."""
+    data = {"playbook": playbook_id} if playbook_id else {}
+    return [
+        execute(t("action.report", locale), Verb.REPORT_OPEN, locale, **data),
+        execute(t("action.manager", locale), Verb.TALK_TO_MANAGER, locale, **data),
+    ]

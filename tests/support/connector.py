@@ -1,0 +1,147 @@
+"""A stand-in for the Bot Connector, shaped like the Agents Playground's mock connector.
+
+It receives what the bot sends (POST/PUT activities, POST /v3/conversations for
+new channel threads) and records it, so tests assert what a user would see.
+Also builds the activities Teams would post to the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+
+@dataclass
+class Sent:
+    """One activity the bot sent (or updated) in a conversation."""
+
+    method: str
+    conversation_id: str
+    activity: dict[str, Any]
+
+    @property
+    def cards(self) -> list[dict[str, Any]]:
+        """The Adaptive Cards attached to it."""
+        return [
+            a["content"]
+            for a in self.activity.get("attachments") or []
+            if a.get("contentType") == "application/vnd.microsoft.card.adaptive"
+        ]
+
+
+@dataclass
+class FakeConnector:
+    """Records every call the bot makes to the connector."""
+
+    sent: list[Sent] = field(default_factory=list)
+    threads: list[dict[str, Any]] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def app(self) -> web.Application:
+        """The aiohttp app serving the connector's routes."""
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_post("/v3/conversations", self._create_conversation)
+        app.router.add_post("/v3/conversations/{conv}/activities", self._post)
+        app.router.add_post("/v3/conversations/{conv}/activities/{reply_to}", self._post)
+        app.router.add_put("/v3/conversations/{conv}/activities/{activity_id}", self._put)
+        return app
+
+    async def _create_conversation(self, request: web.Request) -> web.Response:
+        params = await request.json()
+        channel = ((params.get("channelData") or {}).get("channel") or {}).get("id")
+        if not channel:
+            return web.json_response({"error": {"code": "BadArgument"}}, status=400)
+        message_id = str(next(self._ids))
+        conversation_id = f"{channel};messageid={message_id}"
+        self.threads.append({"id": conversation_id, "params": params})
+        if params.get("activity"):
+            self._record("POST", conversation_id, params["activity"])
+        return web.json_response({"id": conversation_id, "activityId": message_id})
+
+    async def _post(self, request: web.Request) -> web.Response:
+        activity = await request.json()
+        activity_id = activity.get("id") or f"bot-{next(self._ids)}"
+        activity["id"] = activity_id
+        self._record("POST", request.match_info["conv"], activity)
+        return web.json_response({"id": activity_id})
+
+    async def _put(self, request: web.Request) -> web.Response:
+        activity = await request.json()
+        self._record("PUT", request.match_info["conv"], activity)
+        return web.json_response({"id": request.match_info["activity_id"]})
+
+    def _record(self, method: str, conversation_id: str, activity: dict[str, Any]) -> None:
+        self.sent.append(Sent(method, conversation_id, activity))
+        self._arrived.set()
+
+    def cards(self) -> list[dict[str, Any]]:
+        """Every card sent so far, in order."""
+        return [c for s in self.sent for c in s.cards]
+
+    def clear(self) -> None:
+        """Forget what was sent (between steps of a test)."""
+        self.sent.clear()
+
+
+async def start_connector() -> tuple[FakeConnector, TestServer]:
+    """Start a FakeConnector on a free loopback port."""
+    connector = FakeConnector()
+    server = TestServer(connector.app(), host="127.0.0.1")
+    await server.start_server()
+    return connector, server
+
+
+def user_activity(
+    service_url: str,
+    *,
+    text: str | None = None,
+    locale: str = "ja-JP",
+    user_aad: str = "aad-staff-1",
+    user_id: str = "29:staff-1",
+    user_name: str = "田中 花子",
+    conversation_id: str = "a:personal-staff-1",
+    conversation_type: str = "personal",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A message activity as Teams posts it from a personal chat."""
+    activity: dict[str, Any] = {
+        "type": "message",
+        "id": str(uuid.uuid4()),
+        "channelId": "msteams",
+        "serviceUrl": service_url,
+        "from": {"id": user_id, "name": user_name, "aadObjectId": user_aad},
+        "conversation": {
+            "id": conversation_id,
+            "conversationType": conversation_type,
+            "tenantId": "tenant-1",
+        },
+        "recipient": {"id": "28:mamoru", "name": "Mamoru"},
+        "locale": locale,
+    }
+    if text is not None:
+        activity["text"] = text
+    activity.update(extra)
+    return activity
+
+
+def action_invoke(
+    service_url: str, verb: str, data: dict[str, Any], **kwargs: Any
+) -> dict[str, Any]:
+    """An ``adaptiveCard/action`` invoke as Teams posts it when a button is clicked."""
+    activity = user_activity(service_url, **kwargs)
+    activity.update(
+        type="invoke",
+        name="adaptiveCard/action",
+        value={
+            "action": {"type": "Action.Execute", "verb": verb, "data": data},
+            "trigger": "manual",
+        },
+    )
+    return activity

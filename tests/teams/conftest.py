@@ -1,0 +1,85 @@
+"""Fixtures: the whole bot over HTTP, talking to a fake Bot Connector."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.app import build_app
+from bot.config import Settings
+from tests.support.connector import FakeConnector, action_invoke, start_connector, user_activity
+
+FIXTURE_PLAYBOOKS = Path(__file__).parent.parent / "fixtures" / "playbooks"
+
+
+@dataclass
+class BotUnderTest:
+    """The running bot, its fake connector and an HTTP client."""
+
+    url: str
+    connector: FakeConnector
+    connector_url: str
+    http: aiohttp.ClientSession
+
+    async def post(self, activity: dict[str, Any], **headers: str) -> aiohttp.ClientResponse:
+        """POST one activity to /api/messages."""
+        async with self.http.post(f"{self.url}/api/messages", json=activity, headers=headers) as r:
+            await r.read()
+            return r
+
+    async def say(self, text: str | None, **kwargs: Any) -> list[dict[str, Any]]:
+        """Send a message as a staff member; returns the cards the bot answered with."""
+        self.connector.clear()
+        response = await self.post(user_activity(self.connector_url, text=text, **kwargs))
+        assert response.status in (200, 202), response.status
+        return self.connector.cards()
+
+    async def click(
+        self, verb: str, data: dict[str, Any], **kwargs: Any
+    ) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
+        """Click a card button: (HTTP status, invoke response body, new cards sent)."""
+        self.connector.clear()
+        activity = action_invoke(self.connector_url, verb, data, **kwargs)
+        async with self.http.post(f"{self.url}/api/messages", json=activity) as r:
+            body = await r.json(content_type=None)
+            return r.status, body or {}, self.connector.cards()
+
+
+async def start_bot(settings: Settings) -> AsyncIterator[BotUnderTest]:
+    """Run the bot built from ``settings`` next to a fake connector."""
+    connector, connector_server = await start_connector()
+    server = TestServer(build_app(settings), host="127.0.0.1")
+    await server.start_server()
+    async with aiohttp.ClientSession() as http:
+        yield BotUnderTest(
+            url=str(server.make_url("")).rstrip("/"),
+            connector=connector,
+            connector_url=str(connector_server.make_url("")).rstrip("/"),
+            http=http,
+        )
+    await server.close()
+    await connector_server.close()
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[BotUnderTest]:
+    """The bot with the shipped playbooks, anonymous (as in a local run)."""
+    settings = Settings(allow_anonymous=True, data_dir=tmp_path, _env_file=None)
+    async for running in start_bot(settings):
+        yield running
+
+
+@pytest.fixture
+async def sample_bot(tmp_path: Path) -> AsyncIterator[BotUnderTest]:
+    """The bot with one small fixture playbook, so tests don't depend on content wording."""
+    settings = Settings(
+        allow_anonymous=True, data_dir=tmp_path, playbooks_dir=FIXTURE_PLAYBOOKS, _env_file=None
+    )
+    async for running in start_bot(settings):
+        yield running
