@@ -1,0 +1,81 @@
+"""Engines for SQLite (default) and PostgreSQL, with the settings evidence logging needs.
+
+SQLite gets two engines: writes begin with ``BEGIN IMMEDIATE`` so writers from several
+processes (the bot and ``mamoru mail protect``) queue on the database lock instead of
+failing half-way, while reads use plain deferred transactions and WAL so a long export
+never blocks appends. PostgreSQL uses one engine for both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+_SQLITE_BUSY_MS = 30_000
+
+
+@dataclass(frozen=True, slots=True)
+class Engines:
+    """The engine used for writes and the one used for (streaming) reads."""
+
+    write: AsyncEngine
+    read: AsyncEngine
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is SQLite (writes are then serialized)."""
+        return self.write.dialect.name == "sqlite"
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.write.dispose()
+        if self.read is not self.write:
+            await self.read.dispose()
+
+
+def normalize_url(url: str) -> str:
+    """The URL with an async driver: ``postgresql://`` becomes ``postgresql+asyncpg://``."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif parsed.drivername == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": _SQLITE_BUSY_MS / 1000})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so our BEGIN below is the only one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+def create_engines(url: str, **kwargs: Any) -> Engines:
+    """Engines for ``url`` (``sqlite+aiosqlite:///...`` or ``postgresql+asyncpg://...``)."""
+    url = normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return Engines(_sqlite_engine(url, "BEGIN IMMEDIATE"), _sqlite_engine(url, "BEGIN"))
+    engine = create_async_engine(url, pool_pre_ping=True, **kwargs)
+    return Engines(engine, engine)

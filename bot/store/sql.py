@@ -1,0 +1,416 @@
+"""The SQL store: incidents, timelines and evidence logs on SQLite or PostgreSQL.
+
+Evidence is append-only: this module has no UPDATE or DELETE of ``evidence`` rows (the
+database refuses them too, by trigger). Every write runs in one transaction, so a
+failure leaves nothing half-written. Logs carry ids and counts only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Row, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain.access import Viewer, can_view
+from bot.domain.errors import AccessDenied, IncidentNotFound
+from bot.domain.evidence import (
+    GENESIS_HASH,
+    ChainHead,
+    EvidenceItem,
+    NoteItem,
+    SealedEntry,
+    dedup_key,
+    seal,
+)
+from bot.domain.incidents import (
+    EventKind,
+    Incident,
+    IncidentDraft,
+    IncidentState,
+    IncidentType,
+    Person,
+    TimelineEvent,
+    format_incident_id,
+    incident_year,
+    open_incident,
+)
+from bot.domain.ports import BlobStore, Clock, SystemClock
+from bot.store.common import EmailLogMixin, counterparts_from_json, counterparts_json
+from bot.store.engine import Engines, create_engines
+from bot.store.tables import (
+    evidence,
+    evidence_heads,
+    incident_events,
+    incident_sequences,
+    incident_targets,
+    incidents,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; everything Mamoru stores is UTC.
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _event_row(incident_id: str, event: TimelineEvent) -> dict[str, Any]:
+    return {
+        "incident_id": incident_id,
+        "at": event.at,
+        "actor_id": event.actor.object_id,
+        "actor_name": event.actor.display_name,
+        "kind": str(event.kind),
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "note": event.note,
+    }
+
+
+def _event(row: Row[Any]) -> TimelineEvent:
+    return TimelineEvent(
+        at=_utc(row.at),
+        actor=Person(row.actor_id, row.actor_name),
+        kind=EventKind(row.kind),
+        from_state=IncidentState(row.from_state) if row.from_state else None,
+        to_state=IncidentState(row.to_state) if row.to_state else None,
+        note=row.note,
+    )
+
+
+def _sealed(row: Row[Any]) -> SealedEntry:
+    return SealedEntry(
+        case_id=row.case_id,
+        seq=row.seq,
+        kind=row.kind,
+        entry=row.entry,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+        dedup_key=row.dedup_key,
+    )
+
+
+class SqlStore(EmailLogMixin):
+    """``Store`` on SQLAlchemy async (SQLite via aiosqlite, PostgreSQL via asyncpg)."""
+
+    def __init__(self, engines: Engines, *, blobs: BlobStore, clock: Clock | None = None) -> None:
+        self._engines = engines
+        self._blobs = blobs
+        self._clock = clock or SystemClock()
+        # SQLite allows one writer: queue this process's writers here rather than on the
+        # file lock, which would make them spin on busy_timeout.
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, blobs: BlobStore, clock: Clock | None = None, **engine_kwargs: Any
+    ) -> SqlStore:
+        """A store on the database at ``url`` (run ``bot.store.migrate.upgrade`` first)."""
+        return cls(create_engines(url, **engine_kwargs), blobs=blobs, clock=clock)
+
+    async def close(self) -> None:
+        """Release connections."""
+        await self._engines.dispose()
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        if self._engines.is_sqlite:
+            async with self._write_lock, self._engines.write.begin() as conn:
+                yield conn
+        else:
+            async with self._engines.write.begin() as conn:
+                yield conn
+
+    # --- incidents
+
+    async def create_incident(self, draft: IncidentDraft, *, idempotency_key: str) -> Incident:
+        """Open an incident; the same ``idempotency_key`` returns the incident already made."""
+        existing = await self._find_by_key(idempotency_key)
+        if existing is not None:
+            return existing
+        try:
+            async with self._tx() as conn:
+                now = self._clock.now()
+                year = incident_year(now)
+                number = await self._next_number(conn, year)
+                incident = open_incident(
+                    draft, incident_id=format_incident_id(year, number), at=now
+                )
+                await self._insert_incident(conn, incident, year, number, idempotency_key)
+                # The reporter's own account is the first, immutable piece of evidence.
+                await self._append(
+                    conn,
+                    incident.id,
+                    NoteItem(text=draft.summary, statement=True),
+                    draft.reporter,
+                    now,
+                )
+        except IntegrityError:
+            # A concurrent submit with the same key won the race: return its incident.
+            existing = await self._find_by_key(idempotency_key)
+            if existing is None:
+                raise
+            return existing
+        log.info("incident %s opened (type %s)", incident.id, incident.type)
+        return incident
+
+    async def _next_number(self, conn: AsyncConnection, year: int) -> int:
+        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        await conn.execute(
+            dialect_insert(incident_sequences)
+            .values(year=year, last=0)
+            .on_conflict_do_nothing(index_elements=["year"])
+        )
+        result = await conn.execute(
+            update(incident_sequences)
+            .where(incident_sequences.c.year == year)
+            .values(last=incident_sequences.c.last + 1)
+            .returning(incident_sequences.c.last)
+        )
+        return int(result.scalar_one())
+
+    async def _insert_incident(
+        self, conn: AsyncConnection, incident: Incident, year: int, number: int, key: str
+    ) -> None:
+        await conn.execute(
+            insert(incidents).values(
+                id=incident.id,
+                year=year,
+                number=number,
+                type=str(incident.type),
+                state=str(incident.state),
+                department=incident.department,
+                reporter_id=incident.reporter.object_id,
+                reporter_name=incident.reporter.display_name,
+                summary=incident.summary,
+                counterparts=counterparts_json(incident.counterparts),
+                physical_threat=incident.physical_threat,
+                started_on=incident.started_on,
+                created_at=incident.created_at,
+                idempotency_key=key,
+            )
+        )
+        await conn.execute(
+            insert(incident_targets),
+            [
+                {
+                    "incident_id": incident.id,
+                    "object_id": p.object_id,
+                    "display_name": p.display_name,
+                    "position": i,
+                }
+                for i, p in enumerate(incident.targets)
+            ],
+        )
+        for event in incident.timeline:
+            await conn.execute(insert(incident_events).values(**_event_row(incident.id, event)))
+        await conn.execute(
+            insert(evidence_heads).values(case_id=incident.id, count=0, hash=GENESIS_HASH)
+        )
+
+    async def _find_by_key(self, key: str) -> Incident | None:
+        async with self._engines.read.connect() as conn:
+            row = (
+                await conn.execute(select(incidents).where(incidents.c.idempotency_key == key))
+            ).one_or_none()
+            return None if row is None else (await self._hydrate(conn, [row]))[0]
+
+    async def _hydrate(self, conn: AsyncConnection, rows: Sequence[Row[Any]]) -> list[Incident]:
+        ids = [r.id for r in rows]
+        targets: dict[str, list[Person]] = {i: [] for i in ids}
+        for t in await conn.execute(
+            select(incident_targets)
+            .where(incident_targets.c.incident_id.in_(ids))
+            .order_by(incident_targets.c.incident_id, incident_targets.c.position)
+        ):
+            targets[t.incident_id].append(Person(t.object_id, t.display_name))
+        events: dict[str, list[TimelineEvent]] = {i: [] for i in ids}
+        for e in await conn.execute(
+            select(incident_events)
+            .where(incident_events.c.incident_id.in_(ids))
+            .order_by(incident_events.c.id)
+        ):
+            events[e.incident_id].append(_event(e))
+        return [
+            Incident(
+                id=r.id,
+                type=IncidentType(r.type),
+                state=IncidentState(r.state),
+                reporter=Person(r.reporter_id, r.reporter_name),
+                targets=tuple(targets[r.id]),
+                department=r.department,
+                counterparts=counterparts_from_json(r.counterparts),
+                physical_threat=bool(r.physical_threat),
+                summary=r.summary,
+                started_on=r.started_on,
+                created_at=_utc(r.created_at),
+                timeline=tuple(events[r.id]),
+            )
+            for r in rows
+        ]
+
+    async def _load(self, conn: AsyncConnection, incident_id: str, *, lock: bool) -> Incident:
+        query = select(incidents).where(incidents.c.id == incident_id)
+        row = (await conn.execute(query.with_for_update() if lock else query)).one_or_none()
+        if row is None:
+            raise IncidentNotFound(incident_id)
+        return (await self._hydrate(conn, [row]))[0]
+
+    async def load_incident(self, incident_id: str) -> Incident:
+        """The incident without an access check; raises ``IncidentNotFound``."""
+        async with self._engines.read.connect() as conn:
+            return await self._load(conn, incident_id, lock=False)
+
+    async def get_incident(self, incident_id: str, viewer: Viewer) -> Incident:
+        """The incident if ``viewer`` may see it."""
+        incident = await self.load_incident(incident_id)
+        if not can_view(incident, viewer):
+            raise AccessDenied(incident_id, viewer.object_id)
+        return incident
+
+    async def list_incidents(self, viewer: Viewer, *, limit: int = 50) -> list[Incident]:
+        """The incidents ``viewer`` may see, newest first (same rule as ``can_view``)."""
+        query = select(incidents).order_by(incidents.c.created_at.desc(), incidents.c.id.desc())
+        if not viewer.is_legal:
+            targeted = select(incident_targets.c.incident_id).where(
+                incident_targets.c.object_id == viewer.object_id
+            )
+            managed = sorted(d for d in viewer.managed_departments if viewer.manages(d))
+            query = query.where(
+                or_(
+                    incidents.c.reporter_id == viewer.object_id,
+                    incidents.c.id.in_(targeted),
+                    incidents.c.department.in_(managed),
+                )
+            )
+        async with self._engines.read.connect() as conn:
+            rows = (await conn.execute(query.limit(limit))).all()
+            return await self._hydrate(conn, rows) if rows else []
+
+    async def transition(
+        self, incident_id: str, target: IncidentState, *, actor: Person, note: str = ""
+    ) -> Incident:
+        """Move the incident to ``target``; raises ``InvalidTransition`` if not allowed."""
+        async with self._tx() as conn:
+            current = await self._load(conn, incident_id, lock=True)
+            moved = current.moved_to(target, actor=actor, at=self._clock.now(), note=note)
+            await conn.execute(
+                update(incidents).where(incidents.c.id == incident_id).values(state=str(target))
+            )
+            await conn.execute(
+                insert(incident_events).values(**_event_row(incident_id, moved.timeline[-1]))
+            )
+        log.info("incident %s: %s -> %s", incident_id, current.state, target)
+        return moved
+
+    async def add_event(self, incident_id: str, event: TimelineEvent) -> Incident:
+        """Append a timeline event that does not change the state."""
+        async with self._tx() as conn:
+            current = await self._load(conn, incident_id, lock=True)
+            await conn.execute(insert(incident_events).values(**_event_row(incident_id, event)))
+        return current.with_event(event)
+
+    # --- evidence
+
+    async def append_evidence(
+        self, case_id: str, item: EvidenceItem, *, recorded_by: Person
+    ) -> SealedEntry:
+        """Chain ``item`` after the case's head (an already recorded email is returned)."""
+        async with self._tx() as conn:
+            return await self._append(conn, case_id, item, recorded_by, self._clock.now())
+
+    async def _append(
+        self,
+        conn: AsyncConnection,
+        case_id: str,
+        item: EvidenceItem,
+        recorded_by: Person,
+        at: dt.datetime,
+    ) -> SealedEntry:
+        # The head row is the per-case lock: concurrent appenders queue here (PostgreSQL
+        # FOR UPDATE; on SQLite the whole write transaction is already exclusive).
+        head = (
+            await conn.execute(
+                select(evidence_heads).where(evidence_heads.c.case_id == case_id).with_for_update()
+            )
+        ).one_or_none()
+        if head is None:
+            raise IncidentNotFound(case_id)
+        key = dedup_key(item)
+        if key is not None:
+            existing = (
+                await conn.execute(
+                    select(evidence).where(
+                        evidence.c.case_id == case_id, evidence.c.dedup_key == key
+                    )
+                )
+            ).one_or_none()
+            if existing is not None:
+                return _sealed(existing)
+        entry = seal(
+            case_id=case_id,
+            seq=head.count + 1,
+            prev_hash=head.hash,
+            recorded_at=at,
+            recorded_by=recorded_by,
+            item=item,
+        )
+        await conn.execute(
+            insert(evidence).values(
+                case_id=case_id,
+                seq=entry.seq,
+                kind=entry.kind,
+                dedup_key=entry.dedup_key,
+                entry=entry.entry,
+                prev_hash=entry.prev_hash,
+                hash=entry.hash,
+            )
+        )
+        await conn.execute(
+            update(evidence_heads)
+            .where(evidence_heads.c.case_id == case_id)
+            .values(count=entry.seq, hash=entry.hash)
+        )
+        return entry
+
+    async def iter_evidence(
+        self, case_id: str, *, upto: int | None = None
+    ) -> AsyncIterator[SealedEntry]:
+        """The case's entries in chain order (up to ``upto``), streamed from a cursor."""
+        query = select(evidence).where(evidence.c.case_id == case_id).order_by(evidence.c.seq)
+        if upto is not None:
+            query = query.where(evidence.c.seq <= upto)
+        async with self._engines.read.connect() as conn:
+            result = await conn.stream(query.execution_options(yield_per=1000))
+            async for row in result:
+                yield _sealed(row)
+
+    async def evidence_head(self, case_id: str) -> ChainHead:
+        """The recorded head of the case's chain; raises ``IncidentNotFound``."""
+        async with self._engines.read.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(evidence_heads).where(evidence_heads.c.case_id == case_id)
+                )
+            ).one_or_none()
+        if row is None:
+            raise IncidentNotFound(case_id)
+        return ChainHead(row.count, row.hash)
+
+    async def _email_keys(self, case_id: str) -> set[str]:
+        async with self._engines.read.connect() as conn:
+            result = await conn.execute(
+                select(evidence.c.dedup_key).where(
+                    evidence.c.case_id == case_id, evidence.c.dedup_key.is_not(None)
+                )
+            )
+            return {k for (k,) in result}

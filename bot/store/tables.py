@@ -1,0 +1,101 @@
+"""SQLAlchemy Core tables: the current schema, as the repositories see it.
+
+The migrations in ``bot/store/migrations`` create exactly this; a test compares them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(20), primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("department", String(200), nullable=False),
+    Column("reporter_id", String(64), nullable=False),
+    Column("reporter_name", String(200), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("counterparts", Text, nullable=False),  # JSON object of four lists
+    Column("physical_threat", Boolean, nullable=False),
+    Column("started_on", Date, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    UniqueConstraint("year", "number", name="uq_incidents_year_number"),
+    Index("ix_incidents_reporter_id", "reporter_id"),
+)
+
+incident_targets = Table(
+    "incident_targets",
+    metadata,
+    Column("incident_id", String(20), ForeignKey("incidents.id"), primary_key=True),
+    Column("object_id", String(64), primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("position", Integer, nullable=False),
+    Index("ix_incident_targets_object_id", "object_id"),
+)
+
+incident_events = Table(
+    "incident_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", String(20), ForeignKey("incidents.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("from_state", String(32), nullable=True),
+    Column("to_state", String(32), nullable=True),
+    Column("note", Text, nullable=False),
+    Index("ix_incident_events_incident_id", "incident_id"),
+)
+
+# One row per year; incremented inside the transaction that inserts the incident, so a
+# rolled-back insert gives its number back (no gaps) and concurrent ones queue on the row.
+incident_sequences = Table(
+    "incident_sequences",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("last", Integer, nullable=False),
+)
+
+# The chain head of each case and its lock row: appends lock it (FOR UPDATE on PostgreSQL)
+# so concurrent writers queue and each chains after the previous one.
+evidence_heads = Table(
+    "evidence_heads",
+    metadata,
+    Column("case_id", String(20), ForeignKey("incidents.id"), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("case_id", String(20), ForeignKey("incidents.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),
+    Column("dedup_key", String(512), nullable=True),
+    Column("entry", Text, nullable=False),  # canonical JSON, exactly the hashed bytes
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("case_id", "dedup_key", name="uq_evidence_case_dedup"),
+)
