@@ -11,11 +11,15 @@ import logging
 from aiohttp import web
 
 from bot.config import Settings
+from bot.domain.access import Viewer
 from bot.domain.matcher import Matcher
-from bot.domain.ports import Clock, SystemClock
+from bot.domain.ports import Clock, Store, SystemClock
+from bot.evidence.blobs import LocalBlobStore
 from bot.guidance import Guide
 from bot.playbooks import load_library
 from bot.server import build_web_app
+from bot.store import migrate
+from bot.store.sql import SqlStore
 from bot.teams import guidance as guidance_routes
 from bot.teams import incidents as incident_routes
 from bot.teams import lifecycle
@@ -38,25 +42,64 @@ def build_guide(settings: Settings) -> Guide:
     return Guide(library, matcher)
 
 
-def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
-    """The whole bot as an aiohttp application."""
+def build_store(settings: Settings, clock: Clock) -> Store:
+    """The incident and evidence store from Settings (no I/O until first used)."""
+    blobs = LocalBlobStore(settings.data_dir / "blobs")
+    return SqlStore.from_url(settings.effective_database_url, blobs=blobs, clock=clock)
+
+
+def build_app(
+    settings: Settings, *, store: Store | None = None, clock: Clock | None = None
+) -> web.Application:
+    """The whole bot as an aiohttp application; migrations run when it starts."""
     problem = settings.serving_problem()
     if problem:
         raise ConfigurationError(problem)
-    _clock = clock or SystemClock()
+    clock = clock or SystemClock()
+    own_store = store is None
+    store = store or build_store(settings, clock)
     guide = build_guide(settings)
     agent, adapter, auth_config = build_hosting(settings)
 
     actions = ActionDispatcher()
     agent.add_route(actions.selects, actions.handle, is_invoke=True)
-    commands = incident_routes.register(agent, actions)
+    commands = incident_routes.register(
+        agent,
+        actions,
+        guide.library,
+        store,
+        department=settings.default_department,
+        max_text=settings.max_message_chars,
+    )
     guidance_routes.register(agent, actions, guide, commands)
     lifecycle.register(agent, guide.library)
 
     async def playbooks_ok() -> tuple[bool, str]:
         return True, f"{len(guide.library)} playbooks"
 
-    web_app = build_web_app(agent, adapter, auth_config, {"playbooks": playbooks_ok})
+    async def database_ok() -> tuple[bool, str]:
+        try:
+            await store.list_incidents(Viewer(object_id="healthz"), limit=1)
+        except Exception as exc:  # health reports any failure, by type only
+            return False, type(exc).__name__
+        return True, "reachable"
+
+    web_app = build_web_app(
+        agent, adapter, auth_config, {"playbooks": playbooks_ok, "database": database_ok}
+    )
+
+    async def open_store(_app: web.Application) -> None:
+        if own_store:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            await migrate.upgrade(settings.effective_database_url)
+            log.info("database ready (%s)", _redacted(settings.effective_database_url))
+
+    async def close_store(_app: web.Application) -> None:
+        if own_store:
+            await store.close()
+
+    web_app.on_startup.append(open_store)
+    web_app.on_cleanup.append(close_store)
     if settings.has_bot_identity:
         log.info("bot identity %s: tokens are required on /api/messages", settings.client_id)
     if settings.allow_anonymous:
@@ -65,3 +108,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
             "Local use only (Agents Playground); never enable this in Azure."
         )
     return web_app
+
+
+def _redacted(url: str) -> str:
+    """The database URL without its password, for the startup log."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rsplit('@', 1)[-1]}"

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         default="", validation_alias=AliasChoices("MAMORU_DATABASE_URL", "DATABASE_URL")
     )
 
+    # --- Organisation
+    default_department: str = "default"  # department of reports until departments are set up
+
     # --- Microsoft Graph
     graph_mode: GraphMode = GraphMode.SANDBOX
     graph_base_url: str = "https://graph.microsoft.com/v1.0"

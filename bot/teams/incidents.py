@@ -1,41 +1,102 @@
-"""Incident reporting from Teams: the report button and the typed commands.
+"""Incident reporting from Teams: the report form, its submission and "my incidents".
 
-Until the incident store is wired in, reporting answers honestly that it is not
-available yet and tells the person what to do meanwhile.
+A form carries a fresh ``submission_id``; the store creates one incident per id,
+so a double click or a retried invoke never opens a second case.
 """
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Awaitable, Callable
 
 from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnState
 
+from bot.domain.access import Viewer
+from bot.domain.incidents import Person
 from bot.domain.locale import Locale
 from bot.domain.matcher import Command
+from bot.domain.playbooks import PlaybookLibrary
+from bot.domain.ports import Store
+from bot.domain.report import InvalidReport, parse_report
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult
+from bot.teams.identity import Sender
 from bot.teams.replies import send_card
-from cards.notices import manager_card, notice_card
+from cards.guidance import guidance_card
+from cards.report import incident_summary_card, my_incidents_card, report_form_card
 from cards.verbs import Verb
 
+log = logging.getLogger(__name__)
 CommandHandler = Callable[[TurnContext, Locale], Awaitable[None]]
 
 
+def person_of(sender: Sender) -> Person:
+    """The sender as an incident participant (Entra object id, else the Teams id)."""
+    return Person(object_id=sender.aad_object_id or sender.teams_id, display_name=sender.name)
+
+
 def register(
-    _app: AgentApplication[TurnState], actions: ActionDispatcher
+    _app: AgentApplication[TurnState],
+    actions: ActionDispatcher,
+    library: PlaybookLibrary,
+    store: Store,
+    *,
+    department: str,
+    max_text: int,
 ) -> dict[Command, CommandHandler]:
     """Add the reporting verbs; returns the typed commands this feature answers."""
+
+    def new_form(locale: Locale, playbook_id: object = None) -> dict[str, object]:
+        values = {"type": playbook_id} if isinstance(playbook_id, str) else None
+        return report_form_card(library, locale, submission_id=uuid.uuid4().hex, values=values)
+
+    async def my_incidents(sender: Sender, locale: Locale) -> dict[str, object]:
+        viewer = Viewer(object_id=person_of(sender).object_id)
+        incidents = await store.list_incidents(viewer, limit=20)
+        return my_incidents_card(incidents, library, locale)
 
     @actions.on(Verb.REPORT_OPEN)
     async def open_report(_context: TurnContext, request: ActionRequest) -> ActionResult:
         playbook_id = request.data.get("playbook")
-        return ActionResult(
-            replace=manager_card(
-                request.locale, playbook_id=playbook_id if isinstance(playbook_id, str) else None
-            ),
-            send=[notice_card("action.report", "report.unavailable", request.locale)],
-        )
+        form = new_form(request.locale, playbook_id)
+        playbook = library.get(playbook_id) if isinstance(playbook_id, str) else None
+        if playbook is None:
+            return ActionResult(replace=form)
+        # From a guidance card: the guidance stays in view and the form arrives below it.
+        return ActionResult(replace=guidance_card(playbook, request.locale), send=[form])
+
+    @actions.on(Verb.REPORT_SUBMIT)
+    async def submit_report(_context: TurnContext, request: ActionRequest) -> ActionResult:
+        try:
+            form = parse_report(request.data, max_text=max_text)
+        except InvalidReport as invalid:
+            log.info("report form rejected: %s", ", ".join(p.field for p in invalid.problems))
+            submission = request.data.get("submission_id")
+            return ActionResult(
+                replace=report_form_card(
+                    library,
+                    request.locale,
+                    submission_id=submission
+                    if isinstance(submission, str) and len(submission) >= 8
+                    else uuid.uuid4().hex,
+                    values=request.data,
+                    problems=invalid.problems,
+                )
+            )
+        reporter = person_of(request.sender)
+        draft = form.to_draft(reporter=reporter, department=department)
+        incident = await store.create_incident(draft, idempotency_key=form.submission_id)
+        log.info("incident %s reported (type %s)", incident.id, incident.type.value)
+        return ActionResult(replace=incident_summary_card(incident, library, request.locale))
+
+    @actions.on(Verb.MY_INCIDENTS)
+    async def list_mine(_context: TurnContext, request: ActionRequest) -> ActionResult:
+        return ActionResult(replace=await my_incidents(request.sender, request.locale))
 
     async def report_command(context: TurnContext, locale: Locale) -> None:
-        await send_card(context, notice_card("action.report", "report.unavailable", locale))
+        await send_card(context, new_form(locale))
 
-    return {Command.REPORT: report_command, Command.MY_INCIDENTS: report_command}
+    async def my_incidents_command(context: TurnContext, locale: Locale) -> None:
+        await send_card(context, await my_incidents(Sender.of(context.activity), locale))
+
+    return {Command.REPORT: report_command, Command.MY_INCIDENTS: my_incidents_command}
