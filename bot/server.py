@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import jwt
 from aiohttp import web
 from microsoft_agents.activity import Activity
 from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_middleware
@@ -27,6 +28,21 @@ HealthCheck = Callable[[], Awaitable[tuple[bool, str]]]
 
 def _bad_request(reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=400)
+
+
+def _token_without_key_id(authorization: str | None) -> bool:
+    """Whether the header carries a bearer JWT that names no signing key (``kid``).
+
+    Such a token can never be verified; the SDK (1.9) raises KeyError on it, which
+    would be a 500. Anything else malformed is answered with a 401 by the SDK itself.
+    """
+    parts = (authorization or "").split()
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return False
+    try:
+        return "kid" not in jwt.get_unverified_header(parts[1])
+    except jwt.PyJWTError:
+        return False
 
 
 def build_web_app(
@@ -70,6 +86,11 @@ def build_web_app(
     ) -> web.StreamResponse:
         # Tokens are checked for the Bot Connector endpoint only; /healthz is public.
         if request.path == "/api/messages":
+            if _token_without_key_id(request.headers.get("Authorization")):
+                log.warning("JWT validation error: no key id")
+                return web.json_response(
+                    {"error": "Invalid token or authentication failed."}, status=401
+                )
             return await jwt_authorization_middleware(request, handler)  # type: ignore[no-any-return]
         return await handler(request)
 
