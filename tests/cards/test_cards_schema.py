@@ -1,0 +1,131 @@
+"""Every kind of card validates against the official Adaptive Cards 1.5 schema and stays small."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from bot.domain.incidents import (
+    Counterparts,
+    Incident,
+    IncidentDraft,
+    IncidentType,
+    Person,
+    open_incident,
+)
+from bot.domain.locale import Locale
+from bot.domain.report import FieldProblem
+from bot.playbooks import load_library
+from cards.guidance import guidance_card, scripts_card
+from cards.menu import MenuReason, menu_card, welcome_card
+from cards.notices import error_card, manager_card, notice_card
+from cards.report import incident_summary_card, my_incidents_card, report_form_card
+from cards.verbs import Verb
+from tests.support.paths import SCHEMAS_DIR
+
+SCHEMA_PATH = SCHEMAS_DIR / "adaptive-cards" / "adaptive-card-1.5.json"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "playbooks"
+MAX_CARD_BYTES = 40 * 1024
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema)
+
+
+def every_card() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each card kind, for every shipped playbook and the fixture one, in both languages."""
+    libraries = [load_library(), load_library(FIXTURES)]
+    for locale in Locale:
+        for library in libraries:
+            for reason in MenuReason:
+                yield f"menu-{reason}-{locale}", menu_card(library, locale, reason)
+            yield f"welcome-{locale}", welcome_card(library, locale)
+            for playbook in library:
+                yield (
+                    f"guidance-{playbook.id}-{locale}",
+                    guidance_card(playbook, locale, confidence=0.7),
+                )
+                for script in playbook.scripts:
+                    yield (
+                        f"scripts-{playbook.id}-{script.id}-{locale}",
+                        scripts_card(playbook, locale, selected=script),
+                    )
+        library = libraries[0]
+        incident = _sample_incident()
+        yield (
+            f"report-form-{locale}",
+            report_form_card(library, locale, submission_id="abcdefgh", problems=_PROBLEMS),
+        )
+        yield f"incident-summary-{locale}", incident_summary_card(incident, library, locale)
+        yield f"my-incidents-{locale}", my_incidents_card([incident] * 20, library, locale)
+        yield f"my-incidents-empty-{locale}", my_incidents_card([], library, locale)
+        yield f"manager-{locale}", manager_card(locale, playbook_id="mass-email")
+        yield f"notice-{locale}", notice_card("unknown_action.title", "unknown_action.body", locale)
+        yield f"error-{locale}", error_card(locale, "abc123")
+
+
+_PROBLEMS = (FieldProblem("what_happened", "入力してください。", "Please fill in."),)
+
+
+def _sample_incident() -> Incident:
+    draft = IncidentDraft(
+        type=IncidentType.MASS_EMAIL,
+        reporter=Person("aad-1", "田中"),
+        department="default",
+        summary="毎日100通" * 200,
+        counterparts=Counterparts(emails=("a@example.com",), domains=("example.com",)),
+        physical_threat=True,
+    )
+    return open_incident(
+        draft, incident_id="KH-2026-0001", at=dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+    )
+
+
+CARDS = list(every_card())
+
+
+@pytest.mark.parametrize(("name", "card"), CARDS, ids=[n for n, _ in CARDS])
+def test_card_is_valid_adaptive_card_1_5(
+    name: str, card: dict[str, Any], validator: jsonschema.protocols.Validator
+) -> None:
+    errors = sorted(validator.iter_errors(card), key=lambda e: list(e.path))
+    assert not errors, f"{name}: {errors[0].message} at {list(errors[0].path)}"
+    assert card["version"] == "1.5"
+
+
+@pytest.mark.parametrize(("name", "card"), CARDS, ids=[n for n, _ in CARDS])
+def test_card_is_under_40_kb(name: str, card: dict[str, Any]) -> None:
+    size = len(json.dumps(card, ensure_ascii=False).encode("utf-8"))
+    assert size < MAX_CARD_BYTES, f"{name} is {size} bytes"
+
+
+@pytest.mark.parametrize(("name", "card"), CARDS, ids=[n for n, _ in CARDS])
+def test_card_verbs_are_known(name: str, card: dict[str, Any]) -> None:
+    known = {v.value for v in Verb}
+
+    def verbs(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            if node.get("type") == "Action.Execute":
+                yield node["verb"]
+            for value in node.values():
+                yield from verbs(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from verbs(item)
+
+    assert set(verbs(card)) <= known, name
+
+
+def test_schema_rejects_a_malformed_card(validator: jsonschema.protocols.Validator) -> None:
+    """The schema check can fail: a card with a misspelt element type is refused."""
+    broken = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlok"}]}
+    assert list(validator.iter_errors(broken))
