@@ -3,7 +3,7 @@
 # only does something when its inputs changed since the last run.
 #
 #   scripts/setup.sh            .venv from requirements.lock + node_modules from package-lock.json
-#   scripts/setup.sh --browser  the same, plus Debian's Chromium for the end-to-end tests
+#   scripts/setup.sh --browser  the same, plus Debian's Chromium for the end-to-end tests (root)
 #   scripts/setup.sh --tools    only a .venv with pip-tools (enough for `make lock`)
 #
 # Never downloads a browser or a prebuilt binary of its own: PyPI, npm and Debian only.
@@ -31,6 +31,18 @@ done
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+# Run a command with its output kept aside; show it only if the command fails.
+quietly() {
+    local out
+    out=$(mktemp)
+    if ! "$@" >"$out" 2>&1; then
+        cat "$out" >&2
+        rm -f "$out"
+        die "failed: $*"
+    fi
+    rm -f "$out"
+}
 
 # A stamp file holds the hash of the inputs a step was last run with.
 fingerprint() { cat "$@" | sha256sum | cut -d' ' -f1; }
@@ -70,8 +82,9 @@ stamp=$VENV/.mamoru-installed
 inputs=$(fingerprint requirements.lock pyproject.toml)
 if ! is_fresh "$stamp" "$inputs"; then
     say "installing Python packages from requirements.lock"
-    "$VENV/bin/python" -m pip install --quiet --require-hashes -r requirements.lock
-    "$VENV/bin/python" -m pip install --quiet --no-deps -e .
+    quietly "$VENV/bin/python" -m pip install --require-hashes -r requirements.lock
+    # setuptools comes from the lock too, so the build needs no unpinned download.
+    quietly "$VENV/bin/python" -m pip install --no-deps --no-build-isolation -e .
     echo "$inputs" >"$stamp"
 fi
 
@@ -81,21 +94,32 @@ stamp=node_modules/.mamoru-installed
 inputs=$(fingerprint package.json package-lock.json)
 if ! is_fresh "$stamp" "$inputs"; then
     say "installing Node packages with npm ci"
-    npm ci --no-audit --no-fund --loglevel=error
+    quietly npm ci --no-audit --no-fund
     echo "$inputs" >"$stamp"
 fi
 
-# --- Debian's Chromium, only for the end-to-end tests
-if ((want_browser)) && [[ ! -x $CHROMIUM ]]; then
-    if [[ $(id -u) -ne 0 ]]; then
-        die "the end-to-end tests need Debian's Chromium at $CHROMIUM; as root run:" \
-            "apt-get update && apt-get install -y chromium"
+# --- Debian's Chromium, only for the end-to-end tests (plus a Japanese font, so that
+# screenshots of failed tests are readable; the tests themselves read the DOM)
+JA_FONT=fonts-ipafont-gothic
+if ((want_browser)); then
+    packages=()
+    [[ -x $CHROMIUM ]] || packages+=(chromium)
+    dpkg -s "$JA_FONT" >/dev/null 2>&1 || packages+=("$JA_FONT")
+    if ((${#packages[@]})) && [[ $(id -u) -ne 0 ]]; then
+        if [[ ! -x $CHROMIUM ]]; then
+            die "the end-to-end tests need Debian's Chromium at $CHROMIUM; as root run:" \
+                "apt-get update && apt-get install -y chromium $JA_FONT"
+        fi
+        say "note: $JA_FONT is not installed; Japanese text in e2e screenshots shows as boxes"
+        packages=()
     fi
-    say "installing Debian's Chromium (apt-get install chromium)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq chromium >/dev/null
-    [[ -x $CHROMIUM ]] || die "apt-get installed chromium but $CHROMIUM is missing"
+    if ((${#packages[@]})); then
+        say "installing Debian packages: ${packages[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq "${packages[@]}" >/dev/null
+        [[ -x $CHROMIUM ]] || die "apt-get installed chromium but $CHROMIUM is missing"
+    fi
 fi
 
 say "ready"

@@ -1,0 +1,154 @@
+"""Driving the Microsoft 365 Agents Playground web UI (0.2.28) the way a staff member would.
+
+What the page looks like (learned from the running Playground, not documented by it):
+
+- The personal chat is open at start. The compose box is a Lexical editor,
+  ``[role=textbox][contenteditable=true][data-lexical-editor=true]``; the send
+  button is ``button[aria-label="Send Message"]``.
+- Every bot message body is a ``.fai-OutputCard``; a user's own message is not.
+  A text reply renders as ``<p>`` inside it, an Adaptive Card as
+  ``.ac-adaptiveCard`` (the adaptivecards JS renderer: ``.ac-textBlock``,
+  ``.ac-actionSet``). The bot's display name is in ``[aria-label="Message author"]``.
+- A card action is a ``<button>`` whose ``title`` and ``aria-label`` are the
+  action's title. After an Action.Execute the card is replaced by the card of
+  the invoke response, with a notice ``[aria-label="Display Invoked Message"]``
+  ("Your response was sent to the app").
+- The log panel on the right repeats message texts: never search the whole page
+  for a text, only inside bot messages.
+
+The helpers wait with bounded timeouts and, when they give up, say what the user
+sees instead, so that a failing test explains itself.
+"""
+
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+COMPOSE_BOX = '[role="textbox"][contenteditable="true"][data-lexical-editor="true"]'
+SEND_BUTTON = 'button[aria-label="Send Message"]'
+BOT_MESSAGE = ".fai-OutputCard"
+CARD = ".ac-adaptiveCard"
+INVOKE_NOTICE = '[aria-label="Display Invoked Message"]'
+
+DEFAULT_TIMEOUT = 30.0  # seconds; the bot answers in well under a second when healthy
+_POLL = 0.2
+
+
+def open_chat(page: Page, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Load the Playground at ``url`` and wait until the compose box is ready."""
+    page.goto(url, wait_until="domcontentloaded", timeout=timeout * 1000)
+    page.locator(COMPOSE_BOX).wait_for(state="visible", timeout=timeout * 1000)
+
+
+def bot_message_count(page: Page) -> int:
+    """How many bot messages the chat shows."""
+    return page.locator(BOT_MESSAGE).count()
+
+
+def bot_messages(page: Page) -> list[str]:
+    """The visible text of every bot message, oldest first."""
+    return [text.strip() for text in page.locator(BOT_MESSAGE).all_inner_texts()]
+
+
+def send_message(page: Page, text: str, timeout: float = DEFAULT_TIMEOUT) -> int:
+    """Type ``text`` in the compose box and send it, as a user would.
+
+    Returns the number of bot messages shown before sending, to pass as ``after``
+    to the ``wait_for_*`` helpers so that only answers to this message count.
+    """
+    before = bot_message_count(page)
+    box = page.locator(COMPOSE_BOX)
+    box.click(timeout=timeout * 1000)
+    page.keyboard.type(text)
+    page.locator(SEND_BUTTON).click(timeout=timeout * 1000)
+    # The Playground empties the compose box once the message is posted.
+    deadline = time.monotonic() + timeout
+    while box.inner_text().strip():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the message {text!r} was not sent: it is still in the box")
+        time.sleep(_POLL)
+    return before
+
+
+def _describe(page: Page) -> str:
+    messages = bot_messages(page)
+    if not messages:
+        return "the chat shows no bot message"
+    shown = "\n---\n".join(m[:500] for m in messages[-5:])
+    return f"the last bot messages are:\n{shown}"
+
+
+def _wait_for_bot_message(
+    page: Page, inner: str | None, text: str, after: int, timeout: float, what: str
+) -> Locator:
+    """The newest element ``inner`` (or the message itself) holding ``text`` past ``after``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        messages = page.locator(BOT_MESSAGE)
+        for index in range(messages.count() - 1, after - 1, -1):
+            message = messages.nth(index)
+            scope = message.locator(inner) if inner else message
+            found = scope.filter(has_text=text)
+            if found.count():
+                return found.last
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"no {what} containing {text!r} appeared within {timeout:.0f}s; {_describe(page)}"
+            )
+        time.sleep(_POLL)
+
+
+def wait_for_card_text(
+    page: Page, text: str, *, after: int = 0, timeout: float = DEFAULT_TIMEOUT
+) -> Locator:
+    """Wait for an Adaptive Card from the bot that shows ``text``; returns that card."""
+    return _wait_for_bot_message(page, CARD, text, after, timeout, "card")
+
+
+def wait_for_bot_text(
+    page: Page, text: str, *, after: int = 0, timeout: float = DEFAULT_TIMEOUT
+) -> Locator:
+    """Wait for any bot message (text or card) that shows ``text``; returns that message."""
+    return _wait_for_bot_message(page, None, text, after, timeout, "bot message")
+
+
+def card_actions(card: Locator) -> list[str]:
+    """The titles of the action buttons a card shows."""
+    buttons = card.locator(".ac-actionSet button[title]")
+    return [buttons.nth(i).get_attribute("title") or "" for i in range(buttons.count())]
+
+
+def click_card_action(
+    page: Page, title: str, *, card: Locator | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> Locator:
+    """Click the action button titled ``title`` on ``card`` (default: the newest card).
+
+    Returns the card that held the button. For an Action.Execute the Playground
+    then replaces that card with the one the bot answered the invoke with.
+    """
+    if card is None:
+        card = (
+            page.locator(f"{BOT_MESSAGE} {CARD}")
+            .filter(has=page.locator(f'button[title="{title}"]'))
+            .last
+        )
+    button = card.locator(f'button[title="{title}"]').first
+    try:
+        button.wait_for(state="visible", timeout=timeout * 1000)
+    except PlaywrightTimeoutError:
+        raise AssertionError(
+            f"no card action titled {title!r} is visible; {_describe(page)}"
+        ) from None
+    button.click(timeout=timeout * 1000)
+    return card
+
+
+def invoke_notice(page: Page) -> str | None:
+    """The text of the newest notice the Playground shows after a card action, if any."""
+    notices = page.locator(INVOKE_NOTICE)
+    if not notices.count():
+        return None
+    return notices.last.inner_text().strip()
