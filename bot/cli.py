@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 # Each registered parser sets `handler=<callable(args) -> int>` via set_defaults.
 _FEATURES: tuple[str, ...] = (
     "bot.commands.guidance",  # serve, ask
+    "bot.commands.evidence",  # evidence verify/export, db upgrade
 )
 
 

@@ -73,3 +73,13 @@ class BlobCorrupted(EvidenceError):
 
 class BundleError(EvidenceError):
     """An export bundle is unreadable or fails verification."""
+
+
+class ChainBroken(EvidenceError):
+    """A case's evidence chain fails verification at entry ``seq``."""
+
+    def __init__(self, case_id: str, seq: int, reason: str) -> None:
+        super().__init__(f"evidence of {case_id} is broken at entry {seq}: {reason}")
+        self.case_id = case_id
+        self.seq = seq
+        self.reason = reason

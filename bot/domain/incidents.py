@@ -162,8 +162,10 @@ class Incident:
 def open_incident(draft: IncidentDraft, *, incident_id: str, at: dt.datetime) -> Incident:
     """A new incident from ``draft``, in state ``reported``, with its first timeline event."""
     # Deduplicated by object id, order kept: the same person listed twice is one target.
-    unique = {p.object_id: p for p in reversed(draft.targets or (draft.reporter,))}
-    targets = tuple(reversed(unique.values()))
+    unique: dict[str, Person] = {}
+    for person in draft.targets or (draft.reporter,):
+        unique.setdefault(person.object_id, person)
+    targets = tuple(unique.values())
     event = TimelineEvent(
         at=at, actor=draft.reporter, kind=EventKind.REPORTED, to_state=IncidentState.REPORTED
     )

@@ -147,7 +147,7 @@ async def make_backend(
 
 
 async def tamper(backend: Backend, sql: str, **params: object) -> None:
-    """Run ``sql`` with the append-only triggers out of the way (what an attacker would do)."""
+    """Run ``sql`` (``;``-separated) with the append-only triggers dropped, as an attacker would."""
     assert isinstance(backend.store, SqlStore)
     async with backend.store._engines.write.begin() as conn:
         if backend.name == "sqlite":
@@ -155,6 +155,7 @@ async def tamper(backend: Backend, sql: str, **params: object) -> None:
             await conn.execute(text("DROP TRIGGER IF EXISTS evidence_no_delete"))
         else:
             await conn.execute(text("ALTER TABLE evidence DISABLE TRIGGER evidence_append_only"))
-        await conn.execute(text(sql), params)
+        for statement in sql.split(";"):
+            await conn.execute(text(statement), params)
         if backend.name == "postgres":
             await conn.execute(text("ALTER TABLE evidence ENABLE TRIGGER evidence_append_only"))
