@@ -84,7 +84,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while sync Playwright runs, its event loop counts as
+# the thread's running loop, which would break the asyncio tests run after it.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Headless Debian Chromium, driven by Playwright."""
     if not CHROMIUM.exists():

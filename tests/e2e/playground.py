@@ -15,6 +15,8 @@ What the page looks like (learned from the running Playground, not documented by
   ("Your response was sent to the app").
 - The log panel on the right repeats message texts: never search the whole page
   for a text, only inside bot messages.
+- On opening, the Playground sends installationUpdate and conversationUpdate; a
+  greeting the bot sends then arrives a moment later (see ``wait_until_quiet``).
 
 The helpers wait with bounded timeouts and, when they give up, say what the user
 sees instead, so that a failing test explains itself.
@@ -41,6 +43,24 @@ def open_chat(page: Page, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
     """Load the Playground at ``url`` and wait until the compose box is ready."""
     page.goto(url, wait_until="domcontentloaded", timeout=timeout * 1000)
     page.locator(COMPOSE_BOX).wait_for(state="visible", timeout=timeout * 1000)
+    wait_until_quiet(page)
+
+
+def wait_until_quiet(page: Page, quiet: float = 1.5, timeout: float = 10.0) -> None:
+    """Wait until no new bot message arrived for ``quiet`` seconds (at most ``timeout``).
+
+    On opening, the Playground tells the bot it was installed and the bot may
+    greet; waiting for that keeps a greeting from being taken for an answer.
+    """
+    deadline = time.monotonic() + timeout
+    count, since = bot_message_count(page), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(_POLL)
+        now = bot_message_count(page)
+        if now != count:
+            count, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
 
 
 def bot_message_count(page: Page) -> int:
@@ -81,20 +101,39 @@ def _describe(page: Page) -> str:
     return f"the last bot messages are:\n{shown}"
 
 
+def _find_newest(
+    page: Page, inner: str | None, text: str, after: int, *, in_title: bool
+) -> Locator | None:
+    """The newest bot message (or element ``inner`` of one) past index ``after`` showing ``text``.
+
+    With ``in_title``, only the first text block (a card's heading) is searched.
+    """
+    messages = page.locator(BOT_MESSAGE)
+    for index in range(messages.count() - 1, after - 1, -1):
+        message = messages.nth(index)
+        candidates = message.locator(inner) if inner else message
+        for i in range(candidates.count() - 1, -1, -1):
+            candidate = candidates.nth(i)
+            if in_title:
+                heading = candidate.locator(".ac-textBlock").first
+                shown = heading.inner_text() if heading.count() else ""
+            else:
+                shown = candidate.inner_text()
+            if text in shown:
+                return candidate
+    return None
+
+
 def _wait_for_bot_message(
-    page: Page, inner: str | None, text: str, after: int, timeout: float, what: str
+    page: Page, inner: str | None, text: str, after: int, timeout: float, *, in_title: bool
 ) -> Locator:
-    """The newest element ``inner`` (or the message itself) holding ``text`` past ``after``."""
     deadline = time.monotonic() + timeout
     while True:
-        messages = page.locator(BOT_MESSAGE)
-        for index in range(messages.count() - 1, after - 1, -1):
-            message = messages.nth(index)
-            scope = message.locator(inner) if inner else message
-            found = scope.filter(has_text=text)
-            if found.count():
-                return found.last
+        found = _find_newest(page, inner, text, after, in_title=in_title)
+        if found is not None:
+            return found
         if time.monotonic() > deadline:
+            what = "card titled" if in_title else ("card" if inner else "bot message")
             raise AssertionError(
                 f"no {what} containing {text!r} appeared within {timeout:.0f}s; {_describe(page)}"
             )
@@ -104,15 +143,22 @@ def _wait_for_bot_message(
 def wait_for_card_text(
     page: Page, text: str, *, after: int = 0, timeout: float = DEFAULT_TIMEOUT
 ) -> Locator:
-    """Wait for an Adaptive Card from the bot that shows ``text``; returns that card."""
-    return _wait_for_bot_message(page, CARD, text, after, timeout, "card")
+    """Wait for an Adaptive Card from the bot that shows ``text`` anywhere; returns that card."""
+    return _wait_for_bot_message(page, CARD, text, after, timeout, in_title=False)
+
+
+def wait_for_card_title(
+    page: Page, text: str, *, after: int = 0, timeout: float = DEFAULT_TIMEOUT
+) -> Locator:
+    """Wait for a card from the bot whose heading (first text block) shows ``text``."""
+    return _wait_for_bot_message(page, CARD, text, after, timeout, in_title=True)
 
 
 def wait_for_bot_text(
     page: Page, text: str, *, after: int = 0, timeout: float = DEFAULT_TIMEOUT
 ) -> Locator:
     """Wait for any bot message (text or card) that shows ``text``; returns that message."""
-    return _wait_for_bot_message(page, None, text, after, timeout, "bot message")
+    return _wait_for_bot_message(page, None, text, after, timeout, in_title=False)
 
 
 def card_actions(card: Locator) -> list[str]:

@@ -14,7 +14,7 @@ from tests.e2e.playground import (
     card_actions,
     click_card_action,
     send_message,
-    wait_for_card_text,
+    wait_for_card_title,
 )
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +31,7 @@ def test_sns_message_gets_the_sns_guidance_card_and_its_model_replies(page: Page
     """「Xで実名を…」→ the SNS guidance card in Japanese → 「モデル回答を見る」→ model replies."""
     before = send_message(page, SNS_MESSAGE)
 
-    card = wait_for_card_text(page, SNS_CARD_TITLE, after=before)
+    card = wait_for_card_title(page, SNS_CARD_TITLE, after=before)
     card_text = card.inner_text()
     assert "SNS" in card_text or "誹謗中傷" in card_text
     assert LEGAL_REMINDER in card_text, "the card must remind staff to confirm with legal"
@@ -41,13 +41,13 @@ def test_sns_message_gets_the_sns_guidance_card_and_its_model_replies(page: Page
     click_card_action(page, SHOW_SCRIPTS, card=card)
 
     # The guidance stays in view and the model replies arrive as a new card below it.
-    scripts = wait_for_card_text(page, SCRIPTS_CARD_TITLE, after=after_click)
+    scripts = wait_for_card_title(page, SCRIPTS_CARD_TITLE, after=after_click)
     assert SNS_CARD_TITLE in scripts.inner_text()
-    wait_for_card_text(page, SNS_CARD_TITLE, after=before)  # still shown, not an error card
+    wait_for_card_title(page, SNS_CARD_TITLE, after=before)  # still shown, not an error card
 
 
 def test_menu_command_shows_the_menu_card(page: Page) -> None:
     """The typed command 「メニュー」 answers with the menu card (a quick harness smoke test)."""
     before = send_message(page, "メニュー")
-    card = wait_for_card_text(page, MENU_TITLE, after=before)
+    card = wait_for_card_title(page, MENU_TITLE, after=before)
     assert card_actions(card), "the menu card offers no choice"
