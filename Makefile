@@ -25,10 +25,12 @@ test: ## Run every test (installs Debian's Chromium for the e2e tests if missing
 	@scripts/setup.sh --browser
 	@scripts/test.sh $(PYTEST_ARGS)
 
-lint: setup ## ruff check, ruff format --check, mypy
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy
+lint: setup ## ruff check, ruff format --check, mypy (all three run; fails if any fails)
+	@status=0; \
+	echo "ruff check ."; $(VENV)/bin/ruff check . || status=1; \
+	echo "ruff format --check ."; $(VENV)/bin/ruff format --check . || status=1; \
+	echo "mypy"; $(VENV)/bin/mypy || status=1; \
+	exit $$status
 
 lock: ## Regenerate requirements.lock from pyproject.toml (keeps current pins where possible)
 	@scripts/setup.sh --tools
