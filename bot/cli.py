@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 _FEATURES: tuple[str, ...] = (
     "bot.commands.guidance",  # serve, ask
     "bot.commands.evidence",  # evidence verify/export, db upgrade
+    "bot.commands.mail",  # mail protect, sandbox
 )
 
 

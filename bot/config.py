@@ -61,6 +61,17 @@ class Settings(BaseSettings):
     graph_mode: GraphMode = GraphMode.SANDBOX
     graph_base_url: str = "https://graph.microsoft.com/v1.0"
     graph_token_url: str = ""  # empty: derived from tenant_id (login.microsoftonline.com)
+    # The Graph app registration; empty id/tenant/secret: the bot identity's (one app for both).
+    graph_auth_type: BotAuthType = BotAuthType.CLIENT_SECRET
+    graph_client_id: str = ""
+    graph_tenant_id: str = ""
+    graph_client_secret: SecretStr = SecretStr("")
+    graph_certificate_path: Path | None = None
+    # Where `mamoru sandbox` listens; used when graph_mode is sandbox.
+    graph_sandbox_url: str = "http://127.0.0.1:5280"
+    graph_mailbox_concurrency: int = Field(default=4, ge=1, le=4)  # Graph allows 4 per mailbox
+    graph_retry_seconds: float = Field(default=600.0, gt=0)  # give up (re-run resumes) after
+    graph_evidence_folder: str = "カスハラ証拠保全"  # under Inbox; one child folder per case
 
     # --- Guidance
     playbooks_dir: Path | None = None  # None: the playbooks shipped with Mamoru
