@@ -58,7 +58,7 @@ class EmailEvidenceLog(Protocol):
 
 # --- Incidents and evidence (issue 4). Imported here, not at the top, so the classes
 # above stay importable on their own; the domain modules import nothing from ports.
-from collections.abc import AsyncIterator  # noqa: E402
+from collections.abc import AsyncIterator, Sequence  # noqa: E402
 
 from bot.domain.access import Viewer  # noqa: E402
 from bot.domain.evidence import ChainHead, EvidenceItem, SealedEntry  # noqa: E402
@@ -110,6 +110,12 @@ class EvidenceRepository(Protocol):
         """Chain ``item`` after the case's head; an email already recorded is returned as is."""
         ...
 
+    async def append_many(
+        self, case_id: str, items: Sequence[EvidenceItem], *, recorded_by: Person
+    ) -> list[SealedEntry]:
+        """Chain ``items`` in order, all or none (one transaction: the fast path for batches)."""
+        ...
+
     def iter_evidence(self, case_id: str, *, upto: int | None = None) -> AsyncIterator[SealedEntry]:
         """The case's entries in chain order up to entry ``upto``, streamed (flat memory)."""
         ...
@@ -141,6 +147,12 @@ class BlobStore(Protocol):
 
 class Store(IncidentRepository, EvidenceRepository, EmailEvidenceLog, Protocol):
     """Everything Mamoru persists: incidents, timelines and evidence logs."""
+
+    async def record_emails(
+        self, case_id: str, batch: Sequence[tuple[EmailEvidence, bytes]]
+    ) -> list[SealedEntry]:
+        """``record_email`` for many mails: files first, then one transaction for the rows."""
+        ...
 
     async def close(self) -> None:
         """Release connections."""

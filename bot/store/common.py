@@ -6,8 +6,10 @@ idempotency and the blob-before-row order are written once.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.errors import InvalidEvidence
@@ -55,6 +57,12 @@ class EmailLogMixin:
         """Provided by the store."""
         raise NotImplementedError
 
+    async def append_many(
+        self, case_id: str, items: Sequence[EvidenceItem], *, recorded_by: Person
+    ) -> list[SealedEntry]:
+        """Provided by the store."""
+        raise NotImplementedError
+
     async def evidence_head(self, case_id: str) -> ChainHead:
         """Provided by the store."""
         raise NotImplementedError
@@ -69,21 +77,41 @@ class EmailLogMixin:
 
     async def record_email(self, case_id: str, item: EmailEvidence, eml: bytes) -> None:
         """Store the .eml, then append the email (a second call for the same mail is a no-op)."""
-        actual = hashlib.sha256(eml).hexdigest()
-        if actual != item.mime_sha256:
-            raise InvalidEvidence("mime_sha256 does not match the .eml bytes")
+        _check_mime(item, eml)
         # Blob first: a row must never point at a missing file; an orphan blob is harmless.
         await self._blobs.put(eml)
-        await self.append_evidence(
-            case_id,
-            EmailItem(
-                immutable_id=item.immutable_id,
-                internet_message_id=item.internet_message_id,
-                received_at=item.received_at,
-                sender=item.sender,
-                subject=item.subject,
-                mime_sha256=item.mime_sha256,
-                mailbox=item.mailbox,
-            ),
-            recorded_by=MAIL_PROTECTION,
-        )
+        await self.append_evidence(case_id, _email_item(item), recorded_by=MAIL_PROTECTION)
+
+    async def record_emails(
+        self, case_id: str, batch: Sequence[tuple[EmailEvidence, bytes]]
+    ) -> list[SealedEntry]:
+        """``record_email`` for a page of mail: files first, then one transaction for all."""
+        for item, eml in batch:
+            _check_mime(item, eml)
+        for i in range(0, len(batch), _PARALLEL_PUTS):
+            # A few uploads at once: each put waits on its own fsync (or HTTP round trip).
+            await asyncio.gather(
+                *(self._blobs.put(eml) for _, eml in batch[i : i + _PARALLEL_PUTS])
+            )
+        items = [_email_item(item) for item, _ in batch]
+        return await self.append_many(case_id, items, recorded_by=MAIL_PROTECTION)
+
+
+_PARALLEL_PUTS = 8
+
+
+def _check_mime(item: EmailEvidence, eml: bytes) -> None:
+    if hashlib.sha256(eml).hexdigest() != item.mime_sha256:
+        raise InvalidEvidence("mime_sha256 does not match the .eml bytes")
+
+
+def _email_item(item: EmailEvidence) -> EmailItem:
+    return EmailItem(
+        immutable_id=item.immutable_id,
+        internet_message_id=item.internet_message_id,
+        received_at=item.received_at,
+        sender=item.sender,
+        subject=item.subject,
+        mime_sha256=item.mime_sha256,
+        mailbox=item.mailbox,
+    )

@@ -6,7 +6,7 @@ Same id numbering, idempotency, access rule, state machine and chain; no persist
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from bot.domain.access import Viewer, can_view
@@ -142,6 +142,19 @@ class MemoryStore(EmailLogMixin):
         """Chain ``item`` after the case's head (an already recorded email is returned)."""
         async with self._lock:
             return self._append_to(self._case(case_id), item, recorded_by)
+
+    async def append_many(
+        self, case_id: str, items: Sequence[EvidenceItem], *, recorded_by: Person
+    ) -> list[SealedEntry]:
+        """Chain ``items`` in order, all or none."""
+        async with self._lock:
+            case = self._case(case_id)
+            before = (list(case.entries), dict(case.keys))
+            try:
+                return [self._append_to(case, item, recorded_by) for item in items]
+            except BaseException:
+                case.entries, case.keys = before  # all or none, like the SQL transaction
+                raise
 
     async def iter_evidence(
         self, case_id: str, *, upto: int | None = None

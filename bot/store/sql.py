@@ -24,12 +24,7 @@ from bot.domain.access import Viewer, can_view
 from bot.domain.errors import AccessDenied, IncidentNotFound
 from bot.domain.evidence import (
     GENESIS_HASH,
-    ChainHead,
-    EvidenceItem,
     NoteItem,
-    SealedEntry,
-    dedup_key,
-    seal,
 )
 from bot.domain.incidents import (
     EventKind,
@@ -46,8 +41,8 @@ from bot.domain.incidents import (
 from bot.domain.ports import BlobStore, Clock, SystemClock
 from bot.store.common import EmailLogMixin, counterparts_from_json, counterparts_json
 from bot.store.engine import Engines, create_engines
+from bot.store.sql_evidence import SqlEvidenceMixin
 from bot.store.tables import (
-    evidence,
     evidence_heads,
     incident_events,
     incident_sequences,
@@ -87,28 +82,23 @@ def _event(row: Row[Any]) -> TimelineEvent:
     )
 
 
-def _sealed(row: Row[Any]) -> SealedEntry:
-    return SealedEntry(
-        case_id=row.case_id,
-        seq=row.seq,
-        kind=row.kind,
-        entry=row.entry,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-        dedup_key=row.dedup_key,
-    )
-
-
-class SqlStore(EmailLogMixin):
+class SqlStore(SqlEvidenceMixin, EmailLogMixin):
     """``Store`` on SQLAlchemy async (SQLite via aiosqlite, PostgreSQL via asyncpg)."""
 
-    def __init__(self, engines: Engines, *, blobs: BlobStore, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        engines: Engines,
+        *,
+        blobs: BlobStore,
+        clock: Clock | None = None,
+        write_lock: asyncio.Lock | None = None,
+    ) -> None:
         self._engines = engines
         self._blobs = blobs
         self._clock = clock or SystemClock()
         # SQLite allows one writer: queue this process's writers here rather than on the
         # file lock, which would make them spin on busy_timeout.
-        self._write_lock = asyncio.Lock()
+        self._write_lock = write_lock or asyncio.Lock()
 
     @classmethod
     def from_url(
@@ -318,99 +308,3 @@ class SqlStore(EmailLogMixin):
             current = await self._load(conn, incident_id, lock=True)
             await conn.execute(insert(incident_events).values(**_event_row(incident_id, event)))
         return current.with_event(event)
-
-    # --- evidence
-
-    async def append_evidence(
-        self, case_id: str, item: EvidenceItem, *, recorded_by: Person
-    ) -> SealedEntry:
-        """Chain ``item`` after the case's head (an already recorded email is returned)."""
-        async with self._tx() as conn:
-            return await self._append(conn, case_id, item, recorded_by, self._clock.now())
-
-    async def _append(
-        self,
-        conn: AsyncConnection,
-        case_id: str,
-        item: EvidenceItem,
-        recorded_by: Person,
-        at: dt.datetime,
-    ) -> SealedEntry:
-        # The head row is the per-case lock: concurrent appenders queue here (PostgreSQL
-        # FOR UPDATE; on SQLite the whole write transaction is already exclusive).
-        head = (
-            await conn.execute(
-                select(evidence_heads).where(evidence_heads.c.case_id == case_id).with_for_update()
-            )
-        ).one_or_none()
-        if head is None:
-            raise IncidentNotFound(case_id)
-        key = dedup_key(item)
-        if key is not None:
-            existing = (
-                await conn.execute(
-                    select(evidence).where(
-                        evidence.c.case_id == case_id, evidence.c.dedup_key == key
-                    )
-                )
-            ).one_or_none()
-            if existing is not None:
-                return _sealed(existing)
-        entry = seal(
-            case_id=case_id,
-            seq=head.count + 1,
-            prev_hash=head.hash,
-            recorded_at=at,
-            recorded_by=recorded_by,
-            item=item,
-        )
-        await conn.execute(
-            insert(evidence).values(
-                case_id=case_id,
-                seq=entry.seq,
-                kind=entry.kind,
-                dedup_key=entry.dedup_key,
-                entry=entry.entry,
-                prev_hash=entry.prev_hash,
-                hash=entry.hash,
-            )
-        )
-        await conn.execute(
-            update(evidence_heads)
-            .where(evidence_heads.c.case_id == case_id)
-            .values(count=entry.seq, hash=entry.hash)
-        )
-        return entry
-
-    async def iter_evidence(
-        self, case_id: str, *, upto: int | None = None
-    ) -> AsyncIterator[SealedEntry]:
-        """The case's entries in chain order (up to ``upto``), streamed from a cursor."""
-        query = select(evidence).where(evidence.c.case_id == case_id).order_by(evidence.c.seq)
-        if upto is not None:
-            query = query.where(evidence.c.seq <= upto)
-        async with self._engines.read.connect() as conn:
-            result = await conn.stream(query.execution_options(yield_per=1000))
-            async for row in result:
-                yield _sealed(row)
-
-    async def evidence_head(self, case_id: str) -> ChainHead:
-        """The recorded head of the case's chain; raises ``IncidentNotFound``."""
-        async with self._engines.read.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(evidence_heads).where(evidence_heads.c.case_id == case_id)
-                )
-            ).one_or_none()
-        if row is None:
-            raise IncidentNotFound(case_id)
-        return ChainHead(row.count, row.hash)
-
-    async def _email_keys(self, case_id: str) -> set[str]:
-        async with self._engines.read.connect() as conn:
-            result = await conn.execute(
-                select(evidence.c.dedup_key).where(
-                    evidence.c.case_id == case_id, evidence.c.dedup_key.is_not(None)
-                )
-            )
-            return {k for (k,) in result}

@@ -203,3 +203,17 @@ async def test_concurrent_appends_make_one_valid_chain(backend: Backend) -> None
     report = await chain_report(backend, incident.id)
     assert report.ok, report.problem
     assert report.count == 201
+
+
+async def test_batches_are_idempotent_and_all_or_nothing(backend: Backend) -> None:
+    incident = await backend.store.create_incident(draft(), idempotency_key="k")
+    await backend.store.record_email(incident.id, *email(0))
+    batch = [email(n) for n in (0, 1, 2, 1)]  # 0 recorded before, 1 twice in the batch
+    entries = await backend.store.record_emails(incident.id, batch)
+    assert [e.seq for e in entries] == [2, 3, 4, 3]
+    bad = EmailItem("imm-x", "<x>", dt.datetime.now(dt.UTC), "s", "s", "not-a-sha", "b")
+    with pytest.raises(InvalidEvidence):
+        await backend.store.append_many(incident.id, [NoteItem("ok"), bad], recorded_by=BOB)
+    report = await chain_report(backend, incident.id)
+    assert report.ok and report.count == 4
+    assert await backend.store.recorded_email_ids(incident.id) == {"imm-0", "imm-1", "imm-2"}
