@@ -14,7 +14,7 @@ export MAMORU_DATA_DIR=${MAMORU_DATA_DIR:-.mamoru}
 export TEAMSAPPTESTER_BROWSER=${TEAMSAPPTESTER_BROWSER:-none}
 BOT_PORT=${MAMORU_PORT:-3978}
 PLAYGROUND_PORT=${PLAYGROUND_PORT:-56150}
-PLAYGROUND=node_modules/.bin/agentsplayground
+PLAYGROUND=$PWD/node_modules/.bin/agentsplayground
 PLAYGROUND_LOG=$MAMORU_DATA_DIR/playground.log
 STARTUP_SECONDS=60
 
@@ -57,9 +57,11 @@ curl -s -o /dev/null "http://127.0.0.1:$BOT_PORT/healthz" \
     || die "Mamoru did not answer on port $BOT_PORT within ${STARTUP_SECONDS}s"
 
 # --- Agents Playground
+# It runs in $MAMORU_DATA_DIR, where it writes its own devTools/ log folder.
 : >"$PLAYGROUND_LOG"
-setsid "$PLAYGROUND" --app-endpoint "http://127.0.0.1:$BOT_PORT/api/messages" \
-    --channel-id msteams --port "$PLAYGROUND_PORT" --disable-telemetry \
+(cd "$MAMORU_DATA_DIR" && exec setsid "$PLAYGROUND" \
+    --app-endpoint "http://127.0.0.1:$BOT_PORT/api/messages" \
+    --channel-id msteams --port "$PLAYGROUND_PORT" --disable-telemetry) \
     >"$PLAYGROUND_LOG" 2>&1 &
 playground_pid=$!
 url=""
@@ -68,8 +70,11 @@ for ((i = 0; i < STARTUP_SECONDS * 5; i++)); do
         cat "$PLAYGROUND_LOG" >&2
         die "the Agents Playground exited during startup (its log is above)"
     fi
+    # "Listening on <port>" is printed once it listens; it picks another port when
+    # the one asked for is taken, so the URL comes from this line. (No probe request
+    # here: on some kernels the probe's TIME_WAIT keeps the port from the next run.)
     port=$(sed -n 's/.*Listening on \([0-9][0-9]*\).*/\1/p' "$PLAYGROUND_LOG" | head -n 1)
-    if [[ -n $port ]] && curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+    if [[ -n $port ]]; then
         url="http://localhost:$port"
         break
     fi

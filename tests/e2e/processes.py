@@ -40,14 +40,19 @@ class ChildProcess:
     """A started command, its log file and how to stop it."""
 
     def __init__(
-        self, name: str, argv: Sequence[str], log_path: Path, env: Mapping[str, str]
+        self,
+        name: str,
+        argv: Sequence[str],
+        log_path: Path,
+        env: Mapping[str, str],
+        cwd: Path = REPO,
     ) -> None:
         self.name = name
         self.log_path = log_path
         self._log = log_path.open("wb")
         self.proc = subprocess.Popen(
             list(argv),
-            cwd=REPO,
+            cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
@@ -169,6 +174,7 @@ def start_playground(bot_port: int, port: int, log_dir: Path) -> tuple[ChildProc
         ],
         log_dir / "playground.log",
         env,
+        cwd=log_dir,  # it writes devTools/m365agentsplayground.log into its working directory
     )
     try:
         match = child.wait_for_log(r"Listening on (\d+)")
