@@ -85,6 +85,12 @@ if ! is_fresh "$stamp" "$inputs"; then
     quietly "$VENV/bin/python" -m pip install --require-hashes -r requirements.lock
     # setuptools comes from the lock too, so the build needs no unpinned download.
     quietly "$VENV/bin/python" -m pip install --no-deps --no-build-isolation -e .
+    # A dependency added to pyproject.toml but not yet locked shows up here.
+    if ! problems=$("$VENV/bin/python" -m pip check 2>&1); then
+        printf '%s\n' "$problems" >&2
+        die "the installed packages do not satisfy pyproject.toml:" \
+            "requirements.lock is out of date; run 'make lock'"
+    fi
     echo "$inputs" >"$stamp"
 fi
 
