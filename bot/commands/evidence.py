@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
 from bot.domain.errors import DomainError, IncidentNotFound, InvalidIncidentId
@@ -108,6 +109,9 @@ def run_verify(args: argparse.Namespace) -> int:
     except DomainError as exc:
         _error(str(exc))
         return FAILED if args.bundle is None else BAD_INPUT
+    except (SQLAlchemyError, OSError) as exc:
+        _error(f"database unavailable: {type(exc).__name__}")
+        return BAD_INPUT
 
 
 def _actor() -> Person:
@@ -144,6 +148,10 @@ def run_export(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         _error(f"no such directory: {out.parent}")
         return BAD_INPUT
+    if out.exists():
+        # A bundle may already have been handed over: never replace it silently.
+        _error(f"{out} already exists")
+        return BAD_INPUT
     try:
         return asyncio.run(_export(Settings(), _case_id(args.case), out))
     except (IncidentNotFound, InvalidIncidentId) as exc:
@@ -153,6 +161,9 @@ def run_export(args: argparse.Namespace) -> int:
         # A broken chain or a changed file: refuse to hand out the bundle.
         _error(f"export refused: {exc}")
         return FAILED
+    except (SQLAlchemyError, OSError) as exc:
+        _error(f"export failed: {type(exc).__name__}: nothing was written")
+        return BAD_INPUT
 
 
 def run_db_upgrade(_args: argparse.Namespace) -> int:

@@ -57,6 +57,7 @@ def test_verify_export_and_bundle(data_dir: Path, capsys: pytest.CaptureFixture[
     out = data_dir.parent / "case.zip"
     assert run("evidence", "export", case_id, "--out", str(out)) == 0
     assert run("evidence", "verify", "--bundle", str(out)) == 0
+    assert run("evidence", "export", case_id, "--out", str(out)) == 2  # never overwritten
     altered = data_dir.parent / "altered.zip"
     with zipfile.ZipFile(out) as zin, zipfile.ZipFile(altered, "w") as zout:
         for info in zin.infolist():
@@ -80,3 +81,11 @@ def test_bad_input(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     Path("junk.zip").write_bytes(b"junk")
     assert run("evidence", "verify", "--bundle", "junk.zip") == 2
     assert "not a readable ZIP" in capsys.readouterr().err
+
+
+def test_unreachable_database(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    assert run("evidence", "verify", "KH-2026-0001") == 2
+    assert "database unavailable" in capsys.readouterr().err
