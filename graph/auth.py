@@ -54,20 +54,26 @@ class _MsalConfidential:
     """Shared code of the secret and certificate providers."""
 
     def __init__(self, tenant_id: str, client_id: str, credential: Any, authority: str) -> None:
-        import msal  # imported here: msal is heavy and not needed by the sandbox
-
-        base = authority.rstrip("/") if authority else "https://login.microsoftonline.com"
-        self._app = msal.ConfidentialClientApplication(
-            client_id, client_credential=credential, authority=f"{base}/{tenant_id}"
-        )
+        self._client_id = client_id
+        self._credential = credential
+        self._authority = authority or f"https://login.microsoftonline.com/{tenant_id}"
+        self._app: Any = None  # built on first use: msal's constructor already does HTTP
         self._lock = asyncio.Lock()
+
+    def _acquire(self) -> dict[str, Any] | None:
+        if self._app is None:
+            import msal  # imported here: msal is heavy and the sandbox doesn't need it
+
+            self._app = msal.ConfidentialClientApplication(
+                self._client_id, client_credential=self._credential, authority=self._authority
+            )
+        result: dict[str, Any] | None = self._app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
+        return result
 
     async def token(self, session: aiohttp.ClientSession) -> str:
         """A token from msal's cache, or a new one (off the event loop)."""
-        async with self._lock:  # one refresh at a time; msal's cache serves the rest
-            result = await asyncio.to_thread(
-                self._app.acquire_token_for_client, scopes=[GRAPH_SCOPE]
-            )
+        async with self._lock:  # one msal call at a time; its cache serves the rest
+            result = await asyncio.to_thread(self._acquire)
         return _token_or_raise(result)
 
     def invalidate(self) -> None:
@@ -75,7 +81,7 @@ class _MsalConfidential:
 
 
 class ClientSecretTokenProvider(_MsalConfidential):
-    """An Entra app registration with a client secret."""
+    """An Entra app registration with a client secret (``authority``: full URL with tenant)."""
 
     def __init__(
         self, tenant_id: str, client_id: str, client_secret: str, *, authority: str = ""
@@ -130,20 +136,28 @@ class ManagedIdentityTokenProvider:
     """A user-assigned managed identity (Azure hosting, no secret to rotate)."""
 
     def __init__(self, client_id: str) -> None:
-        import msal
-        import requests
-
-        self._client = msal.ManagedIdentityClient(
-            msal.UserAssignedManagedIdentity(client_id=client_id), http_client=requests.Session()
-        )
+        self._client_id = client_id
+        self._client: Any = None  # built on first use, inside a worker thread
         self._lock = asyncio.Lock()
+
+    def _acquire(self) -> dict[str, Any] | None:
+        if self._client is None:
+            import msal
+            import requests
+
+            self._client = msal.ManagedIdentityClient(
+                msal.UserAssignedManagedIdentity(client_id=self._client_id),
+                http_client=requests.Session(),
+            )
+        result: dict[str, Any] | None = self._client.acquire_token_for_client(
+            resource=GRAPH_RESOURCE
+        )
+        return result
 
     async def token(self, session: aiohttp.ClientSession) -> str:
         """A token for Graph from the managed identity endpoint (msal caches it)."""
         async with self._lock:
-            result = await asyncio.to_thread(
-                self._client.acquire_token_for_client, resource=GRAPH_RESOURCE
-            )
+            result = await asyncio.to_thread(self._acquire)
         return _token_or_raise(result)
 
     def invalidate(self) -> None:

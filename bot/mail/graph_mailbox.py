@@ -155,8 +155,9 @@ def token_provider(settings: Settings) -> TokenProvider:
         raise InvalidMailTarget(
             "no Graph app configured: set MAMORU_GRAPH_CLIENT_ID and MAMORU_GRAPH_TENANT_ID"
         )
-    # graph_token_url overrides the authority (e.g. a sovereign cloud's login host).
-    authority = settings.graph_token_url
+    # graph_token_url overrides the authority (e.g. a sovereign cloud): msal wants the part
+    # before /oauth2/, i.e. https://login.example/<tenant>.
+    authority = settings.graph_token_url.split("/oauth2/")[0] if settings.graph_token_url else ""
     if settings.graph_auth_type == BotAuthType.CERTIFICATE:
         cert = settings.graph_certificate_path or settings.certificate_path
         if cert is None:
