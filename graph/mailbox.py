@@ -7,6 +7,7 @@ Mamoru keeps evidence, it never destroys or leaks it. Rules are built from
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -98,30 +99,35 @@ class GraphMailboxClient:
             rules.extend(ExistingRule.model_validate(r) for r in page)
         return rules
 
-    async def upsert_rule(self, mailbox: str, rule: MessageRule) -> MessageRule:
+    async def upsert_rule(
+        self, mailbox: str, rule: MessageRule, *, attempts: int = 4
+    ) -> MessageRule:
         """Create the rule, or update the existing one with the same display name."""
         base = f"/users/{_seg(mailbox)}/mailFolders/inbox/messageRules"
         payload = rule.model_copy(update={"id": None}).to_graph()
-        existing = next(
-            (r for r in await self.list_rules(mailbox) if r.display_name == rule.display_name),
-            None,
-        )
-        if existing is not None:
-            resp = await self.transport.request(
-                "PATCH", f"{base}/{_seg(existing.id)}", mailbox=mailbox, json=payload
+        for attempt in range(1, attempts + 1):
+            existing = next(
+                (r for r in await self.list_rules(mailbox) if r.display_name == rule.display_name),
+                None,
             )
-        else:
-            # A POST retried after a lost answer could create a twin; don't retry it blindly.
+            if existing is not None:
+                resp = await self.transport.request(
+                    "PATCH", f"{base}/{_seg(existing.id)}", mailbox=mailbox, json=payload
+                )
+                return MessageRule.model_validate(resp.body)
             try:
+                # Not retried blindly: a POST whose answer was lost may have created the
+                # rule, so after a failure the rules are listed again before another POST.
                 resp = await self.transport.request(
                     "POST", base, mailbox=mailbox, json=payload, idempotent=False
                 )
+                return MessageRule.model_validate(resp.body)
             except ServiceUnavailable:
-                for again in await self.list_rules(mailbox):
-                    if again.display_name == rule.display_name:
-                        return await self.upsert_rule(mailbox, rule)
-                raise
-        return MessageRule.model_validate(resp.body)
+                if attempt == attempts:
+                    raise
+                policy = self.transport.retry_policy
+                await asyncio.sleep(min(policy.backoff_max, policy.backoff_base * 2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # --- messages
 

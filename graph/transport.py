@@ -139,6 +139,11 @@ class GraphTransport:
         await self.aclose()
 
     @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy in force."""
+        return self._retry
+
+    @property
     def session(self) -> aiohttp.ClientSession:
         """The one session (created on first use, inside the running loop)."""
         if self._session is None or self._session.closed:

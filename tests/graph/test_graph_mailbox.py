@@ -263,3 +263,15 @@ def test_client_has_no_destructive_method() -> None:
     names = {n.lower() for n in dir(GraphMailboxClient)}
     for word in ("delete", "forward", "redirect", "remove", "purge"):
         assert not [n for n in names if word in n]
+
+
+@pytest.mark.parametrize("fault", ["503", "drop", "drop-after"])
+async def test_rule_post_failure_never_makes_a_twin(
+    sandbox: RunningSandbox, client: GraphMailboxClient, fault: str
+) -> None:
+    folder = await client.ensure_folder_path(MAILBOX, EVIDENCE)
+    sandbox.sandbox.faults.update({"queue": [fault], "match": "messageRules", "retryAfter": 0.01})
+    sandbox.sandbox.faults.queue.appendleft("")  # let the first listing through
+    await client.upsert_rule(MAILBOX, rule_for(folder.id, sender="bad@example.net"))
+    box = sandbox.sandbox.tenant.mailbox(MAILBOX)
+    assert box is not None and len(box.rules) == 1
