@@ -135,6 +135,10 @@ def run_protect(args: argparse.Namespace) -> int:
 
     try:
         result = asyncio.run(go())
+    except KeyboardInterrupt:
+        progress.finish()
+        _error("interrupted", "run the same command again: it resumes where it stopped")
+        return 130
     except InvalidMailTarget as exc:
         progress.finish()
         _error(exc.detail, exc.hint)
