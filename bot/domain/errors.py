@@ -83,3 +83,47 @@ class ChainBroken(EvidenceError):
         self.case_id = case_id
         self.seq = seq
         self.reason = reason
+
+
+# --- Durable jobs (issue 5, item 4). Codes are short identifiers, never user text.
+
+
+class JobError(DomainError):
+    """Base of the job errors."""
+
+
+class InvalidJobSpec(JobError):
+    """A job spec is malformed (empty kind or key, params not a JSON object)."""
+
+
+class JobNotFound(JobError):
+    """No job has this id."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"unknown job: {job_id}")
+        self.job_id = job_id
+
+
+class LeaseLost(JobError):
+    """This worker no longer holds the job's lease (expired and reclaimed, or cancelled)."""
+
+    def __init__(self, job_id: str, worker_id: str) -> None:
+        super().__init__(f"worker {worker_id} lost the lease of job {job_id}")
+        self.job_id = job_id
+        self.worker_id = worker_id
+
+
+class RetryableJobError(JobError):
+    """A handler hit a passing problem (throttling, timeout): run the job again later."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class PermanentJobError(JobError):
+    """A handler hit a problem retrying cannot fix: the job fails with ``code``."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code

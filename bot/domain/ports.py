@@ -157,3 +157,81 @@ class Store(IncidentRepository, EvidenceRepository, EmailEvidenceLog, Protocol):
     async def close(self) -> None:
         """Release connections."""
         ...
+
+
+# --- Durable jobs (issue 5, item 4).
+from collections.abc import Mapping  # noqa: E402
+from typing import Any  # noqa: E402
+
+from bot.domain.jobs import Job, JobSpec  # noqa: E402
+
+
+class JobQueue(Protocol):
+    """Durable jobs claimed under a lease; every write is checked against the lease owner.
+
+    A worker that lost its lease (expired and reclaimed, or the job was cancelled) gets
+    ``False`` from ``heartbeat`` and ``LeaseLost`` from the other writes, and must stop.
+    """
+
+    async def enqueue(self, spec: JobSpec) -> Job:
+        """Queue ``spec`` to run now; the same ``idempotency_key`` returns the existing job."""
+        ...
+
+    async def claim(self, worker_id: str, *, lease: dt.timedelta) -> Job | None:
+        """Take the next due job (or one whose lease expired): attempts + 1, leased to us."""
+        ...
+
+    async def heartbeat(self, job_id: str, worker_id: str, lease: dt.timedelta) -> bool:
+        """Extend our lease to now + ``lease``; ``False`` if we no longer hold it."""
+        ...
+
+    async def save_progress(
+        self,
+        job_id: str,
+        worker_id: str,
+        done: int,
+        total: int,
+        checkpoint: Mapping[str, Any],
+        *,
+        lease: dt.timedelta | None = None,
+    ) -> None:
+        """Record progress and the resume point (and extend the lease); ``LeaseLost``."""
+        ...
+
+    async def complete(self, job_id: str, worker_id: str) -> Job:
+        """Mark the job succeeded; raises ``LeaseLost`` if we no longer hold it."""
+        ...
+
+    async def fail(
+        self, job_id: str, worker_id: str, error: str, *, retry_at: dt.datetime | None
+    ) -> Job:
+        """Record ``error`` (a short code); queue again at ``retry_at``, or fail for good."""
+        ...
+
+    async def release(self, job_id: str, worker_id: str) -> Job:
+        """Give the job back untried (graceful shutdown): queued, due now, attempt refunded."""
+        ...
+
+    async def cancel(self, job_id: str) -> Job:
+        """Cancel a job that has not finished; its worker's next write gets ``LeaseLost``."""
+        ...
+
+    async def get(self, job_id: str) -> Job:
+        """The job; raises ``JobNotFound``."""
+        ...
+
+    async def jobs_for_incident(self, incident_id: str) -> list[Job]:
+        """The incident's jobs, oldest first."""
+        ...
+
+    async def recent_jobs(self, *, limit: int = 50) -> list[Job]:
+        """The most recently created jobs, newest first (for ``mamoru jobs list``)."""
+        ...
+
+    async def mark_once(self, key: str) -> bool:
+        """Record ``key``; ``True`` only for the first caller ever (mark BEFORE the effect)."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...

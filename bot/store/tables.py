@@ -99,3 +99,46 @@ evidence = Table(
     Column("hash", String(64), nullable=False),
     UniqueConstraint("case_id", "dedup_key", name="uq_evidence_case_dedup"),
 )
+
+
+# --- Durable jobs (bot/jobs, issue 5 item 4; migration 0002_jobs) -------------------------
+# Kept in this module, not in bot/jobs, so that the one ``metadata`` is complete as soon as
+# it is imported: Alembic's env.py and the migrations-vs-tables test see every table
+# without depending on someone having imported bot.jobs first.
+
+# One row per job. ``params`` and ``checkpoint`` are JSON objects (Text, like
+# ``counterparts``); ``lease_owner``/``lease_until`` say which worker runs it until when.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("incident_id", String(64), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("progress_done", Integer, nullable=False),
+    Column("progress_total", Integer, nullable=False),
+    Column("checkpoint", Text, nullable=False),
+    Column("last_error", String(200), nullable=True),
+    Column("run_after", DateTime(timezone=True), nullable=False),
+    Column("lease_owner", String(200), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("idempotency_key", name="uq_jobs_idempotency_key"),
+    # Claiming scans by state and due time; the CLI and the thread card look up by incident.
+    Index("ix_jobs_state_run_after", "state", "run_after"),
+    Index("ix_jobs_incident_id", "incident_id"),
+)
+
+# At-most-once markers: a key is inserted before a non-idempotent side effect (sendMail of
+# the cut-off declaration); the primary key makes exactly one inserter win, ever.
+job_once_keys = Table(
+    "job_once_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

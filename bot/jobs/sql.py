@@ -1,0 +1,371 @@
+"""The SQL ``JobQueue`` on the store's ``Engines`` (SQLite or PostgreSQL).
+
+Claiming is one write transaction: find the next due row and lease it. On PostgreSQL
+the SELECT takes ``FOR UPDATE SKIP LOCKED``, so several bot instances claim different
+rows without waiting on each other; on SQLite the write transaction is ``BEGIN
+IMMEDIATE`` (see ``bot.store.engine``) behind this process's write lock, so claims are
+serialized, exactly as ``SqlStore`` serializes its writes. Every later write is an
+UPDATE conditioned on ``state = running AND lease_owner = worker``: a worker that lost
+its lease changes nothing. Logs carry ids, kinds, states and counts only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain.errors import InvalidJobSpec, JobNotFound, LeaseLost
+from bot.domain.jobs import (
+    MAX_KEY_LENGTH,
+    Job,
+    JobSpec,
+    JobState,
+    checkpoint_object,
+    short_error,
+)
+from bot.domain.ports import Clock, SystemClock
+from bot.store.engine import Engines, create_engines
+from bot.store.tables import job_once_keys, jobs
+
+log = logging.getLogger(__name__)
+
+_RUNNING = str(JobState.RUNNING)
+_QUEUED = str(JobState.QUEUED)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; everything Mamoru stores is UTC.
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _utc_or_none(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else _utc(value)
+
+
+def _dumps(value: Mapping[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)
+
+
+def _job(row: Row[Any]) -> Job:
+    return Job(
+        id=row.id,
+        kind=row.kind,
+        incident_id=row.incident_id,
+        idempotency_key=row.idempotency_key,
+        params=json.loads(row.params),
+        state=JobState(row.state),
+        attempts=row.attempts,
+        progress_done=row.progress_done,
+        progress_total=row.progress_total,
+        checkpoint=json.loads(row.checkpoint),
+        last_error=row.last_error,
+        run_after=_utc(row.run_after),
+        lease_owner=row.lease_owner,
+        lease_until=_utc_or_none(row.lease_until),
+        created_at=_utc(row.created_at),
+        updated_at=_utc(row.updated_at),
+        finished_at=_utc_or_none(row.finished_at),
+    )
+
+
+class SqlJobQueue:
+    """``JobQueue`` on SQLAlchemy async, sharing the store's engines."""
+
+    def __init__(
+        self,
+        engines: Engines,
+        *,
+        clock: Clock | None = None,
+        write_lock: asyncio.Lock | None = None,
+        owns_engines: bool = False,
+    ) -> None:
+        self._engines = engines
+        self._clock = clock or SystemClock()
+        # SQLite allows one writer: queue this process's writers here rather than spin on
+        # the file lock. Pass the store's lock to share one queue with it.
+        self._write_lock = write_lock or asyncio.Lock()
+        self._owns_engines = owns_engines
+
+    @classmethod
+    def from_url(cls, url: str, *, clock: Clock | None = None, **engine_kwargs: Any) -> SqlJobQueue:
+        """A queue with its own engines on the database at ``url`` (migrated beforehand)."""
+        return cls(create_engines(url, **engine_kwargs), clock=clock, owns_engines=True)
+
+    async def close(self) -> None:
+        """Release connections, if the engines are ours."""
+        if self._owns_engines:
+            await self._engines.dispose()
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        if self._engines.is_sqlite:
+            async with self._write_lock, self._engines.write.begin() as conn:
+                yield conn
+        else:
+            async with self._engines.write.begin() as conn:
+                yield conn
+
+    def _now(self) -> dt.datetime:
+        return self._clock.now().astimezone(dt.UTC)
+
+    @staticmethod
+    def _insert(conn: AsyncConnection) -> Any:
+        return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+    # --- producing
+
+    async def enqueue(self, spec: JobSpec) -> Job:
+        """Queue ``spec`` now; the same idempotency key returns the existing job."""
+        now = self._now()
+        job = Job.new(uuid.uuid4().hex, spec, at=now)
+        async with self._tx() as conn:
+            # ON CONFLICT DO NOTHING: a concurrent enqueue of the same key waits for the
+            # winner's commit and then inserts nothing; both then read the winner's row.
+            inserted = await conn.execute(
+                self._insert(conn)(jobs)
+                .values(
+                    id=job.id,
+                    kind=job.kind,
+                    incident_id=job.incident_id,
+                    idempotency_key=job.idempotency_key,
+                    params=_dumps(job.params),
+                    state=str(job.state),
+                    attempts=0,
+                    progress_done=0,
+                    progress_total=0,
+                    checkpoint=_dumps(job.checkpoint),
+                    run_after=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(jobs.c.id)
+            )
+            created = inserted.first() is not None
+            row = (
+                await conn.execute(
+                    select(jobs).where(jobs.c.idempotency_key == spec.idempotency_key)
+                )
+            ).one()
+        if created:
+            log.info("job %s (%s) queued for incident %s", job.id, job.kind, job.incident_id)
+        return _job(row)
+
+    async def cancel(self, job_id: str) -> Job:
+        """Cancel the job unless it has finished (then it is returned unchanged)."""
+        now = self._now()
+        finished = [str(s) for s in JobState if s.finished]
+        async with self._tx() as conn:
+            row = (
+                await conn.execute(
+                    update(jobs)
+                    .where(jobs.c.id == job_id, jobs.c.state.not_in(finished))
+                    .values(
+                        state=str(JobState.CANCELLED),
+                        lease_owner=None,
+                        lease_until=None,
+                        updated_at=now,
+                        finished_at=now,
+                    )
+                    .returning(*jobs.c)
+                )
+            ).one_or_none()
+            if row is None:
+                row = await self._row(conn, job_id)
+            else:
+                log.info("job %s cancelled", job_id)
+        return _job(row)
+
+    # --- working
+
+    async def claim(self, worker_id: str, *, lease: dt.timedelta) -> Job | None:
+        """The next due job (or one whose lease expired), leased to ``worker_id``."""
+        async with self._tx() as conn:
+            now = self._now()
+            due = or_(
+                and_(jobs.c.state == _QUEUED, jobs.c.run_after <= now),
+                and_(
+                    jobs.c.state == _RUNNING,
+                    or_(jobs.c.lease_until.is_(None), jobs.c.lease_until <= now),
+                ),
+            )
+            # SKIP LOCKED: another instance claiming a row right now is not waited for;
+            # SQLite ignores FOR UPDATE (its write transaction is already exclusive).
+            job_id = (
+                await conn.execute(
+                    select(jobs.c.id)
+                    .where(due)
+                    .order_by(jobs.c.run_after, jobs.c.created_at, jobs.c.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalar_one_or_none()
+            if job_id is None:
+                return None
+            row = (
+                await conn.execute(
+                    update(jobs)
+                    .where(jobs.c.id == job_id)
+                    .values(
+                        state=_RUNNING,
+                        attempts=jobs.c.attempts + 1,
+                        lease_owner=worker_id,
+                        lease_until=now + lease,
+                        updated_at=now,
+                    )
+                    .returning(*jobs.c)
+                )
+            ).one()
+        return _job(row)
+
+    async def _owned_update(self, job_id: str, worker_id: str, **values: Any) -> Row[Any]:
+        """UPDATE the job if ``worker_id`` holds it; ``LeaseLost`` or ``JobNotFound``."""
+        async with self._tx() as conn:
+            row = (
+                await conn.execute(
+                    update(jobs)
+                    .where(
+                        jobs.c.id == job_id,
+                        jobs.c.state == _RUNNING,
+                        jobs.c.lease_owner == worker_id,
+                    )
+                    .values(**values)
+                    .returning(*jobs.c)
+                )
+            ).one_or_none()
+            if row is None:
+                await self._row(conn, job_id)  # JobNotFound if it does not exist at all
+                raise LeaseLost(job_id, worker_id)
+            return row
+
+    async def heartbeat(self, job_id: str, worker_id: str, lease: dt.timedelta) -> bool:
+        """Extend the lease; ``False`` if ``worker_id`` no longer holds it."""
+        now = self._now()
+        try:
+            await self._owned_update(job_id, worker_id, lease_until=now + lease, updated_at=now)
+        except LeaseLost:
+            return False
+        return True
+
+    async def save_progress(
+        self,
+        job_id: str,
+        worker_id: str,
+        done: int,
+        total: int,
+        checkpoint: Mapping[str, Any],
+        *,
+        lease: dt.timedelta | None = None,
+    ) -> None:
+        """Record progress and the resume point; raises ``LeaseLost``."""
+        saved = checkpoint_object(checkpoint)
+        now = self._now()
+        values: dict[str, Any] = {
+            "progress_done": done,
+            "progress_total": total,
+            "checkpoint": _dumps(saved),
+            "updated_at": now,
+        }
+        if lease is not None:
+            values["lease_until"] = now + lease
+        await self._owned_update(job_id, worker_id, **values)
+
+    async def complete(self, job_id: str, worker_id: str) -> Job:
+        """Mark the job succeeded; raises ``LeaseLost``."""
+        now = self._now()
+        row = await self._owned_update(
+            job_id,
+            worker_id,
+            state=str(JobState.SUCCEEDED),
+            lease_owner=None,
+            lease_until=None,
+            updated_at=now,
+            finished_at=now,
+        )
+        return _job(row)
+
+    async def fail(
+        self, job_id: str, worker_id: str, error: str, *, retry_at: dt.datetime | None
+    ) -> Job:
+        """Record ``error``; queue again at ``retry_at`` or fail for good; ``LeaseLost``."""
+        now = self._now()
+        values: dict[str, Any] = {
+            "last_error": short_error(error),
+            "lease_owner": None,
+            "lease_until": None,
+            "updated_at": now,
+        }
+        if retry_at is None:
+            values.update(state=str(JobState.FAILED), finished_at=now)
+        else:
+            values.update(state=_QUEUED, run_after=retry_at.astimezone(dt.UTC))
+        return _job(await self._owned_update(job_id, worker_id, **values))
+
+    async def release(self, job_id: str, worker_id: str) -> Job:
+        """Give the job back, due now, with the interrupted attempt refunded; ``LeaseLost``."""
+        now = self._now()
+        row = await self._owned_update(
+            job_id,
+            worker_id,
+            state=_QUEUED,
+            # The attempt was cut short by our shutdown, not by the job: don't count it.
+            attempts=jobs.c.attempts - 1,
+            run_after=now,
+            lease_owner=None,
+            lease_until=None,
+            updated_at=now,
+        )
+        return _job(row)
+
+    async def mark_once(self, key: str) -> bool:
+        """``True`` only the first time ``key`` is marked (the primary key decides)."""
+        if not key or len(key) > MAX_KEY_LENGTH:
+            raise InvalidJobSpec(f"once-keys must be 1..{MAX_KEY_LENGTH} characters")
+        async with self._tx() as conn:
+            inserted = await conn.execute(
+                self._insert(conn)(job_once_keys)
+                .values(key=key, created_at=self._now())
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(job_once_keys.c.key)
+            )
+            return inserted.first() is not None
+
+    # --- reading
+
+    async def _row(self, conn: AsyncConnection, job_id: str) -> Row[Any]:
+        row = (await conn.execute(select(jobs).where(jobs.c.id == job_id))).one_or_none()
+        if row is None:
+            raise JobNotFound(job_id)
+        return row
+
+    async def get(self, job_id: str) -> Job:
+        """The job; raises ``JobNotFound``."""
+        async with self._engines.read.connect() as conn:
+            return _job(await self._row(conn, job_id))
+
+    async def jobs_for_incident(self, incident_id: str) -> list[Job]:
+        """The incident's jobs, oldest first."""
+        query = (
+            select(jobs)
+            .where(jobs.c.incident_id == incident_id)
+            .order_by(jobs.c.created_at, jobs.c.id)
+        )
+        async with self._engines.read.connect() as conn:
+            return [_job(r) for r in await conn.execute(query)]
+
+    async def recent_jobs(self, *, limit: int = 50) -> list[Job]:
+        """The most recently created jobs, newest first."""
+        query = select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit)
+        async with self._engines.read.connect() as conn:
+            return [_job(r) for r in await conn.execute(query)]
