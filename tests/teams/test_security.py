@@ -55,8 +55,9 @@ def _rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-# One key pair per test run: the SDK caches fetched key sets per URI for the whole
-# process, so the trusted key must not change between tests.
+# One key pair per test run: the SDK caches fetched key sets per URI (class-level,
+# 5 minutes) for the whole process, so the trusted key must not change between tests;
+# another test module serving keys the same way must reuse these.
 TRUSTED_KEY = _rsa_key()
 ATTACKER_KEY = _rsa_key()
 
@@ -394,6 +395,10 @@ async def test_malformed_authorization_headers_are_refused(secured_bot: BotUnder
     unsigned = jwt.encode(
         _claims(BOT_FRAMEWORK_ISSUER, secured_bot.connector_url), None, algorithm="none"
     )
+    # Signed by the trusted key but naming no key: the SDK alone would answer 500.
+    no_key_id = jwt.encode(
+        _claims(BOT_FRAMEWORK_ISSUER, secured_bot.connector_url), TRUSTED_KEY, algorithm="RS256"
+    )
     for header in (
         "",
         "Bearer",
@@ -404,6 +409,7 @@ async def test_malformed_authorization_headers_are_refused(secured_bot: BotUnder
         "Bearer a.b.c",
         f"Bearer {valid[:-8]}",  # truncated signature
         f"Bearer {unsigned}",  # alg "none"
+        f"Bearer {no_key_id}",
     ):
         assert await _post(secured_bot, header) == 401, header[:20]
         assert secured_bot.connector.sent == []
