@@ -1,4 +1,4 @@
-"""Fakes for the runner tests: a mailbox that counts every move, and an outbox.
+"""Fakes and helpers for the runner tests: a mailbox that counts every move, a runner.
 
 The mailbox's ``move`` is deliberately NOT idempotent (moving a message twice counts
 twice and is an error, like Graph answering 404 for an id already moved): exactly-once
@@ -7,12 +7,16 @@ must come from the handler's idempotent steps, not from the fake.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from bot.domain.errors import RetryableJobError
-from bot.domain.jobs import Job
-from bot.jobs.runner import JobContext
+from bot.domain.jobs import Job, JobSpec
+from bot.domain.ports import JobQueue
+from bot.jobs.runner import Backoff, JobContext, JobHandler, JobRunner
+from tests.jobs.conftest import QueueBackend
 
 
 class Crash(BaseException):
@@ -72,3 +76,31 @@ def archive_handler(mailbox: FakeMailbox, *, batch: int = 100) -> Any:
             await ctx.progress(done, total, {"after": after, "done": done})
 
     return handle
+
+
+LEASE = dt.timedelta(seconds=30)
+NO_JITTER = Backoff(base_seconds=10, max_seconds=40, jitter=0)
+
+
+def spec(key: str = "k", kind: str = "archive") -> JobSpec:
+    """A job for one incident."""
+    return JobSpec(kind, "KH-2026-0001", {"mailbox": "staff@city.example.jp"}, key)
+
+
+def runner(
+    qb: QueueBackend,
+    handlers: Mapping[str, JobHandler],
+    *,
+    queue: JobQueue | None = None,
+    **options: Any,
+) -> JobRunner:
+    """A runner on ``queue`` (default ``qb.queue``) with the fake clock and test timings."""
+    settings: dict[str, Any] = {
+        "clock": qb.clock,
+        "lease": LEASE,
+        "poll_interval": 0.001,
+        "backoff": NO_JITTER,
+        "max_attempts": 3,
+    }
+    settings.update(options)
+    return JobRunner(queue or qb.queue, handlers, **settings)

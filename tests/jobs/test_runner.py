@@ -5,44 +5,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
-from collections.abc import Mapping
-from typing import Any
-
-import pytest
 
 from bot.domain.errors import PermanentJobError, RetryableJobError
-from bot.domain.jobs import Job, JobSpec, JobState
-from bot.domain.ports import JobQueue
-from bot.jobs.runner import Backoff, JobContext, JobHandler, JobRunner
+from bot.domain.jobs import Job, JobState
+from bot.jobs.runner import Backoff, JobContext
 from tests.jobs.conftest import QueueBackend, until
-from tests.jobs.fakes import Crash, FakeMailbox, archive_handler
-
-LEASE = dt.timedelta(seconds=30)
-NO_JITTER = Backoff(base_seconds=10, max_seconds=40, jitter=0)
-
-
-def spec(key: str = "k", kind: str = "archive") -> JobSpec:
-    """A job for one incident."""
-    return JobSpec(kind, "KH-2026-0001", {"mailbox": "staff@city.example.jp"}, key)
-
-
-def runner(
-    qb: QueueBackend,
-    handlers: Mapping[str, JobHandler],
-    *,
-    queue: JobQueue | None = None,
-    **options: Any,
-) -> JobRunner:
-    """A runner on ``queue`` (default ``qb.queue``) with the fake clock and test timings."""
-    settings: dict[str, Any] = {
-        "clock": qb.clock,
-        "lease": LEASE,
-        "poll_interval": 0.001,
-        "backoff": NO_JITTER,
-        "max_attempts": 3,
-    }
-    settings.update(options)
-    return JobRunner(queue or qb.queue, handlers, **settings)
+from tests.jobs.fakes import LEASE, runner, spec
 
 
 async def test_success_reports_progress_to_the_listener(qb: QueueBackend) -> None:
@@ -154,86 +122,6 @@ async def test_permanent_failure_records_the_code_only(qb: QueueBackend) -> None
     ]
 
 
-async def test_crash_midway_then_a_fresh_runner_finishes_exactly_once(
-    qb: QueueBackend,
-) -> None:
-    mailbox = FakeMailbox(5000)
-    mailbox.crash_at = 2345  # mid-batch: 45 moves after the last checkpoint (2300)
-    job = await qb.queue.enqueue(spec())
-    first = runner(qb, {"archive": archive_handler(mailbox)}, worker_id="w1")
-    with pytest.raises(Crash):
-        await first.run_once()
-    crashed = await qb.queue.get(job.id)
-    assert (crashed.state, crashed.lease_owner, crashed.progress_done) == (
-        JobState.RUNNING,
-        "w1",
-        2300,
-    )
-
-    # A restarted bot: new queue (own connections), new runner, new worker id.
-    second = runner(qb, {"archive": archive_handler(mailbox)}, worker_id="w2", queue=qb.another())
-    assert await second.run_until_idle() == 0  # w1's lease has not expired yet
-    qb.clock.advance(seconds=31)
-    mailbox.listed_after.clear()
-    assert await second.run_until_idle() == 1
-    done = await qb.queue.get(job.id)
-    assert (done.state, done.attempts, done.progress_done) == (JobState.SUCCEEDED, 2, 5000)
-    assert mailbox.listed_after[0] == "m02299"  # resumed from the checkpoint
-    assert mailbox.exactly_once
-
-
-async def test_stop_midway_releases_and_a_fresh_runner_finishes_exactly_once(
-    qb: QueueBackend,
-) -> None:
-    mailbox = FakeMailbox(5000)
-    gate = asyncio.Event()
-    archive = archive_handler(mailbox)
-
-    async def slow_archive(job: Job, ctx: JobContext) -> None:
-        if not ctx.checkpoint:
-            original = ctx.progress
-
-            async def progress(done: int, total: int, checkpoint: object = None) -> None:
-                await original(done, total, checkpoint)  # type: ignore[arg-type]
-                if done >= 1000:
-                    await gate.wait()  # a slow Graph call when the bot is told to stop
-
-            ctx.progress = progress  # type: ignore[method-assign]
-        await archive(job, ctx)
-
-    job = await qb.queue.enqueue(spec())
-    first = runner(qb, {"archive": slow_archive}, worker_id="w1")
-    first.start()
-    await until(lambda: len(mailbox.archived) >= 1000)
-    await first.stop(timeout=0.005)
-    released = await qb.queue.get(job.id)
-    assert (released.state, released.attempts, released.lease_owner) == (
-        JobState.QUEUED,
-        0,
-        None,
-    )
-    second = runner(qb, {"archive": archive}, worker_id="w2", queue=qb.another())
-    assert await second.run_until_idle() == 1  # no lease to wait for: it was released
-    assert (await qb.queue.get(job.id)).state is JobState.SUCCEEDED
-    assert mailbox.exactly_once
-
-
-async def test_cancelling_the_runner_task_releases_the_job(qb: QueueBackend) -> None:
-    started = asyncio.Event()
-
-    async def hang(job: Job, ctx: JobContext) -> None:
-        started.set()
-        await asyncio.Event().wait()
-
-    job = await qb.queue.enqueue(spec())
-    task = asyncio.create_task(runner(qb, {"archive": hang}).run_once())
-    await started.wait()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert (await qb.queue.get(job.id)).state is JobState.QUEUED
-
-
 async def test_graceful_stop_lets_the_current_job_finish(qb: QueueBackend) -> None:
     started = asyncio.Event()
 
@@ -299,47 +187,6 @@ async def test_heartbeats_notice_a_cancelled_job_and_stop_the_handler(qb: QueueB
     ended = await asyncio.wait_for(task, 5)
     assert ended is not None and stopped.is_set()
     assert (ended.id, ended.state, ended.lease_owner) == (job.id, JobState.CANCELLED, None)
-
-
-async def test_a_job_whose_workers_keep_crashing_fails(qb: QueueBackend) -> None:
-    async def crash(job: Job, ctx: JobContext) -> None:
-        raise Crash
-
-    job = await qb.queue.enqueue(spec())
-    for _ in range(3):
-        with pytest.raises(Crash):
-            await runner(qb, {"archive": crash}, max_attempts=3).run_once()
-        qb.clock.advance(seconds=31)
-    assert await runner(qb, {"archive": crash}, max_attempts=3).run_until_idle() == 1
-    failed = await qb.queue.get(job.id)
-    assert (failed.state, failed.last_error) == (JobState.FAILED, "max_attempts_exceeded")
-
-
-async def test_the_cutoff_declaration_is_sent_at_most_once(qb: QueueBackend) -> None:
-    outbox: list[str] = []
-
-    async def cutoff(job: Job, ctx: JobContext) -> None:
-        # Marked BEFORE sending: a crash between the two loses the send, never doubles it.
-        if await ctx.mark_once(f"cutoff:{job.params['approval']}"):
-            outbox.append(job.params["approval"])
-        if len(outbox) == 1 and job.attempts == 1:
-            raise Crash  # dies after sending, before recording success
-
-    job = await qb.queue.enqueue(
-        JobSpec("cutoff", "KH-2026-0001", {"approval": "ap-1"}, "cutoff:ap-1")
-    )
-    with pytest.raises(Crash):
-        await runner(qb, {"cutoff": cutoff}).run_once()
-    qb.clock.advance(seconds=31)
-    assert await runner(qb, {"cutoff": cutoff}, queue=qb.another()).run_until_idle() == 1
-    # A second approval of the same decision (double click) makes no new job either.
-    assert (
-        await qb.queue.enqueue(
-            JobSpec("cutoff", "KH-2026-0001", {"approval": "ap-1"}, "cutoff:ap-1")
-        )
-    ).id == job.id
-    assert (await qb.queue.get(job.id)).state is JobState.SUCCEEDED
-    assert outbox == ["ap-1"]
 
 
 async def test_several_runners_run_each_job_once(qb: QueueBackend) -> None:
