@@ -14,8 +14,9 @@ then from 50 conversations at once, and prints for each bot:
 
 then Mamoru ÷ echo for CPU per turn and p99, and the p99 the echo floor allows.
 
-Run from the repository root: ``.venv/bin/python bench/guidance.py`` (about a
-minute; ``--help`` for the counts). Every phase is bounded in turns and time.
+Run from the repository root: ``.venv/bin/python bench/guidance.py`` (1–2
+minutes; ``--help`` for the counts). Every phase is bounded in turns and time.
+Figures and how to read them: ``docs/performance.md``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import argparse
 import asyncio
 import math
 import os
+import re
 import resource
 import socket
 import subprocess
@@ -70,6 +72,7 @@ def message(conversation: int, turn: int) -> tuple[str, str]:
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_TIMESTAMP = re.compile(r"^\d\d:\d\d:\d\d ")
 
 
 def free_port() -> int:
@@ -150,13 +153,19 @@ class BotProcess:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SystemExit(f"{self.name} exited at startup; see {self.log_path}")
+                raise SystemExit(f"{self.name} exited at startup:\n{self.log_tail()}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return
             except OSError:
                 time.sleep(0.1)
-        raise SystemExit(f"{self.name} did not start listening; see {self.log_path}")
+        raise SystemExit(f"{self.name} did not start listening:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 25) -> str:
+        """The last distinct lines of the bot's log (which carries no message text)."""
+        recent = self.log_path.read_text(errors="replace").splitlines()[-200:]
+        distinct = dict.fromkeys(_TIMESTAMP.sub("", line) for line in recent)
+        return "\n".join(list(distinct)[-lines:])
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the process has used so far."""
@@ -412,8 +421,7 @@ async def bench(args: argparse.Namespace, bots: list[tuple[BotProcess, ReplyChec
             for bot, check in bots:
                 warm = await phase(bot, check, 1, args.warmup)
                 if warm.errors or not warm.turns:
-                    print(f"{bot.name}: {dict(warm.errors)}")
-                    raise SystemExit(f"{bot.name} does not answer; see {bot.log_path}")
+                    raise SystemExit(f"{bot.name} does not answer: {dict(warm.errors)}")
             # Rounds alternate the bots (and their order), so a burst of load from
             # elsewhere on the machine lands on both rather than on one.
             plan = [(1, args.turns), (args.concurrency, args.turns_per_conversation)]
@@ -482,7 +490,7 @@ def main() -> int:
             "PYTHONPATH": str(ROOT),
         }
         for name in ("MAMORU_CLIENT_ID", "MAMORU_TENANT_ID", "MAMORU_CLIENT_SECRET"):
-            env.pop(name, None)
+            env[name] = ""  # no bot identity, whatever a local .env says
         mamoru_port, echo_port = free_port(), free_port()
         mamoru = BotProcess(
             "mamoru",
@@ -516,11 +524,9 @@ def main() -> int:
             for bot in started:
                 bot.stop()
             for bot in started:
-                failed = any(ph.errors for ph in phases if ph.bot == bot.name)
-                if failed:  # the bots' logs carry no message text
-                    print(f"\n--- last lines of {bot.name}'s log")
-                    lines = bot.log_path.read_text(errors="replace").splitlines()
-                    print("\n".join(dict.fromkeys(line[9:] for line in lines[-200:])))
+                failed = not phases or any(ph.errors for ph in phases if ph.bot == bot.name)
+                if failed:
+                    print(f"\n--- {bot.name}'s log, last distinct lines\n{bot.log_tail()}")
     return 0
 
 
