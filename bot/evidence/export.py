@@ -13,11 +13,11 @@ import datetime as dt
 import hashlib
 import logging
 import os
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from bot.domain.errors import ChainBroken
 from bot.domain.evidence import (
@@ -46,6 +46,7 @@ from bot.evidence.bundle import (
     manifest_entry,
     manifest_header,
 )
+from bot.evidence.zipstream import ZipStreamWriter
 
 log = logging.getLogger(__name__)
 CHAIN_RULE = (
@@ -67,10 +68,14 @@ class ExportResult:
     files: int
 
 
+class _Sink(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+
 class _Member:
     """A ZIP member being written, hashed on the way, with a small write buffer."""
 
-    def __init__(self, raw: zipfile.ZipExtFile | object) -> None:
+    def __init__(self, raw: _Sink) -> None:
         self._raw = raw
         self._sha = hashlib.sha256()
         self._buffer: list[bytes] = []
@@ -90,7 +95,7 @@ class _Member:
 
     def flush(self) -> None:
         """Hand the buffered bytes to the ZIP stream."""
-        self._raw.write(b"".join(self._buffer))  # type: ignore[attr-defined]
+        self._raw.write(b"".join(self._buffer))
         self._buffer.clear()
         self._size = 0
 
@@ -100,17 +105,13 @@ class _Member:
 
 
 class _Writer:
-    def __init__(self, zf: zipfile.ZipFile, when: dt.datetime) -> None:
-        self.zf = zf
-        self.date_time = when.astimezone(JST).timetuple()[:6]
+    def __init__(self, zw: ZipStreamWriter) -> None:
+        self.zw = zw
         self.documents: dict[str, str] = {}
 
     @contextmanager
     def member(self, name: str, *, compress: bool = True) -> Iterator[_Member]:
-        info = zipfile.ZipInfo(name, date_time=self.date_time)
-        info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-        info.external_attr = 0o444 << 16
-        with self.zf.open(info, "w", force_zip64=True) as raw:
+        with self.zw.open(name, compress=compress) as raw:
             member = _Member(raw)
             yield member
             member.flush()
@@ -201,8 +202,9 @@ async def export_bundle(
     partial = out.with_name(out.name + ".partial")
     files = 0
     try:
-        with zipfile.ZipFile(partial, "w", allowZip64=True) as zf:
-            w = _Writer(zf, generated_at)
+        with partial.open("wb") as handle:
+            zw = ZipStreamWriter(handle, generated_at.astimezone(JST).timetuple()[:6])
+            w = _Writer(zw)
             verifier = ChainVerifier(case_id)
             agg = report.Aggregates()
             async for entry in store.iter_evidence(case_id, upto=upto):
@@ -274,6 +276,9 @@ async def export_bundle(
                         member.write(f"{ref.sha256}  {path}\n")
                 for name in (REPORT, CSV, VERIFY, MANIFEST):
                     member.write(f"{w.documents[name]}  {name}\n")
+            zw.close()
+            handle.flush()
+            os.fsync(handle.fileno())  # durable before it gets its final name
         os.replace(partial, out)
     except BaseException:
         partial.unlink(missing_ok=True)
