@@ -85,7 +85,8 @@ class SqlEvidenceMixin:
         if head is None:
             raise IncidentNotFound(case_id)
         known = await self._existing(conn, case_id, [k for i in items if (k := dedup_key(i))])
-        count, prev = head.count, head.hash
+        # Via _mapping: a Row is a Sequence, so `.count` could mean the method.
+        count, prev = int(head._mapping["count"]), str(head._mapping["hash"])
         out: list[SealedEntry] = []
         rows: list[dict[str, Any]] = []
         for item in items:
@@ -157,7 +158,7 @@ class SqlEvidenceMixin:
             row = (await conn.execute(query)).one_or_none()
         if row is None:
             raise IncidentNotFound(case_id)
-        return ChainHead(row.count, row.hash)
+        return ChainHead(int(row._mapping["count"]), str(row._mapping["hash"]))
 
     async def _email_keys(self, case_id: str) -> set[str]:
         async with self._engines.read.connect() as conn:
