@@ -14,11 +14,16 @@ from typing import Any
 
 from bot.domain.errors import InvalidEvidence
 from bot.domain.evidence import ChainHead, EmailItem, EvidenceItem, SealedEntry
-from bot.domain.incidents import Counterparts, Person
+from bot.domain.incidents import Counterparts, IncidentDraft, Person
 from bot.domain.ports import BlobStore, EmailEvidence
 
 # Who recorded mail archived by the job runner or `mamoru mail protect`.
 MAIL_PROTECTION = Person("system:mail-protection", "Mamoru mail protection")
+
+
+def scoped_key(draft: IncidentDraft, key: str) -> str:
+    """The idempotency key as stored: prefixed with the reporter's object id."""
+    return f"{draft.reporter.object_id}:{key}"
 
 
 def counterparts_json(value: Counterparts) -> str:

@@ -31,7 +31,7 @@ from bot.domain.incidents import (
     open_incident,
 )
 from bot.domain.ports import BlobStore, Clock, SystemClock
-from bot.store.common import EmailLogMixin
+from bot.store.common import EmailLogMixin, scoped_key
 
 
 @dataclass
@@ -68,6 +68,7 @@ class MemoryStore(EmailLogMixin):
 
     async def create_incident(self, draft: IncidentDraft, *, idempotency_key: str) -> Incident:
         """Open an incident; the same ``idempotency_key`` returns the incident already made."""
+        idempotency_key = scoped_key(draft, idempotency_key)
         async with self._lock:
             if idempotency_key in self._by_key:
                 return self._cases[self._by_key[idempotency_key]].incident

@@ -39,7 +39,12 @@ from bot.domain.incidents import (
     open_incident,
 )
 from bot.domain.ports import BlobStore, Clock, SystemClock
-from bot.store.common import EmailLogMixin, counterparts_from_json, counterparts_json
+from bot.store.common import (
+    EmailLogMixin,
+    counterparts_from_json,
+    counterparts_json,
+    scoped_key,
+)
 from bot.store.engine import Engines, create_engines
 from bot.store.sql_evidence import SqlEvidenceMixin
 from bot.store.tables import (
@@ -124,6 +129,8 @@ class SqlStore(SqlEvidenceMixin, EmailLogMixin):
 
     async def create_incident(self, draft: IncidentDraft, *, idempotency_key: str) -> Incident:
         """Open an incident; the same ``idempotency_key`` returns the incident already made."""
+        # Scoped to the reporter: someone else's key can never return their incident.
+        idempotency_key = scoped_key(draft, idempotency_key)
         existing = await self._find_by_key(idempotency_key)
         if existing is not None:
             return existing

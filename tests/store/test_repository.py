@@ -100,8 +100,11 @@ async def test_double_submit_makes_one_incident_and_no_gap(backend: Backend) -> 
     assert {r.id for r in results} == {"KH-2026-0001"}
     nxt = await backend.store.create_incident(draft(), idempotency_key="other")
     assert nxt.id == "KH-2026-0002"
+    # Another reporter's key is theirs alone: same string, a new incident of their own.
+    bobs = await backend.store.create_incident(draft(reporter=BOB), idempotency_key="same")
+    assert bobs.id == "KH-2026-0003" and bobs.reporter == BOB
     legal = Viewer("oid-legal", frozenset({Role.LEGAL}))
-    assert len(await backend.store.list_incidents(legal)) == 2
+    assert len(await backend.store.list_incidents(legal)) == 3
 
 
 async def test_concurrent_creates_have_no_gaps(backend: Backend) -> None:
