@@ -122,6 +122,7 @@ class JobRunner:
         max_attempts: int = 5,
         backoff: Backoff | None = None,
         stop_timeout: float = 10.0,
+        release_timeout: float = 5.0,
         on_change: JobListener | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -138,6 +139,8 @@ class JobRunner:
         self._max_attempts = max_attempts
         self._backoff = backoff or Backoff()
         self._stop_timeout = stop_timeout
+        # After stop_timeout: how long a cancelled handler gets to unwind and release.
+        self._release_timeout = release_timeout
         self._on_change = on_change
         self._rng = rng or random.Random()
         self._stopping = asyncio.Event()
@@ -169,8 +172,13 @@ class JobRunner:
             self._releasing = True
             if self._handler_task is not None:
                 self._handler_task.cancel()
-            await asyncio.wait({task})
+            done, _ = await asyncio.wait({task}, timeout=self._release_timeout)
         self._loop_task = None
+        if not done:
+            # A handler that ignores cancellation: leave it; its lease will expire and
+            # another instance resumes the job from its checkpoint.
+            log.warning("job runner %s: handler did not stop, abandoned", self.worker_id)
+            return
         self._releasing = False
         with contextlib.suppress(asyncio.CancelledError):
             task.result()

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -79,6 +80,30 @@ def _job(row: Row[Any]) -> Job:
     )
 
 
+def _uninterruptible[**P, T](
+    method: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Run a write to its end even if the caller is cancelled (the caller still is).
+
+    The runner cancels handlers on stop; cut in the middle of a transaction, aiosqlite
+    can keep SQLite's write lock, and the release that follows would wait for it in vain.
+    """
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        task = asyncio.ensure_future(method(*args, **kwargs))
+        task.add_done_callback(_retrieve)
+        return await asyncio.shield(task)
+
+    return wrapper
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    # The caller may be gone: read the outcome so asyncio does not report it as lost.
+    if not task.cancelled():
+        task.exception()
+
+
 class SqlJobQueue:
     """``JobQueue`` on SQLAlchemy async, sharing the store's engines."""
 
@@ -125,6 +150,7 @@ class SqlJobQueue:
 
     # --- producing
 
+    @_uninterruptible
     async def enqueue(self, spec: JobSpec) -> Job:
         """Queue ``spec`` now; the same idempotency key returns the existing job."""
         now = self._now()
@@ -162,6 +188,7 @@ class SqlJobQueue:
             log.info("job %s (%s) queued for incident %s", job.id, job.kind, job.incident_id)
         return _job(row)
 
+    @_uninterruptible
     async def cancel(self, job_id: str) -> Job:
         """Cancel the job unless it has finished (then it is returned unchanged)."""
         now = self._now()
@@ -189,17 +216,23 @@ class SqlJobQueue:
 
     # --- working
 
+    @_uninterruptible
     async def claim(self, worker_id: str, *, lease: dt.timedelta) -> Job | None:
         """The next due job (or one whose lease expired), leased to ``worker_id``."""
+        now = self._now()
+        due = or_(
+            and_(jobs.c.state == _QUEUED, jobs.c.run_after <= now),
+            and_(
+                jobs.c.state == _RUNNING,
+                or_(jobs.c.lease_until.is_(None), jobs.c.lease_until <= now),
+            ),
+        )
+        # Idle polls are the common case: answer them with a plain read, so an idle runner
+        # never takes SQLite's write lock (nor row locks on PostgreSQL).
+        async with self._engines.read.connect() as conn:
+            if (await conn.execute(select(jobs.c.id).where(due).limit(1))).first() is None:
+                return None
         async with self._tx() as conn:
-            now = self._now()
-            due = or_(
-                and_(jobs.c.state == _QUEUED, jobs.c.run_after <= now),
-                and_(
-                    jobs.c.state == _RUNNING,
-                    or_(jobs.c.lease_until.is_(None), jobs.c.lease_until <= now),
-                ),
-            )
             # SKIP LOCKED: another instance claiming a row right now is not waited for;
             # SQLite ignores FOR UPDATE (its write transaction is already exclusive).
             job_id = (
@@ -229,6 +262,7 @@ class SqlJobQueue:
             ).one()
         return _job(row)
 
+    @_uninterruptible
     async def _owned_update(self, job_id: str, worker_id: str, **values: Any) -> Row[Any]:
         """UPDATE the job if ``worker_id`` holds it; ``LeaseLost`` or ``JobNotFound``."""
         async with self._tx() as conn:
@@ -328,6 +362,7 @@ class SqlJobQueue:
         )
         return _job(row)
 
+    @_uninterruptible
     async def mark_once(self, key: str) -> bool:
         """``True`` only the first time ``key`` is marked (the primary key decides)."""
         if not key or len(key) > MAX_KEY_LENGTH:

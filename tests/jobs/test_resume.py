@@ -151,3 +151,25 @@ async def test_a_retry_resumes_from_the_saved_checkpoint(qb: QueueBackend) -> No
     await r.run_until_idle()
     assert seen == [{}, {"after": "m00099"}]
     assert (await qb.queue.get(job.id)).state is JobState.SUCCEEDED
+
+
+async def test_stop_gives_up_on_a_handler_that_ignores_cancellation(qb: QueueBackend) -> None:
+    started = asyncio.Event()
+    finish = asyncio.Event()
+
+    async def stubborn(job: Job, ctx: JobContext) -> None:
+        started.set()
+        while not finish.is_set():
+            try:
+                await finish.wait()
+            except asyncio.CancelledError:
+                continue  # a badly written handler
+
+    job = await qb.queue.enqueue(spec())
+    r = runner(qb, {"archive": stubborn}, worker_id="w1", release_timeout=0.01)
+    r.start()
+    await started.wait()
+    await asyncio.wait_for(r.stop(timeout=0.001), 5)  # returns although the handler runs
+    assert (await qb.queue.get(job.id)).lease_owner == "w1"  # left for its lease to expire
+    finish.set()
+    await until(lambda: r._handler_task is None)
