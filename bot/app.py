@@ -6,31 +6,64 @@ passes nothing and gets the real pieces from Settings.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from bot.config import Settings
+from bot.directory import ManagerDirectory
 from bot.domain.access import Viewer
 from bot.domain.matcher import Matcher
-from bot.domain.ports import Clock, Store, SystemClock
+from bot.domain.ports import Clock, Directory, JobQueue, Registry, Store, SystemClock
+from bot.escalation import ESCALATE_JOB, Escalations
 from bot.evidence.blobs import LocalBlobStore
 from bot.guidance import Guide
+from bot.jobs.runner import JobHandler, JobRunner
+from bot.jobs.sql import SqlJobQueue
 from bot.playbooks import load_library
 from bot.server import build_web_app
 from bot.store import migrate
+from bot.store.engine import create_engines
+from bot.store.registry import SqlRegistry
 from bot.store.sql import SqlStore
+from bot.teams import escalation as escalation_routes
 from bot.teams import guidance as guidance_routes
 from bot.teams import incidents as incident_routes
 from bot.teams import lifecycle
 from bot.teams.actions import ActionDispatcher
 from bot.teams.hosting import build_hosting
+from bot.teams.messenger import Messenger
 
 log = logging.getLogger(__name__)
 
 
 class ConfigurationError(Exception):
     """Mamoru cannot start with these settings; the message says what to change."""
+
+
+@dataclass(frozen=True, slots=True)
+class Persistence:
+    """Everything kept in the database, on one set of engines."""
+
+    store: Store
+    registry: Registry
+    jobs: JobQueue
+    migrate_url: str | None  # set when build_app owns the database (runs migrations)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The running pieces, reachable from the web app (tests and commands use them)."""
+
+    guide: Guide
+    persistence: Persistence
+    escalations: Escalations
+    runner: JobRunner
+
+
+SERVICES = web.AppKey("mamoru_services", Services)
 
 
 def build_guide(settings: Settings) -> Guide:
@@ -42,24 +75,54 @@ def build_guide(settings: Settings) -> Guide:
     return Guide(library, matcher)
 
 
-def build_store(settings: Settings, clock: Clock) -> Store:
-    """The incident and evidence store from Settings (no I/O until first used)."""
+def build_persistence(settings: Settings, clock: Clock) -> Persistence:
+    """Store, registry and job queue on one database (no I/O until first used)."""
+    url = settings.effective_database_url
+    engines = create_engines(url)
+    write_lock = asyncio.Lock()  # SQLite: this process's writers queue here, not on the file
     blobs = LocalBlobStore(settings.data_dir / "blobs")
-    return SqlStore.from_url(settings.effective_database_url, blobs=blobs, clock=clock)
+    return Persistence(
+        store=SqlStore(engines, blobs=blobs, clock=clock, write_lock=write_lock),
+        registry=SqlRegistry(engines, clock=clock, write_lock=write_lock),
+        jobs=SqlJobQueue(engines, clock=clock, write_lock=write_lock),
+        migrate_url=url,
+    )
 
 
 def build_app(
-    settings: Settings, *, store: Store | None = None, clock: Clock | None = None
+    settings: Settings,
+    *,
+    persistence: Persistence | None = None,
+    directory: Directory | None = None,
+    clock: Clock | None = None,
+    run_jobs: bool = True,
 ) -> web.Application:
-    """The whole bot as an aiohttp application; migrations run when it starts."""
+    """The whole bot as an aiohttp application; migrations run and jobs start with it."""
     problem = settings.serving_problem()
     if problem:
         raise ConfigurationError(problem)
     clock = clock or SystemClock()
-    own_store = store is None
-    store = store or build_store(settings, clock)
+    persistence = persistence or build_persistence(settings, clock)
+    directory = directory or ManagerDirectory(settings.manager_id_set)
     guide = build_guide(settings)
     agent, adapter, auth_config = build_hosting(settings)
+
+    escalations = Escalations(
+        store=persistence.store,
+        registry=persistence.registry,
+        directory=directory,
+        jobs=persistence.jobs,
+        messenger=Messenger(adapter, settings.client_id),
+        library=guide.library,
+        clock=clock,
+    )
+    handlers: dict[str, JobHandler] = {ESCALATE_JOB: escalations.run_escalation_job}
+    runner = JobRunner(
+        persistence.jobs,
+        handlers,
+        clock=clock,
+        on_change=escalations.on_job_change,
+    )
 
     actions = ActionDispatcher()
     agent.add_route(actions.selects, actions.handle, is_invoke=True)
@@ -67,12 +130,18 @@ def build_app(
         agent,
         actions,
         guide.library,
-        store,
+        persistence.store,
         department=settings.default_department,
         max_text=settings.max_message_chars,
+        on_reported=escalations.request_escalation,
+    )
+    commands |= escalation_routes.register(
+        agent, actions, escalations, department=settings.default_department
     )
     guidance_routes.register(agent, actions, guide, commands)
     lifecycle.register(agent, guide.library)
+
+    store = persistence.store
 
     async def playbooks_ok() -> tuple[bool, str]:
         return True, f"{len(guide.library)} playbooks"
@@ -87,19 +156,23 @@ def build_app(
     web_app = build_web_app(
         agent, adapter, auth_config, {"playbooks": playbooks_ok, "database": database_ok}
     )
+    web_app[SERVICES] = Services(guide, persistence, escalations, runner)
 
-    async def open_store(_app: web.Application) -> None:
-        if own_store:
+    async def start(_app: web.Application) -> None:
+        if persistence.migrate_url:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            await migrate.upgrade(settings.effective_database_url)
-            log.info("database ready (%s)", _redacted(settings.effective_database_url))
+            await migrate.upgrade(persistence.migrate_url)
+            log.info("database ready (%s)", _redacted(persistence.migrate_url))
+        if run_jobs:
+            runner.start()
 
-    async def close_store(_app: web.Application) -> None:
-        if own_store:
-            await store.close()
+    async def stop(_app: web.Application) -> None:
+        await runner.stop()
+        if persistence.migrate_url:
+            await persistence.store.close()
 
-    web_app.on_startup.append(open_store)
-    web_app.on_cleanup.append(close_store)
+    web_app.on_startup.append(start)
+    web_app.on_cleanup.append(stop)
     if settings.has_bot_identity:
         log.info("bot identity %s: tokens are required on /api/messages", settings.client_id)
     if settings.allow_anonymous:
@@ -107,6 +180,8 @@ def build_app(
             "ANONYMOUS mode: /api/messages accepts requests without a token. "
             "Local use only (Agents Playground); never enable this in Azure."
         )
+    if not settings.manager_id_set and not settings.manager_group_id:
+        log.warning("no managers configured (MAMORU_MANAGER_IDS / MAMORU_MANAGER_GROUP_ID)")
     return web_app
 
 

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
 
     # --- Organisation
     default_department: str = "default"  # department of reports until departments are set up
+    # Managers decide escalated cases: Entra object ids (comma-separated) and/or an Entra group.
+    manager_ids: str = ""
+    manager_group_id: str = ""
+    escalation_reminder_hours: float = Field(default=24.0, gt=0)
+    department_mailbox: str = ""  # UPN the organisation's mails (cut-off notice...) are sent from
 
     # --- Microsoft Graph
     graph_mode: GraphMode = GraphMode.SANDBOX
@@ -78,6 +83,14 @@ class Settings(BaseSettings):
     match_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     max_message_chars: int = Field(default=4000, ge=100)  # longer texts are read only this far
 
+    # --- Teams app package (`mamoru teams package`; deploy/README.md)
+    public_hostname: str = ""  # the web app's host name, e.g. app-mamoru-xyz.azurewebsites.net
+    teams_app_id: str = ""  # the Teams app's id (GUID); empty: derived from client_id, stable
+    teams_developer_name: str = "Mamoru"  # shown in Teams as the app's publisher
+    teams_website_url: str = ""  # empty: https://<public_hostname>/
+    teams_privacy_url: str = ""  # the organisation's privacy page; empty: <website>/privacy
+    teams_terms_url: str = ""  # its terms of use page; empty: <website>/terms
+
     def serving_problem(self) -> str | None:
         """Why the bot must not serve /api/messages with these settings, or None if it may."""
         if not self.client_id and not self.allow_anonymous:
@@ -94,6 +107,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'mamoru.db').resolve()}"
+
+    @property
+    def manager_id_set(self) -> frozenset[str]:
+        """The configured manager object ids."""
+        return frozenset(i.strip() for i in self.manager_ids.split(",") if i.strip())
 
     @property
     def has_bot_identity(self) -> bool:

@@ -34,3 +34,8 @@ def error_card(locale: Locale, reference: str) -> Element:
         ],
         [execute(t("action.menu", locale), Verb.SHOW_MENU, locale)],
     )
+
+
+def text_card(message: str) -> Element:
+    """A card with one sentence (proactive notices)."""
+    return card([text(message)])

@@ -20,3 +20,6 @@ class Verb(StrEnum):
     REPORT_OPEN = "incident.report.open"
     REPORT_SUBMIT = "incident.report.submit"
     MY_INCIDENTS = "incident.mine"
+    ESCALATION_REFRESH = "escalation.refresh"
+    ESCALATION_APPROVE = "escalation.approve"
+    ESCALATION_REJECT = "escalation.reject"

@@ -27,6 +27,7 @@ class Command(StrEnum):
     MENU = "menu"
     REPORT = "report"
     MY_INCIDENTS = "my-incidents"
+    SETUP = "setup"
 
 
 _COMMAND_WORDS: dict[str, Command] = {
@@ -45,6 +46,8 @@ _COMMAND_WORDS: dict[str, Command] = {
     "my cases": Command.MY_INCIDENTS,
     "自分の案件": Command.MY_INCIDENTS,
     "私の案件": Command.MY_INCIDENTS,
+    "setup": Command.SETUP,
+    "セットアップ": Command.SETUP,
 }
 
 

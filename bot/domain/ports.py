@@ -235,3 +235,31 @@ class JobQueue(Protocol):
     async def close(self) -> None:
         """Release connections."""
         ...
+
+
+# --- Escalation (issue 5): who manages, and where Mamoru talks to whom.
+class Directory(Protocol):
+    """Who holds which role (configured ids and/or an Entra group)."""
+
+    async def is_manager(self, object_id: str) -> bool:
+        """Whether the person with this Entra object id is a manager now."""
+        ...
+
+
+class Registry(Protocol):
+    """Small named records the Teams layer keeps: channels, conversation references, threads.
+
+    ``kind`` groups records (``channel``, ``user``, ``thread``); values are JSON objects.
+    """
+
+    async def put(self, kind: str, key: str, value: dict[str, Any]) -> None:
+        """Create or replace the record ``kind``/``key``."""
+        ...
+
+    async def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        """The record, or None."""
+        ...
+
+    async def all(self, kind: str) -> dict[str, dict[str, Any]]:
+        """Every record of ``kind``, by key."""
+        ...

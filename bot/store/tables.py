@@ -142,3 +142,16 @@ job_once_keys = Table(
     Column("key", String(200), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+
+# --- Teams registry (issue 5; migration 0003_registry) -------------------------------------
+# Channels registered with `setup`, personal-chat conversation references for proactive
+# messages, and each case's escalation thread: small JSON records by (kind, key).
+registry = Table(
+    "registry",
+    metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),  # a JSON object
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

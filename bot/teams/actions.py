@@ -17,6 +17,7 @@ from typing import Any
 from microsoft_agents.activity import ActivityTypes
 from microsoft_agents.hosting.core import TurnContext
 
+from bot.domain.errors import AccessDenied, IncidentNotFound
 from bot.domain.locale import Locale
 from bot.teams.identity import Sender
 from bot.teams.replies import answer_invoke_error, answer_invoke_with_card, send_card
@@ -116,6 +117,13 @@ class ActionDispatcher:
         except InvalidAction as exc:
             log.info("invalid data for card verb %s", verb.value)
             await answer_invoke_error(context, HTTPStatus.BAD_REQUEST, str(exc))
+            return
+        except (IncidentNotFound, AccessDenied):
+            # Same answer for both: whether a case exists is itself not for everyone to know.
+            log.info("card verb %s on an unknown or forbidden case", verb.value)
+            await answer_invoke_with_card(
+                context, notice_card("app.name", "incident.unknown", locale)
+            )
             return
         for card in result.send:
             await send_card(context, card)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from microsoft_agents.activity import ActivityTypes
@@ -17,6 +18,8 @@ from cards.guidance import guidance_card, scripts_card
 from cards.menu import MenuReason, menu_card
 from cards.notices import manager_card
 from cards.verbs import Verb
+
+_MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
 
 # Commands answered by other features (incidents); they register a handler here.
 CommandHandler = Any
@@ -37,7 +40,8 @@ def register(
         return activity.type == ActivityTypes.message and not (activity.value and not activity.text)
 
     async def on_message(context: TurnContext, _state: TurnState) -> None:
-        text = context.activity.text or ""
+        # In channels Teams prefixes "<at>Mamoru</at>"; the mention is not part of the request.
+        text = _MENTION.sub(" ", context.activity.text or "")
         locale = choose_locale(context.activity.locale, text)
         answer = guide.answer(text, locale)
         if answer.command in command_handlers:

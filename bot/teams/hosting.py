@@ -17,7 +17,7 @@ from microsoft_agents.hosting.core import (
     TurnState,
 )
 from microsoft_agents.hosting.core.authorization import ClaimsIdentity
-from microsoft_agents.hosting.core.connector import ConnectorClientBase
+from microsoft_agents.hosting.core.connector import ConnectorClientBase, UserTokenClientBase
 
 from bot.config import BotAuthType, Settings
 
@@ -44,6 +44,12 @@ class AnonymousClientFactory(RestChannelServiceClientFactory):
         return await super().create_connector_client(
             context, claims_identity, service_url, audience, scopes, use_anonymous=True
         )
+
+    async def create_user_token_client(  # type: ignore[override]
+        self, context: object, claims_identity: ClaimsIdentity, use_anonymous: bool = False
+    ) -> UserTokenClientBase:
+        """A user-token client without a token (Mamoru uses no user sign-in)."""
+        return await super().create_user_token_client(context, claims_identity, use_anonymous=True)
 
 
 def auth_configuration(settings: Settings) -> AgentAuthConfiguration:

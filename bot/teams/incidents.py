@@ -43,6 +43,7 @@ def register(
     *,
     department: str,
     max_text: int,
+    on_reported: Callable[[str, Locale], Awaitable[None]],
 ) -> dict[Command, CommandHandler]:
     """Add the reporting verbs; returns the typed commands this feature answers."""
 
@@ -87,6 +88,8 @@ def register(
         draft = form.to_draft(reporter=reporter, department=department)
         incident = await store.create_incident(draft, idempotency_key=form.submission_id)
         log.info("incident %s reported (type %s)", incident.id, incident.type.value)
+        # Idempotent too: a double click queues the escalation once.
+        await on_reported(incident.id, request.locale)
         return ActionResult(replace=incident_summary_card(incident, library, request.locale))
 
     @actions.on(Verb.MY_INCIDENTS)

@@ -9,9 +9,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.app import build_app
+from bot.app import SERVICES, Services, build_app
 from bot.config import Settings
 from tests.support.connector import FakeConnector, action_invoke, start_connector, user_activity
 
@@ -26,6 +27,16 @@ class BotUnderTest:
     connector: FakeConnector
     connector_url: str
     http: aiohttp.ClientSession
+    app: web.Application
+
+    @property
+    def services(self) -> Services:
+        """The bot's running pieces (job runner, escalations, persistence)."""
+        return self.app[SERVICES]
+
+    async def run_jobs(self) -> int:
+        """Run every due job now (the bot under test does not poll)."""
+        return await self.services.runner.run_until_idle()
 
     async def post(self, activity: dict[str, Any], **headers: str) -> aiohttp.ClientResponse:
         """POST one activity to /api/messages."""
@@ -51,10 +62,11 @@ class BotUnderTest:
             return r.status, body or {}, self.connector.cards()
 
 
-async def start_bot(settings: Settings) -> AsyncIterator[BotUnderTest]:
-    """Run the bot built from ``settings`` next to a fake connector."""
+async def start_bot(settings: Settings, **kwargs: Any) -> AsyncIterator[BotUnderTest]:
+    """Run the bot built from ``settings`` next to a fake connector (jobs run on demand)."""
     connector, connector_server = await start_connector()
-    server = TestServer(build_app(settings), host="127.0.0.1")
+    app = build_app(settings, run_jobs=False, **kwargs)
+    server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as http:
         yield BotUnderTest(
@@ -62,6 +74,7 @@ async def start_bot(settings: Settings) -> AsyncIterator[BotUnderTest]:
             connector=connector,
             connector_url=str(connector_server.make_url("")).rstrip("/"),
             http=http,
+            app=app,
         )
     await server.close()
     await connector_server.close()

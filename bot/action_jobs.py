@@ -1,0 +1,133 @@
+"""Job handlers for approved actions: mail protection and the organisation's one-time mails.
+
+Both are written to be run again after a crash: mail protection is idempotent
+(it skips what is already archived and recorded); a mail is sent at most once
+per case and action, guarded by a marker taken before the send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from bot.domain.errors import PermanentJobError, RetryableJobError
+from bot.domain.escalation import ActionKind
+from bot.domain.evidence import NoteItem
+from bot.domain.incidents import Incident
+from bot.domain.jobs import Job
+from bot.domain.mailbox import MailboxError, MailboxUnavailable, SenderSpec, parse_sender
+from bot.domain.ports import Registry, Store
+from bot.escalation import MAMORU, USER
+from bot.jobs.runner import JobContext
+from bot.mail.protect import Mailbox, ProtectionRequest, protect_mailbox
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY_SECONDS = 2.0
+
+
+class MailSender(Protocol):
+    """Sends one mail from a mailbox (the department's) to one address."""
+
+    async def send_mail(self, mailbox: str, to: str, subject: str, body: str) -> None:
+        """Send; raises ``MailboxError`` if it cannot (never retried blindly by callers)."""
+        ...
+
+
+class ActionJobs:
+    """The handlers of the ``mail-protection`` and ``org-mail`` jobs."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        registry: Registry,
+        mailbox: Mailbox,
+        sender: MailSender,
+        department_mailbox: str,
+    ) -> None:
+        self._store = store
+        self._registry = registry
+        self._mailbox = mailbox
+        self._sender = sender
+        self._department_mailbox = department_mailbox
+
+    async def mail_protection(self, job: Job, context: JobContext) -> None:
+        """Evidence folder + rule + archive every existing mail of the counterpart."""
+        incident = await self._store.load_incident(job.incident_id)
+        request = ProtectionRequest(
+            mailbox=await self._mailbox_of(incident),
+            sender=_sender_of(incident),
+            case_id=incident.id,
+        )
+        latest = (0, 0)
+
+        def progress(done: int, total: int) -> None:
+            nonlocal latest
+            latest = (done, total)
+
+        task = asyncio.create_task(
+            protect_mailbox(self._mailbox, self._store, request, progress=progress)
+        )
+        try:
+            while not task.done():
+                await asyncio.wait({task}, timeout=PROGRESS_EVERY_SECONDS)
+                await context.progress(*latest)
+            result = task.result()
+        except MailboxUnavailable as exc:
+            raise RetryableJobError(exc.code or "graph-unavailable") from None
+        except MailboxError as exc:
+            raise PermanentJobError(exc.code or type(exc).__name__) from None
+        finally:
+            task.cancel()
+        await context.progress(result.found, result.found, {"folder_id": result.folder_id})
+        if not result.complete:
+            raise RetryableJobError("incomplete")
+        log.info("incident %s: %d mails archived", incident.id, result.found)
+
+    async def org_mail(self, job: Job, context: JobContext) -> None:
+        """Send the approved text once from the department mailbox, and record it as evidence."""
+        incident = await self._store.load_incident(job.incident_id)
+        kind = ActionKind(job.params["action"])
+        to = incident.counterparts.emails[0] if incident.counterparts.emails else ""
+        if not to or not self._department_mailbox:
+            raise PermanentJobError("no-recipient" if not to else "no-department-mailbox")
+        body = str(job.params.get("draft") or "")
+        # Marked BEFORE sending: a crash after this point never sends a second mail.
+        if not await context.mark_once(f"org-mail:{incident.id}:{kind.value}"):
+            log.info("incident %s: %s already sent or attempted", incident.id, kind.value)
+            return
+        subject = f"【{incident.id}】" + {
+            ActionKind.CUTOFF_DECLARATION: "本件へのご回答について",
+            ActionKind.REFUSAL_REPLY: "いただいたご連絡について",
+            ActionKind.FINAL_WARNING: "ご連絡の中止のお願い",
+        }.get(kind, "ご連絡")
+        try:
+            await self._sender.send_mail(self._department_mailbox, to, subject, body)
+        except MailboxError as exc:
+            # Whether Graph sent it is unknown: a person checks Sent Items rather than a retry.
+            raise PermanentJobError(f"send-uncertain:{exc.code or type(exc).__name__}") from None
+        await self._store.append_evidence(
+            incident.id,
+            NoteItem(text=f"{kind.value} sent from {self._department_mailbox}:\n{subject}\n{body}"),
+            recorded_by=MAMORU,
+        )
+        await context.progress(1, 1)
+
+    async def _mailbox_of(self, incident: Incident) -> str:
+        target = incident.targets[0] if incident.targets else incident.reporter
+        record = await self._registry.get(USER, target.object_id) or {}
+        # Graph addresses a mailbox by UPN or by Entra object id; prefer the UPN when known.
+        return str(record.get("upn") or target.object_id)
+
+
+def _sender_of(incident: Incident) -> SenderSpec:
+    counterparts = incident.counterparts
+    try:
+        if counterparts.emails:
+            return parse_sender(address=counterparts.emails[0])
+        if counterparts.domains:
+            return parse_sender(domain=counterparts.domains[0])
+    except MailboxError as exc:
+        raise PermanentJobError("invalid-counterpart") from exc
+    raise PermanentJobError("no-counterpart-address")

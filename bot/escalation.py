@@ -1,0 +1,443 @@
+"""Escalation: a reported case goes to the managers' channel, a manager decides, jobs run.
+
+The application service between Teams (``bot/teams/escalation.py``), the domain
+rules (``bot.domain.escalation``), the store, the job queue and the messenger.
+Exactly one decision per case: the state machine's move out of ``escalated``
+happens under the store's lock, so of two concurrent approvals one wins and the
+other is told the case is already decided.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain.errors import InvalidTransition
+from bot.domain.escalation import (
+    ALREADY_DECIDED,
+    ActionKind,
+    ActionMode,
+    ApprovedAction,
+    Decision,
+    DecisionRefused,
+    check_decision,
+    involved,
+    mode_of,
+    proposals_for,
+)
+from bot.domain.incidents import Incident, IncidentState, Person
+from bot.domain.jobs import Job, JobSpec, JobState
+from bot.domain.locale import Locale
+from bot.domain.playbooks import PlaybookLibrary
+from bot.domain.ports import Clock, Directory, JobQueue, Registry, Store
+from bot.teams.messenger import Messenger, Posted
+from cards.escalation import CaseView, Decided, JobLine, ViewMode, escalation_card
+from cards.i18n import t
+from cards.notices import text_card
+
+log = logging.getLogger(__name__)
+
+# Registry kinds
+CHANNEL = "channel"  # key: department -> {channel_id, service_url, tenant_id, by}
+USER = "user"  # key: Entra object id -> {teams_id, name, upn, reference (personal chat)}
+THREAD = "thread"  # key: incident id -> {conversation_id, activity_id, service_url, locale}
+DECISION = "decision"  # key: incident id -> the decision as taken
+MAMORU = Person(object_id="mamoru", display_name="Mamoru")  # the actor of automatic moves
+NOTICE = "notice"  # key: "<incident>:<message key>" -> when the staff member was told
+
+# Default mail texts come from the playbooks' model replies (see bot/playbooks/*.yaml).
+DRAFT_SCRIPTS: dict[ActionKind, tuple[str, str]] = {
+    ActionKind.CUTOFF_DECLARATION: ("mass-email", "mail-cut-off-declaration"),
+    ActionKind.REFUSAL_REPLY: ("personal-fixation", "mail-section-reply"),
+}
+ESCALATE_JOB = "escalate"
+JOB_KINDS = {ActionMode.AUTOMATED: "mail-protection", ActionMode.ORGANISATION_MAIL: "org-mail"}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a click on the escalation card produced: the card for the clicker."""
+
+    card: dict[str, Any]
+    refused: str | None = None  # the DecisionRefused reason, if any
+
+
+class Escalations:
+    """Opens escalation threads and records managers' decisions."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        registry: Registry,
+        directory: Directory,
+        jobs: JobQueue,
+        messenger: Messenger,
+        library: PlaybookLibrary,
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._registry = registry
+        self._directory = directory
+        self._jobs = jobs
+        self._messenger = messenger
+        self._library = library
+        self._clock = clock
+
+    # --- who and where
+
+    async def register_channel(
+        self, department: str, *, channel_id: str, service_url: str, tenant_id: str, by: Person
+    ) -> None:
+        """Make ``channel_id`` the managers' channel of ``department``."""
+        await self._registry.put(
+            CHANNEL,
+            department,
+            {
+                "channel_id": channel_id,
+                "service_url": service_url,
+                "tenant_id": tenant_id,
+                "by": by.object_id,
+                "at": self._clock.now().isoformat(),
+            },
+        )
+        log.info("managers' channel registered for a department")
+
+    async def remember_user(
+        self, person: Person, *, teams_id: str, reference: dict[str, Any] | None, upn: str = ""
+    ) -> None:
+        """Keep how to reach ``person``: Teams id (card views) and personal-chat reference."""
+        known = await self._registry.get(USER, person.object_id) or {}
+        record = {
+            "teams_id": teams_id or known.get("teams_id", ""),
+            "name": person.display_name or known.get("name", ""),
+            "upn": upn or known.get("upn", ""),
+            "reference": reference or known.get("reference"),
+        }
+        if record != known:
+            await self._registry.put(USER, person.object_id, record)
+
+    async def is_manager(self, person: Person) -> bool:
+        """Whether ``person`` is a manager now (asked every time: roles change)."""
+        return await self._directory.is_manager(person.object_id)
+
+    # --- escalate
+
+    async def load(self, incident_id: str) -> Incident:
+        """The incident (no access check: the bot acts for the organisation here)."""
+        return await self._store.load_incident(incident_id)
+
+    async def request_escalation(self, incident_id: str, locale: Locale) -> None:
+        """Queue the case's escalation as a durable job (once per case, whoever asks)."""
+        await self._jobs.enqueue(
+            JobSpec(
+                kind=ESCALATE_JOB,
+                incident_id=incident_id,
+                params={"locale": locale.value},
+                idempotency_key=f"{incident_id}:escalate",
+            )
+        )
+
+    async def run_escalation_job(self, job: Job, _context: object) -> None:
+        """Job handler: open the thread and tell the staff member where the case went."""
+        incident = await self.load(job.incident_id)
+        sent = await self.escalate(incident, Locale.from_tag(job.params.get("locale")))
+        await self.tell_staff(incident, "esc.sent_to_managers" if sent else "esc.no_channel")
+
+    async def escalate(self, incident: Incident, locale: Locale) -> bool:
+        """Open the case's thread in its department's channel; False if none is registered."""
+        if await self._registry.get(THREAD, incident.id):
+            return True  # already escalated: a retried report must not open a second thread
+        channel = await self._registry.get(CHANNEL, incident.department)
+        if channel is None:
+            log.warning("incident %s: no managers' channel registered", incident.id)
+            return False
+        view = await self.view(incident)
+        card = escalation_card(
+            view, self._library, locale, refresh_user_ids=await self._manager_teams_ids(incident)
+        )
+        posted = await self._messenger.create_thread(
+            channel_id=channel["channel_id"],
+            service_url=channel["service_url"],
+            tenant_id=channel.get("tenant_id", ""),
+            card=card,
+        )
+        await self._registry.put(
+            THREAD,
+            incident.id,
+            {
+                "conversation_id": posted.conversation_id,
+                "activity_id": posted.activity_id,
+                "service_url": posted.service_url,
+                "locale": locale.value,
+            },
+        )
+        if incident.state is not IncidentState.ESCALATED:
+            await self._store.transition(
+                incident.id, IncidentState.ESCALATED, actor=incident.reporter
+            )
+        log.info("incident %s escalated", incident.id)
+        return True
+
+    # --- views
+
+    async def view(self, incident: Incident) -> CaseView:
+        """Everything the escalation card shows for ``incident`` now."""
+        decision = await self._registry.get(DECISION, incident.id)
+        decided = None
+        if decision:
+            decided = Decided(
+                decision=Decision(decision["decision"]),
+                by=decision["by_name"],
+                at=dt.datetime.fromisoformat(decision["at"]),
+                comment=decision.get("comment", ""),
+                actions=tuple(ActionKind(k) for k in decision.get("actions", [])),
+            )
+        jobs = [
+            j for j in await self._jobs.jobs_for_incident(incident.id) if j.kind != ESCALATE_JOB
+        ]
+        return CaseView(
+            incident=incident,
+            proposals=proposals_for(incident),
+            drafts=self._drafts(),
+            decided=decided,
+            jobs=tuple(_job_line(j) for j in jobs),
+        )
+
+    async def card_for(self, incident_id: str, viewer: Person, locale: Locale) -> dict[str, Any]:
+        """The card ``viewer`` should see (a refresh): the decide view only for deciders."""
+        incident = await self._store.load_incident(incident_id)
+        view = await self.view(incident)
+        note = None
+        mode = ViewMode.READ
+        if view.decided is None:
+            if not await self.is_manager(viewer):
+                note = None  # staff and others simply see the state
+            elif involved(incident, viewer):
+                note = "esc.own_case"
+            else:
+                mode = ViewMode.DECIDE
+        return escalation_card(
+            view,
+            self._library,
+            locale,
+            mode=mode,
+            note_key=note,
+            refresh_user_ids=await self._manager_teams_ids(incident),
+        )
+
+    # --- decide
+
+    async def decide(
+        self,
+        incident_id: str,
+        actor: Person,
+        decision: Decision,
+        inputs: dict[str, Any],
+        locale: Locale,
+    ) -> Outcome:
+        """Record ``actor``'s decision once, enqueue the approved actions, update everyone."""
+        incident = await self._store.load_incident(incident_id)
+        proposals = proposals_for(incident)
+        selected = tuple(k for k in proposals if str(inputs.get(f"act.{k}", "")).lower() == "true")
+        comment = str(inputs.get("comment") or "").strip()[:1000]
+        try:
+            check_decision(
+                incident,
+                actor,
+                is_manager=await self.is_manager(actor),
+                decision=decision,
+                selected=selected,
+            )
+            target = (
+                IncidentState.ACTIONS_APPROVED
+                if decision is Decision.APPROVE
+                else IncidentState.REJECTED
+            )
+            try:
+                incident = await self._store.transition(
+                    incident.id, target, actor=actor, note=_note(decision, selected, comment)
+                )
+            except InvalidTransition:
+                raise DecisionRefused(incident.id, ALREADY_DECIDED) from None
+        except DecisionRefused as refused:
+            log.info("decision on %s refused: %s", incident_id, refused.reason)
+            card = await self.card_for(incident_id, actor, locale)
+            note_key = {
+                "not-a-manager": "esc.not_manager",
+                "own-case": "esc.own_case",
+                "already-decided": "esc.already",
+                "nothing-selected": "esc.nothing_selected",
+            }[refused.reason]
+            card["body"].insert(1, text_card_notice(note_key, locale))
+            return Outcome(card, refused.reason)
+
+        approved = [
+            ApprovedAction(k, draft=str(inputs.get(f"draft.{k}") or self._drafts().get(k, "")))
+            for k in selected
+        ]
+        await self._registry.put(
+            DECISION,
+            incident.id,
+            {
+                "decision": decision.value,
+                "by": actor.object_id,
+                "by_name": actor.display_name,
+                "at": self._clock.now().isoformat(),
+                "comment": comment,
+                "actions": [a.kind.value for a in approved],
+            },
+        )
+        log.info("incident %s: %s by a manager", incident.id, decision.value)
+        if decision is Decision.APPROVE:
+            await self._enqueue(incident, approved)
+        else:
+            await self.tell_staff(incident, "staff.rejected")
+        await self.refresh_thread(incident.id)
+        return Outcome(await self.card_for(incident.id, actor, locale))
+
+    async def _enqueue(self, incident: Incident, approved: list[ApprovedAction]) -> None:
+        for action in approved:
+            job_kind = JOB_KINDS.get(action.mode)
+            if job_kind is None:
+                continue  # a task for people: shown on the card with its owner
+            await self._jobs.enqueue(
+                JobSpec(
+                    kind=job_kind,
+                    incident_id=incident.id,
+                    params={"action": action.kind.value, "draft": action.draft},
+                    # One job per action per case, ever: retries and double clicks add nothing.
+                    idempotency_key=f"{incident.id}:{action.kind.value}",
+                )
+            )
+
+    # --- updates
+
+    async def refresh_thread(self, incident_id: str) -> None:
+        """Update the thread's card for everyone with the case's current state."""
+        thread = await self._registry.get(THREAD, incident_id)
+        if thread is None:
+            return
+        incident = await self._store.load_incident(incident_id)
+        locale = Locale.from_tag(thread.get("locale"))
+        card = escalation_card(
+            await self.view(incident),
+            self._library,
+            locale,
+            refresh_user_ids=await self._manager_teams_ids(incident),
+        )
+        await self._messenger.update(_posted(thread), card)
+
+    async def post_to_thread(self, incident_id: str, key: str, **values: Any) -> None:
+        """A short message in the case's thread (reminders, job results)."""
+        thread = await self._registry.get(THREAD, incident_id)
+        if thread is None:
+            return
+        locale = Locale.from_tag(thread.get("locale"))
+        reference = {
+            "channelId": "msteams",
+            "serviceUrl": thread["service_url"],
+            "conversation": {"id": thread["conversation_id"], "isGroup": True},
+            "bot": {"id": "mamoru"},
+        }
+        await self._messenger.send(reference, text_card(t(key, locale, **values)))
+
+    async def tell_staff(self, incident: Incident, key: str) -> None:
+        """A proactive message in the reporter's personal chat (if Mamoru can reach them)."""
+        record = await self._registry.get(USER, incident.reporter.object_id)
+        if not record or not record.get("reference"):
+            log.info("incident %s: reporter not reachable proactively", incident.id)
+            return
+        locale = Locale.from_tag(record["reference"].get("locale"))
+        await self._messenger.send(record["reference"], text_card(t(key, locale, id=incident.id)))
+
+    async def on_job_change(self, job: Job) -> None:
+        """Job progress and results go to the thread; start and finish go to the staff member."""
+        if job.kind == ESCALATE_JOB:
+            return  # the escalation itself reports through its own messages
+        await self.refresh_thread(job.incident_id)
+        jobs = [
+            j for j in await self._jobs.jobs_for_incident(job.incident_id) if j.kind != ESCALATE_JOB
+        ]
+        incident = await self._store.load_incident(job.incident_id)
+        if job.state is JobState.RUNNING:
+            await self._move(incident, IncidentState.IN_PROGRESS)
+            await self._tell_staff_once(incident, "staff.started")
+        if all(j.state.finished for j in jobs):
+            await self._move(incident, IncidentState.MONITORING)
+            failed = any(j.state is JobState.FAILED for j in jobs)
+            await self._tell_staff_once(incident, "staff.failed" if failed else "staff.finished")
+
+    async def _move(self, incident: Incident, target: IncidentState) -> None:
+        # Progress events race and repeat: move only when the state machine allows it.
+        current = await self._store.load_incident(incident.id)
+        if current.can_move_to(target):
+            with contextlib.suppress(InvalidTransition):  # another event moved it first
+                await self._store.transition(incident.id, target, actor=MAMORU)
+
+    async def _tell_staff_once(self, incident: Incident, key: str) -> None:
+        # Progress events repeat; the staff member hears each news once per case.
+        notice = f"{incident.id}:{key}"
+        if await self._registry.get(NOTICE, notice) is None:
+            await self._registry.put(NOTICE, notice, {"at": self._clock.now().isoformat()})
+            await self.tell_staff(incident, key)
+
+    # --- helpers
+
+    def _drafts(self) -> dict[ActionKind, str]:
+        drafts: dict[ActionKind, str] = {}
+        for kind, (playbook_id, script_id) in DRAFT_SCRIPTS.items():
+            playbook = self._library.get(playbook_id)
+            script = playbook.script(script_id) if playbook else None
+            if script:
+                # YAML folds the lines of a mail; give each sentence its own line back.
+                text = "\n".join(line.text.ja for line in script.lines)
+                drafts[kind] = text.replace("。 ", "。\n")
+        drafts[ActionKind.FINAL_WARNING] = t("draft.final-warning", Locale.JA)
+        return drafts
+
+    async def _manager_teams_ids(self, incident: Incident) -> tuple[str, ...]:
+        users = await self._registry.all(USER)
+        ids = []
+        for object_id, record in users.items():
+            if record.get("teams_id") and await self._directory.is_manager(object_id):
+                ids.append(record["teams_id"])
+        return tuple(sorted(ids))
+
+
+def text_card_notice(key: str, locale: Locale) -> dict[str, Any]:
+    """A highlighted one-line notice element."""
+    return {
+        "type": "Container",
+        "style": "warning",
+        "items": [{"type": "TextBlock", "text": t(key, locale), "wrap": True, "weight": "Bolder"}],
+    }
+
+
+def _note(decision: Decision, selected: tuple[ActionKind, ...], comment: str) -> str:
+    actions = ", ".join(k.value for k in selected) if decision is Decision.APPROVE else ""
+    parts = [f"{decision.value}: {actions}".rstrip(": ")]
+    if comment:
+        parts.append(comment)
+    return " / ".join(parts)
+
+
+def _posted(thread: dict[str, Any]) -> Posted:
+    return Posted(thread["conversation_id"], thread["activity_id"], thread["service_url"])
+
+
+def _job_line(job: Job) -> JobLine:
+    kind = ActionKind(job.params.get("action", ActionKind.MAIL_PROTECTION.value))
+    return JobLine(
+        kind=kind,
+        state=job.state.value,
+        done=job.progress_done,
+        total=job.progress_total,
+        error=job.last_error or "",
+    )
+
+
+__all__ = ["Escalations", "Outcome", "mode_of"]

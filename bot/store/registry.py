@@ -1,0 +1,98 @@
+"""The Teams registry (``Registry`` port) on SQL, and in memory for tests.
+
+Records are small JSON objects keyed by (kind, key); a put replaces the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+
+from bot.domain.ports import Clock, SystemClock
+from bot.store.engine import Engines, create_engines
+from bot.store.tables import registry
+
+
+class SqlRegistry:
+    """``Registry`` in the ``registry`` table."""
+
+    def __init__(
+        self,
+        engines: Engines,
+        *,
+        clock: Clock | None = None,
+        write_lock: asyncio.Lock | None = None,
+    ) -> None:
+        self._engines = engines
+        self._clock = clock or SystemClock()
+        # SQLite has one writer: share the store's lock rather than wait on the file lock.
+        self._write_lock = write_lock or asyncio.Lock()
+
+    @classmethod
+    def from_url(cls, url: str, *, clock: Clock | None = None) -> SqlRegistry:
+        """A registry on the database at ``url`` (migrated by ``bot.store.migrate``)."""
+        return cls(create_engines(url), clock=clock)
+
+    async def put(self, kind: str, key: str, value: dict[str, Any]) -> None:
+        """Create or replace the record (delete + insert in one transaction: portable)."""
+        row = {
+            "kind": kind,
+            "key": key,
+            "value": json.dumps(value, ensure_ascii=False, sort_keys=True),
+            "updated_at": self._clock.now(),
+        }
+        lock = self._write_lock if self._engines.is_sqlite else contextlib.nullcontext()
+        async with lock, self._engines.write.begin() as conn:
+            await conn.execute(
+                delete(registry).where(registry.c.kind == kind, registry.c.key == key)
+            )
+            await conn.execute(insert(registry).values(**row))
+
+    async def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        """The record, or None."""
+        async with self._engines.read.connect() as conn:
+            value = await conn.scalar(
+                select(registry.c.value).where(registry.c.kind == kind, registry.c.key == key)
+            )
+        return dict(json.loads(value)) if value is not None else None
+
+    async def all(self, kind: str) -> dict[str, dict[str, Any]]:
+        """Every record of ``kind``, by key."""
+        async with self._engines.read.connect() as conn:
+            rows = await conn.execute(
+                select(registry.c.key, registry.c.value).where(registry.c.kind == kind)
+            )
+            return {key: dict(json.loads(value)) for key, value in rows}
+
+    async def close(self) -> None:
+        """Release connections."""
+        await self._engines.dispose()
+
+
+class MemoryRegistry:
+    """``Registry`` in a dict, for tests."""
+
+    def __init__(self) -> None:
+        self._records: dict[tuple[str, str], dict[str, Any]] = {}
+        self.updated: dict[tuple[str, str], dt.datetime] = {}
+
+    async def put(self, kind: str, key: str, value: dict[str, Any]) -> None:
+        """Create or replace the record."""
+        self._records[(kind, key)] = json.loads(json.dumps(value))
+
+    async def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        """The record, or None."""
+        record = self._records.get((kind, key))
+        return dict(record) if record is not None else None
+
+    async def all(self, kind: str) -> dict[str, dict[str, Any]]:
+        """Every record of ``kind``, by key."""
+        return {k: dict(v) for (kd, k), v in self._records.items() if kd == kind}
+
+    async def close(self) -> None:
+        """Nothing to release."""

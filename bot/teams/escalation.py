@@ -1,0 +1,107 @@
+"""Escalation in Teams: ``setup`` in the managers' channel, the approval card's clicks, and
+remembering how to reach each person (Teams id for card views, personal chat for notices).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from microsoft_agents.activity import ActivityTypes
+from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnState
+
+from bot.domain.escalation import Decision
+from bot.domain.locale import Locale
+from bot.domain.matcher import Command
+from bot.escalation import Escalations
+from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
+from bot.teams.identity import Sender
+from bot.teams.incidents import CommandHandler, person_of
+from bot.teams.messenger import is_personal, reference_of
+from bot.teams.replies import send_card
+from cards.i18n import t
+from cards.notices import text_card
+from cards.verbs import Verb
+
+log = logging.getLogger(__name__)
+
+
+def register(
+    app: AgentApplication[TurnState],
+    actions: ActionDispatcher,
+    escalations: Escalations,
+    *,
+    department: str,
+) -> dict[Command, CommandHandler]:
+    """Add the escalation verbs and the before-turn hook; returns the ``setup`` command."""
+
+    @app.before_turn
+    async def remember(context: TurnContext, _state: TurnState) -> bool:
+        activity = context.activity
+        if (
+            activity.type in (ActivityTypes.message, ActivityTypes.invoke)
+            and activity.from_property
+        ):
+            sender = Sender.of(activity)
+            if sender.aad_object_id:
+                reference = reference_of(activity) if is_personal(activity) else None
+                if reference is not None:
+                    reference["locale"] = activity.locale or ""
+                await escalations.remember_user(
+                    person_of(sender), teams_id=sender.teams_id, reference=reference
+                )
+        return True
+
+    def incident_of(request: ActionRequest) -> str:
+        incident_id = request.data.get("incident")
+        if not isinstance(incident_id, str) or not incident_id.startswith("KH-"):
+            raise InvalidAction("This card does not refer to a case.")
+        return incident_id
+
+    @actions.on(Verb.ESCALATION_REFRESH)
+    async def refresh(_context: TurnContext, request: ActionRequest) -> ActionResult:
+        card = await escalations.card_for(
+            incident_of(request), person_of(request.sender), request.locale
+        )
+        return ActionResult(replace=card)
+
+    async def decide(request: ActionRequest, decision: Decision) -> ActionResult:
+        outcome = await escalations.decide(
+            incident_of(request),
+            person_of(request.sender),
+            decision,
+            request.data,
+            request.locale,
+        )
+        return ActionResult(replace=outcome.card)
+
+    @actions.on(Verb.ESCALATION_APPROVE)
+    async def approve(_context: TurnContext, request: ActionRequest) -> ActionResult:
+        return await decide(request, Decision.APPROVE)
+
+    @actions.on(Verb.ESCALATION_REJECT)
+    async def reject(_context: TurnContext, request: ActionRequest) -> ActionResult:
+        return await decide(request, Decision.REJECT)
+
+    async def setup(context: TurnContext, locale: Locale) -> None:
+        activity = context.activity
+        sender = Sender.of(activity)
+        conversation = activity.conversation
+        if conversation is None or conversation.conversation_type != "channel":
+            await send_card(context, text_card(t("esc.setup.personal", locale)))
+            return
+        if not await escalations.is_manager(person_of(sender)):
+            log.info("setup refused for a non-manager")
+            await send_card(context, text_card(t("esc.setup.refused", locale)))
+            return
+        channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+        channel_id = (channel_data.get("channel") or {}).get("id") or conversation.id.split(";")[0]
+        await escalations.register_channel(
+            department,
+            channel_id=channel_id,
+            service_url=activity.service_url or "",
+            tenant_id=sender.tenant_id,
+            by=person_of(sender),
+        )
+        await send_card(context, text_card(t("esc.setup.done", locale, department=department)))
+
+    return {Command.SETUP: setup}

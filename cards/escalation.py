@@ -1,0 +1,212 @@
+"""The escalation card in the managers' channel: the case, the proposed actions, the decision.
+
+One card, two views: managers who may decide see toggles, editable mail texts and
+the approve / reject buttons; everyone else sees the state. Teams fetches the
+manager view through ``refresh`` (user-specific views, at most 60 user ids).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.domain.escalation import ActionKind, ActionMode, Decision, mode_of
+from bot.domain.incidents import JST, Incident
+from bot.domain.locale import Locale
+from bot.domain.playbooks import PlaybookLibrary
+from cards.elements import Element, card, container, execute, heading, text
+from cards.i18n import t
+from cards.verbs import Verb
+
+MAX_REFRESH_USERS = 60  # Teams' limit for user-specific views
+
+
+class ViewMode(StrEnum):
+    """Which view of the card someone gets."""
+
+    DECIDE = "decide"  # a manager who may decide
+    READ = "read"  # anyone else
+
+
+@dataclass(frozen=True, slots=True)
+class JobLine:
+    """The state of one approved automated action."""
+
+    kind: ActionKind
+    state: str
+    done: int = 0
+    total: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A manager's decision as recorded."""
+
+    decision: Decision
+    by: str
+    at: dt.datetime
+    comment: str = ""
+    actions: tuple[ActionKind, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """Everything the escalation card shows about one case."""
+
+    incident: Incident
+    proposals: tuple[ActionKind, ...]
+    drafts: dict[ActionKind, str] = field(default_factory=dict)
+    decided: Decided | None = None
+    jobs: tuple[JobLine, ...] = ()
+    mail_count: int | None = None
+
+
+def escalation_card(
+    view: CaseView,
+    library: PlaybookLibrary,
+    locale: Locale,
+    *,
+    mode: ViewMode = ViewMode.READ,
+    note_key: str | None = None,
+    refresh_user_ids: tuple[str, ...] = (),
+) -> Element:
+    """The card for ``view`` in ``mode``; ``note_key`` adds a notice (e.g. why read-only)."""
+    incident = view.incident
+    body: list[Element] = [_header(view, library, locale)]
+    if note_key:
+        body.append(container([text(t(note_key, locale), weight="Bolder")], style="warning"))
+    body.append(heading(t("esc.proposals", locale)))
+    actions: list[Element] = []
+    if view.decided is None and mode is ViewMode.DECIDE:
+        body.append(text(t("esc.select", locale), size="Small", subtle=True))
+        body.extend(_proposal_inputs(view, locale))
+        body.append(
+            {
+                "type": "Input.Text",
+                "id": "comment",
+                "label": t("esc.comment", locale),
+                "isMultiline": True,
+                "maxLength": 1000,
+            }
+        )
+        data = {"incident": incident.id}
+        actions = [
+            execute(t("esc.approve", locale), Verb.ESCALATION_APPROVE, locale, **data),
+            execute(t("esc.reject", locale), Verb.ESCALATION_REJECT, locale, **data),
+        ]
+    else:
+        body.extend(_proposal_list(view, locale))
+        body.append(_status(view, locale))
+    result = card(body, actions or None)
+    if view.decided is None and refresh_user_ids:
+        result["refresh"] = {
+            "action": execute("refresh", Verb.ESCALATION_REFRESH, locale, incident=incident.id),
+            "userIds": list(refresh_user_ids[:MAX_REFRESH_USERS]),
+        }
+    return result
+
+
+def _header(view: CaseView, library: PlaybookLibrary, locale: Locale) -> Element:
+    incident = view.incident
+    playbook = library.get(incident.type.value)
+    c = incident.counterparts
+    facts = [
+        {"title": t("report.type", locale), "value": playbook.title(locale) if playbook else ""},
+        {"title": t("esc.reporter", locale), "value": incident.reporter.display_name or "-"},
+        {
+            "title": t("esc.reported_at", locale),
+            "value": incident.created_at.astimezone(JST).strftime("%Y-%m-%d %H:%M"),
+        },
+        {"title": t("incident.state", locale), "value": t(f"state.{incident.state}", locale)},
+    ]
+    counterpart = ", ".join((*c.emails, *c.sns_accounts, *c.urls)) or ", ".join(c.domains)
+    if counterpart:
+        facts.append({"title": t("esc.counterpart", locale), "value": counterpart})
+    if view.mail_count is not None:
+        facts.append(
+            {
+                "title": t("esc.volume", locale),
+                "value": t("esc.volume.value", locale, count=f"{view.mail_count:,}"),
+            }
+        )
+    items: list[Element] = [heading(t("esc.title", locale, id=incident.id), size="Large")]
+    if incident.physical_threat:
+        items.append(
+            container(
+                [text("🚨 " + t("incident.threat", locale), weight="Bolder", color="Attention")],
+                style="attention",
+            )
+        )
+    summary = incident.summary[:800] + ("…" if len(incident.summary) > 800 else "")
+    items += [{"type": "FactSet", "facts": facts}, text(summary)]
+    return container(items)
+
+
+def _why(kind: ActionKind, locale: Locale) -> Element:
+    return text(t(f"action.kind.{kind}.why", locale), size="Small", subtle=True, spacing="None")
+
+
+def _proposal_inputs(view: CaseView, locale: Locale) -> list[Element]:
+    items: list[Element] = []
+    for kind in view.proposals:
+        items.append(
+            {
+                "type": "Input.Toggle",
+                "id": f"act.{kind}",
+                "title": t(f"action.kind.{kind}", locale),
+                "value": "true",
+                "valueOn": "true",
+                "valueOff": "false",
+            }
+        )
+        items.append(_why(kind, locale))
+        if mode_of(kind) is ActionMode.ORGANISATION_MAIL:
+            items.append(
+                {
+                    "type": "Input.Text",
+                    "id": f"draft.{kind}",
+                    "label": t("esc.draft", locale),
+                    "isMultiline": True,
+                    "maxLength": 4000,
+                    "value": view.drafts.get(kind, ""),
+                }
+            )
+    return items
+
+
+def _proposal_list(view: CaseView, locale: Locale) -> list[Element]:
+    chosen = set(view.decided.actions) if view.decided else set(view.proposals)
+    items: list[Element] = []
+    for kind in view.proposals:
+        mark = "☑" if kind in chosen else "☐"
+        items.append(text(f"{mark} {t(f'action.kind.{kind}', locale)}"))
+        items.append(_why(kind, locale))
+    return items
+
+
+def _status(view: CaseView, locale: Locale) -> Element:
+    decided = view.decided
+    if decided is None:
+        return text(t("esc.waiting", locale), weight="Bolder", separator=True)
+    key = "esc.approved_by" if decided.decision is Decision.APPROVE else "esc.rejected_by"
+    at = decided.at.astimezone(JST).strftime("%Y-%m-%d %H:%M")
+    items: list[Element] = [text(t(key, locale, name=decided.by, at=at), weight="Bolder")]
+    if decided.comment:
+        items.append(text(t("esc.comment_line", locale, comment=decided.comment[:500])))
+    if view.jobs:
+        items.append(heading(t("esc.progress", locale), size="Default"))
+        items.extend(text(_job_line(job, locale)) for job in view.jobs)
+    tasks = [k for k in decided.actions if mode_of(k) is ActionMode.TASK]
+    for kind in tasks:
+        items.append(text(f"☐ {t(f'action.kind.{kind}', locale)} — {t('esc.task', locale)}"))
+    return container(items, separator=True)
+
+
+def _job_line(job: JobLine, locale: Locale) -> str:
+    state = t(f"esc.job.{job.state}", locale, error=job.error or "?")
+    name = t(f"action.kind.{job.kind}", locale)
+    if job.kind is ActionKind.MAIL_PROTECTION and job.total:
+        return f"{name}: {t('esc.archived', locale, done=job.done, total=job.total)} — {state}"
+    return f"{name}: {state}"

@@ -1,0 +1,205 @@
+"""Escalation over HTTP: setup in the managers' channel, the thread, decisions, who may decide."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from bot.domain.jobs import JobState
+from tests.teams.conftest import BotUnderTest, start_bot
+
+CHANNEL = "19:managers@thread.tacv2"
+MANAGER_1 = {"user_aad": "aad-manager-1", "user_id": "29:manager-1", "user_name": "山田 課長"}
+MANAGER_2 = {"user_aad": "aad-manager-2", "user_id": "29:manager-2", "user_name": "佐藤 係長"}
+STAFF = {"user_aad": "aad-staff-1", "user_id": "29:staff-1", "user_name": "田中 花子"}
+OUTSIDER = {"user_aad": "aad-other", "user_id": "29:other", "user_name": "鈴木"}
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[BotUnderTest]:
+    settings = Settings(
+        allow_anonymous=True,
+        data_dir=tmp_path,
+        manager_ids="aad-manager-1,aad-manager-2",
+        _env_file=None,
+    )
+    async for running in start_bot(settings):
+        yield running
+
+
+def in_channel(**who: str) -> dict[str, Any]:
+    return {
+        "conversation_id": f"{CHANNEL};messageid=1",
+        "conversation_type": "channel",
+        "channelData": {"channel": {"id": CHANNEL}, "team": {"id": "team-1"}},
+        **who,
+    }
+
+
+async def setup_channel(bot: BotUnderTest) -> list[dict[str, Any]]:
+    return await bot.say("<at>Mamoru</at> setup", **in_channel(**MANAGER_1))
+
+
+async def report(bot: BotUnderTest, submission: str = "sub-escalate-0001") -> str:
+    # The staff member chats with Mamoru first (Teams installs the app personally).
+    await bot.say("こんにちは", **STAFF)
+    _, body, _ = await bot.click(
+        "incident.report.submit",
+        {
+            "submission_id": submission,
+            "type": "mass-email",
+            "what_happened": "同じ人から毎日100通のメール",
+            "counterpart": "angry@example.com",
+            "locale": "ja",
+        },
+        **STAFF,
+    )
+    title = body["value"]["body"][0]["text"]
+    return title[title.index("KH-") : title.index("KH-") + 12]
+
+
+def texts(card: dict[str, Any]) -> str:
+    return str(card)
+
+
+async def test_setup_only_by_managers_in_a_channel(bot: BotUnderTest) -> None:
+    cards = await bot.say("setup", **in_channel(**OUTSIDER))
+    assert "上司として登録された人だけ" in texts(cards[0])
+    cards = await bot.say("setup", **MANAGER_1)  # personal chat
+    assert "チャンネルで実行" in texts(cards[0])
+    cards = await setup_channel(bot)
+    assert "登録しました" in texts(cards[0])
+
+
+async def test_report_opens_a_thread_and_tells_the_staff(bot: BotUnderTest) -> None:
+    await setup_channel(bot)
+    await bot.say("hi", **MANAGER_1)  # managers are known by their Teams id once seen
+    incident_id = await report(bot)
+    bot.connector.clear()
+    assert await bot.run_jobs() == 1
+    thread = bot.connector.threads[0]
+    assert thread["params"]["channelData"]["channel"]["id"] == CHANNEL
+    card = thread["params"]["activity"]["attachments"][0]["content"]
+    assert incident_id in texts(card)
+    assert card["refresh"]["userIds"] == ["29:manager-1"]
+    assert "approve" not in texts(card)  # the shared view has no buttons
+    staff_notices = [s for s in bot.connector.sent if s.conversation_id == "a:personal-staff-1"]
+    assert "上司のチャンネルに案件を送りました" in texts(staff_notices[-1].activity)
+
+
+async def test_report_without_channel_tells_staff_what_to_do(bot: BotUnderTest) -> None:
+    await report(bot)
+    bot.connector.clear()
+    await bot.run_jobs()
+    assert not bot.connector.threads
+    assert "上司チャンネルがまだ登録されていません" in texts(bot.connector.sent[-1].activity)
+
+
+async def test_refresh_gives_managers_the_decide_view_and_others_the_state(
+    bot: BotUnderTest,
+) -> None:
+    await setup_channel(bot)
+    incident_id = await report(bot)
+    await bot.run_jobs()
+    _, body, _ = await bot.click(
+        "escalation.refresh", {"incident": incident_id}, **in_channel(**MANAGER_1)
+    )
+    manager_view = body["value"]
+    assert [a["verb"] for a in manager_view["actions"]] == [
+        "escalation.approve",
+        "escalation.reject",
+    ]
+    draft = next(e for e in manager_view["body"] if e.get("id") == "draft.cutoff-declaration")
+    assert "これ以上の説明はございません。\n" in draft["value"]
+    _, body, _ = await bot.click(
+        "escalation.refresh", {"incident": incident_id}, **in_channel(**OUTSIDER)
+    )
+    assert "actions" not in body["value"]
+
+
+async def test_non_manager_and_self_approval_are_refused(tmp_path: Path) -> None:
+    settings = Settings(
+        allow_anonymous=True,
+        data_dir=tmp_path,
+        manager_ids="aad-manager-1,aad-staff-1",  # the reporter is a manager too
+        _env_file=None,
+    )
+    async for bot in start_bot(settings):
+        await setup_channel(bot)
+        incident_id = await report(bot)
+        await bot.run_jobs()
+        data = {"incident": incident_id, "act.mail-protection": "true"}
+        _, body, _ = await bot.click("escalation.approve", data, **in_channel(**OUTSIDER))
+        assert "判断できるのは部署の上司だけです" in texts(body["value"])
+        _, body, _ = await bot.click("escalation.approve", data, **in_channel(**STAFF))
+        assert "別の上司が判断します" in texts(body["value"])
+        incident = await bot.services.persistence.store.load_incident(incident_id)
+        assert incident.state.value == "escalated"
+
+
+async def test_approval_records_decision_updates_thread_and_queues_jobs_once(
+    bot: BotUnderTest,
+) -> None:
+    await setup_channel(bot)
+    incident_id = await report(bot)
+    await bot.run_jobs()
+    data = {
+        "incident": incident_id,
+        "act.mail-protection": "true",
+        "act.cutoff-declaration": "true",
+        "draft.cutoff-declaration": "本件への回答は以上です。",
+        "act.it-domain-filter": "false",
+        "act.police-consultation": "false",
+        "comment": "至急対応",
+    }
+    bot.connector.clear()
+    clicks = [
+        bot.click("escalation.approve", data, **in_channel(**MANAGER_1)),
+        bot.click("escalation.approve", data, **in_channel(**MANAGER_2)),
+        bot.click("escalation.approve", data, **in_channel(**MANAGER_1)),
+    ]
+    results = await asyncio.gather(*clicks)
+    assert all(status == 200 for status, _, _ in results)
+    refused = [r for r in results if "すでに判断済み" in texts(r[1]["value"])]
+    assert len(refused) == 2
+    jobs = await bot.services.persistence.jobs.jobs_for_incident(incident_id)
+    kinds = sorted(j.params.get("action", "") for j in jobs if j.kind != "escalate")
+    assert kinds == ["cutoff-declaration", "mail-protection"]
+    assert all(j.state is JobState.QUEUED for j in jobs if j.kind != "escalate")
+    org_mail = next(j for j in jobs if j.params.get("action") == "cutoff-declaration")
+    assert org_mail.params["draft"] == "本件への回答は以上です。"
+    updates = [s for s in bot.connector.sent if s.method == "PUT"]
+    assert updates and "承認" in texts(updates[-1].activity)
+    incident = await bot.services.persistence.store.load_incident(incident_id)
+    assert incident.state.value == "actions_approved"
+    assert "至急対応" in incident.timeline[-1].note
+
+
+async def test_rejection_tells_the_staff(bot: BotUnderTest) -> None:
+    await setup_channel(bot)
+    incident_id = await report(bot)
+    await bot.run_jobs()
+    bot.connector.clear()
+    _, body, _ = await bot.click(
+        "escalation.reject", {"incident": incident_id}, **in_channel(**MANAGER_1)
+    )
+    assert "却下" in texts(body["value"])
+    staff = [s for s in bot.connector.sent if s.conversation_id == "a:personal-staff-1"]
+    assert "追加の対応は不要" in texts(staff[-1].activity)
+
+
+async def test_forged_and_stale_clicks(bot: BotUnderTest) -> None:
+    status, body, _ = await bot.click(
+        "escalation.approve", {"incident": "../../x"}, **in_channel(**MANAGER_1)
+    )
+    assert status == 200 and body["statusCode"] == 400
+    status, body, _ = await bot.click(
+        "escalation.approve", {"incident": "KH-2026-9999"}, **in_channel(**MANAGER_1)
+    )
+    assert status == 200
+    assert "見つからないか" in texts(body["value"])
