@@ -1,0 +1,250 @@
+// Mamoru on Azure: everything the bot needs in one resource group.
+//
+//   azd up                                   (reads azure.yaml at the repository root)
+//   az deployment sub create -l japaneast -f deploy/infra/main.bicep -p deploy/infra/main.parameters.json ...
+//
+// No secret is written in any file: the PostgreSQL password arrives as a secure parameter
+// (azd generates it, or reads it back from the vault), is stored in Key Vault together with
+// the DATABASE_URL built from it, and the web app reads both through Key Vault references.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(40)
+@description('Name of the environment (azd: AZURE_ENV_NAME); used in resource names and tags.')
+param environmentName string
+
+@minLength(1)
+@description('Azure region for every resource except the bot (global). Japan East or Japan West for Japanese municipalities.')
+param location string
+
+@description('Object id of the person or pipeline running the deployment: it may read and write vault secrets (azd: AZURE_PRINCIPAL_ID). Empty: no such role.')
+param principalId string = ''
+
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+@description('Kind of principalId.')
+param principalType string = 'User'
+
+@description('Display name of the bot in Azure (the Teams name comes from the app manifest).')
+param botDisplayName string = 'Mamoru'
+
+@allowed([
+  'F0'
+  'S1'
+])
+@description('Azure Bot pricing tier. Teams is a standard channel: F0 carries it without message limits.')
+param botSku string = 'F0'
+
+@description('App Service plan SKU (Linux). B1 or higher: VNet integration, Always On and health checks need it.')
+param appServiceSku string = 'B1'
+
+@description('PostgreSQL flexible server SKU name.')
+param postgresSkuName string = 'Standard_B1ms'
+
+@allowed([
+  'Burstable'
+  'GeneralPurpose'
+  'MemoryOptimized'
+])
+@description('PostgreSQL flexible server tier (must match the SKU).')
+param postgresSkuTier string = 'Burstable'
+
+@description('PostgreSQL major version.')
+param postgresVersion string = '16'
+
+@description('PostgreSQL administrator login (not a secret; the password is).')
+param postgresAdminLogin string = 'mamoruadmin'
+
+@secure()
+@minLength(12)
+@description('PostgreSQL administrator password. azd fills it (secretOrRandomPassword); never put it in a file.')
+param postgresAdminPassword string
+
+@minValue(1)
+@maxValue(146000)
+@description('Days each evidence blob version stays immutable (WORM) after it is written.')
+param evidenceRetentionDays int = 1825
+
+@description('Read Microsoft Graph for real (microsoft) or use the local Graph service (sandbox). Keep microsoft in Azure.')
+@allowed([
+  'microsoft'
+  'sandbox'
+])
+param graphMode string = 'microsoft'
+
+@description('Entra object ids of the managers, comma-separated (MAMORU_MANAGER_IDS). May stay empty when a group is used.')
+param managerIds string = ''
+
+@description('Entra group whose members are managers (MAMORU_MANAGER_GROUP_ID). Needs GroupMember.Read.All (see deploy/README.md).')
+param managerGroupId string = ''
+
+@description('Mailbox (UPN) that sends the organisation notices (MAMORU_DEPARTMENT_MAILBOX); it must be in the opted-in group.')
+param departmentMailbox string = ''
+
+@description('Address space of the virtual network that keeps PostgreSQL, Key Vault and Storage private.')
+param vnetAddressPrefix string = '10.40.0.0/16'
+
+@description('Subnets inside vnetAddressPrefix: App Service integration, PostgreSQL, private endpoints.')
+param appSubnetPrefix string = '10.40.1.0/24'
+param postgresSubnetPrefix string = '10.40.2.0/24'
+param endpointsSubnetPrefix string = '10.40.3.0/24'
+
+var tags = {
+  'azd-env-name': environmentName
+  application: 'mamoru'
+}
+var token = toLower(uniqueString(subscription().id, environmentName, location))
+
+resource rg 'Microsoft.Resources/resourceGroups@2022-09-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-mamoru-${token}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    workspaceName: 'log-mamoru-${token}'
+    appInsightsName: 'appi-mamoru-${token}'
+    location: location
+    tags: tags
+  }
+}
+
+module network 'modules/network.bicep' = {
+  name: 'network'
+  scope: rg
+  params: {
+    name: 'vnet-mamoru-${token}'
+    location: location
+    tags: tags
+    addressPrefix: vnetAddressPrefix
+    appPrefix: appSubnetPrefix
+    postgresPrefix: postgresSubnetPrefix
+    endpointsPrefix: endpointsSubnetPrefix
+  }
+}
+
+module postgres 'modules/postgres.bicep' = {
+  name: 'postgres'
+  scope: rg
+  params: {
+    name: 'psql-mamoru-${token}'
+    location: location
+    tags: tags
+    skuName: postgresSkuName
+    skuTier: postgresSkuTier
+    version: postgresVersion
+    adminLogin: postgresAdminLogin
+    adminPassword: postgresAdminPassword
+    subnetId: network.outputs.postgresSubnetId
+    vnetId: network.outputs.vnetId
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module vault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: 'kv-mamoru-${take(token, 13)}'
+    location: location
+    tags: tags
+    readerPrincipalId: identity.outputs.principalId
+    adminPrincipalId: principalId
+    adminPrincipalType: principalType
+    workspaceId: monitoring.outputs.workspaceId
+    postgresAdminPassword: postgresAdminPassword
+    databaseUrl: 'postgresql+asyncpg://${postgresAdminLogin}:${uriComponent(postgresAdminPassword)}@${postgres.outputs.fqdn}:5432/${postgres.outputs.databaseName}?ssl=require'
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'stmamoru${take(token, 14)}'
+    location: location
+    tags: tags
+    writerPrincipalId: identity.outputs.principalId
+    retentionDays: evidenceRetentionDays
+    subnetId: network.outputs.privateEndpointSubnetId
+    vnetId: network.outputs.vnetId
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module app 'modules/app.bicep' = {
+  name: 'app'
+  scope: rg
+  params: {
+    planName: 'plan-mamoru-${token}'
+    siteName: 'app-mamoru-${token}'
+    location: location
+    tags: tags
+    sku: appServiceSku
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    tenantId: tenant().tenantId
+    subnetId: network.outputs.appSubnetId
+    appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
+    workspaceId: monitoring.outputs.workspaceId
+    vaultName: vault.outputs.name
+    databaseUrlSecretName: vault.outputs.databaseUrlSecretName
+    evidenceContainerUrl: storage.outputs.evidenceContainerUrl
+    graphMode: graphMode
+    managerIds: managerIds
+    managerGroupId: managerGroupId
+    departmentMailbox: departmentMailbox
+  }
+}
+
+module bot 'modules/bot.bicep' = {
+  name: 'bot'
+  scope: rg
+  params: {
+    name: 'bot-mamoru-${token}'
+    displayName: botDisplayName
+    tags: tags
+    sku: botSku
+    endpoint: 'https://${app.outputs.hostname}/api/messages'
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    tenantId: tenant().tenantId
+  }
+}
+
+// Outputs: azd stores each in .azure/<env>/.env; deploy/README.md names them in its next steps.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+@description('Bot app id = the managed identity client id: MAMORU_CLIENT_ID and the manifest botId.')
+output MAMORU_BOT_APP_ID string = identity.outputs.clientId
+@description('Object id of the managed identity: the Exchange script and Graph app role assignments use it.')
+output MAMORU_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output MAMORU_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output MAMORU_BOT_NAME string = bot.outputs.name
+output MAMORU_WEB_APP_NAME string = app.outputs.name
+@description('Host name of the web app: MAMORU_PUBLIC_HOSTNAME and the manifest validDomains.')
+output MAMORU_PUBLIC_HOSTNAME string = app.outputs.hostname
+output MAMORU_MESSAGING_ENDPOINT string = 'https://${app.outputs.hostname}/api/messages'
+@description('azd reads the PostgreSQL password back from this vault on the next run (secretOrRandomPassword).')
+output AZURE_KEY_VAULT_NAME string = vault.outputs.name
+output AZURE_KEY_VAULT_URI string = vault.outputs.uri
+output MAMORU_POSTGRES_SERVER string = postgres.outputs.fqdn
+output MAMORU_STORAGE_ACCOUNT string = storage.outputs.name
+output MAMORU_EVIDENCE_CONTAINER_URL string = storage.outputs.evidenceContainerUrl
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.appInsightsName
