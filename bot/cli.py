@@ -18,6 +18,7 @@ _FEATURES: tuple[str, ...] = (
     "bot.commands.guidance",  # serve, ask
     "bot.commands.evidence",  # evidence verify/export, db upgrade
     "bot.commands.mail",  # mail protect, sandbox
+    "bot.commands.deploy",  # teams package
     "bot.commands.jobs",  # jobs list
 )
 
