@@ -94,13 +94,16 @@ if ! is_fresh "$stamp" "$inputs"; then
     echo "$inputs" >"$stamp"
 fi
 
+# --- checkov for tests/deploy, in its own venv (its pins conflict with pytest's)
+quietly deploy/scripts/install-checkov.sh
+
 # --- Node packages (the Agents Playground), exactly as locked
 command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js >= 20 with npm"
 stamp=node_modules/.mamoru-installed
 inputs=$(fingerprint package.json package-lock.json)
 if ! is_fresh "$stamp" "$inputs"; then
     say "installing Node packages with npm ci"
-    quietly npm ci --no-audit --no-fund
+    quietly npm ci --ignore-scripts --no-audit --no-fund
     echo "$inputs" >"$stamp"
 fi
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-MANDATORY_IN_CI = ("postgres", "e2e")
+MANDATORY_IN_CI = ("postgres", "e2e", "toolchain")
 
 
 def in_ci() -> bool:
