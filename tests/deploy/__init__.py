@@ -1,0 +1,1 @@
+"""Tests of deploy/: infrastructure, Teams app package, workflows, scripts and the IT guide."""
