@@ -86,6 +86,7 @@ class Escalations:
         self._messenger = messenger
         self._library = library
         self._clock = clock
+        self._users: dict[str, dict[str, Any]] = {}  # last record stored, per object id
 
     # --- who and where
 
@@ -110,7 +111,11 @@ class Escalations:
         self, person: Person, *, teams_id: str, reference: dict[str, Any] | None, upn: str = ""
     ) -> None:
         """Keep how to reach ``person``: Teams id (card views) and personal-chat reference."""
-        known = await self._registry.get(USER, person.object_id) or {}
+        # Runs on every turn: compare with what this process last stored before touching
+        # the database (a read per message doubled the cost of a guidance turn).
+        known = self._users.get(person.object_id)
+        if known is None:
+            known = await self._registry.get(USER, person.object_id) or {}
         record = {
             "teams_id": teams_id or known.get("teams_id", ""),
             "name": person.display_name or known.get("name", ""),
@@ -119,6 +124,7 @@ class Escalations:
         }
         if record != known:
             await self._registry.put(USER, person.object_id, record)
+        self._users[person.object_id] = record
 
     async def is_manager(self, person: Person) -> bool:
         """Whether ``person`` is a manager now (asked every time: roles change)."""

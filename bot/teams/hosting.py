@@ -76,5 +76,9 @@ def build_hosting(
         adapter = CloudAdapter(connection_manager=connections)
     else:
         adapter = CloudAdapter(channel_service_client_factory=AnonymousClientFactory(connections))
-    app = AgentApplication[TurnState](storage=MemoryStorage(), connection_manager=connections)
+    # No typing indicator: answers are immediate, and under load the SDK would send one per
+    # slow turn (an extra connector call each).
+    app = AgentApplication[TurnState](
+        storage=MemoryStorage(), connection_manager=connections, start_typing_timer=False
+    )
     return app, adapter, config
