@@ -45,7 +45,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     tmp_path = tmp_path_factory.mktemp("demo")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = os.environ | {"MAMORU_GRAPH_SANDBOX_URL": url, "MAMORU_DATA_DIR": str(tmp_path / "data")}
+    env = os.environ | {
+        "MAMORU_GRAPH_MODE": "sandbox",  # whatever a local .env says
+        "MAMORU_GRAPH_SANDBOX_URL": url,
+        "MAMORU_DATA_DIR": str(tmp_path / "data"),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "sandbox", "--seed", "demo", "--port", str(port)],
         cwd=tmp_path,
@@ -78,7 +82,7 @@ PROTECT = ["mail", "protect", "--mailbox", MAILBOX, "--sender", ABUSER, "--case"
 def env_of(demo: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The demo sandbox's environment, also applied to this process (for in-process runs)."""
     _, env = demo
-    for key in ("MAMORU_GRAPH_SANDBOX_URL", "MAMORU_DATA_DIR"):
+    for key in ("MAMORU_GRAPH_MODE", "MAMORU_GRAPH_SANDBOX_URL", "MAMORU_DATA_DIR"):
         monkeypatch.setenv(key, env[key])
     return env
 
