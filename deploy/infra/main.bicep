@@ -240,6 +240,8 @@ output MAMORU_BOT_NAME string = bot.outputs.name
 output MAMORU_WEB_APP_NAME string = app.outputs.name
 @description('Host name of the web app: MAMORU_PUBLIC_HOSTNAME and the manifest validDomains.')
 output MAMORU_PUBLIC_HOSTNAME string = app.outputs.hostname
+@description('Outbound IP address of the web app (NAT gateway): for firewall rules, e.g. on Key Vault.')
+output MAMORU_OUTBOUND_IP string = network.outputs.outboundIp
 output MAMORU_MESSAGING_ENDPOINT string = 'https://${app.outputs.hostname}/api/messages'
 @description('azd reads the PostgreSQL password back from this vault on the next run (secretOrRandomPassword).')
 output AZURE_KEY_VAULT_NAME string = vault.outputs.name

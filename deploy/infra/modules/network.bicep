@@ -1,5 +1,8 @@
-// The private network: the web app reaches PostgreSQL, Key Vault and Storage through it.
-//   app               App Service VNet integration (delegated to Microsoft.Web/serverFarms)
+// The private network: the web app reaches PostgreSQL and Storage through it.
+//   app               App Service VNet integration (delegated to Microsoft.Web/serverFarms);
+//                     all its outbound traffic goes through the VNet (vnetRouteAllEnabled),
+//                     and to the internet (Bot Connector, Graph, PyPI during the build)
+//                     through a NAT gateway with one fixed public IP address
 //   postgres          PostgreSQL flexible server, private access (delegated subnet)
 //   private-endpoints private endpoints (evidence storage)
 param name string
@@ -16,6 +19,36 @@ resource nsg 'Microsoft.Network/networkSecurityGroups@2023-09-01' = {
   tags: tags
   properties: {
     securityRules: []
+  }
+}
+
+resource natIp 'Microsoft.Network/publicIPAddresses@2023-09-01' = {
+  name: 'pip-${name}-nat'
+  location: location
+  tags: tags
+  sku: {
+    name: 'Standard'
+  }
+  properties: {
+    publicIPAllocationMethod: 'Static'
+    publicIPAddressVersion: 'IPv4'
+  }
+}
+
+resource nat 'Microsoft.Network/natGateways@2023-09-01' = {
+  name: 'ng-${name}'
+  location: location
+  tags: tags
+  sku: {
+    name: 'Standard'
+  }
+  properties: {
+    idleTimeoutInMinutes: 4
+    publicIpAddresses: [
+      {
+        id: natIp.id
+      }
+    ]
   }
 }
 
@@ -36,6 +69,9 @@ resource vnet 'Microsoft.Network/virtualNetworks@2023-09-01' = {
           addressPrefix: appPrefix
           networkSecurityGroup: {
             id: nsg.id
+          }
+          natGateway: {
+            id: nat.id
           }
           delegations: [
             {
@@ -82,3 +118,5 @@ output vnetId string = vnet.id
 output appSubnetId string = vnet.properties.subnets[0].id
 output postgresSubnetId string = vnet.properties.subnets[1].id
 output privateEndpointSubnetId string = vnet.properties.subnets[2].id
+@description('The public IP address all outbound traffic of the web app comes from.')
+output outboundIp string = natIp.properties.ipAddress
