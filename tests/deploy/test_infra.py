@@ -168,6 +168,8 @@ def test_the_design_properties_hold() -> None:
     storage = _text(INFRA / "modules" / "storage.bicep")
     assert "immutableStorageWithVersioning" in storage and "immutabilityPolicies" in storage
     assert "allowSharedKeyAccess: false" in storage and "publicNetworkAccess: 'Disabled'" in storage
+    network = _text(INFRA / "modules" / "network.bicep")
+    assert "Microsoft.Network/natGateways" in network and "natGateway: {" in network
     monitoring = _text(INFRA / "modules" / "monitoring.bicep")
     assert "Microsoft.OperationalInsights/workspaces" in monitoring
     assert "Microsoft.Insights/components" in monitoring
