@@ -11,10 +11,13 @@ import logging
 from dataclasses import dataclass
 
 from aiohttp import web
+from yarl import URL
 
-from bot.config import Settings
+from bot.action_jobs import ActionJobs
+from bot.config import GraphMode, Settings
 from bot.directory import ManagerDirectory
 from bot.domain.access import Viewer
+from bot.domain.mailbox import MailboxError
 from bot.domain.matcher import Matcher
 from bot.domain.ports import Clock, Directory, JobQueue, Registry, Store, SystemClock
 from bot.escalation import ESCALATE_JOB, Escalations
@@ -22,6 +25,7 @@ from bot.evidence.blobs import LocalBlobStore
 from bot.guidance import Guide
 from bot.jobs.runner import JobHandler, JobRunner
 from bot.jobs.sql import SqlJobQueue
+from bot.mail.graph_mailbox import GraphMailbox, graph_mailbox_from_settings
 from bot.playbooks import load_library
 from bot.server import build_web_app
 from bot.store import migrate
@@ -35,6 +39,7 @@ from bot.teams import lifecycle
 from bot.teams.actions import ActionDispatcher
 from bot.teams.hosting import build_hosting
 from bot.teams.messenger import Messenger
+from graph.sandbox import RunningSandbox, Tenant, make_sandbox, seed_demo, start_sandbox
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +98,7 @@ def build_app(
     settings: Settings,
     *,
     persistence: Persistence | None = None,
+    mailbox: GraphMailbox | None = None,
     directory: Directory | None = None,
     clock: Clock | None = None,
     run_jobs: bool = True,
@@ -103,7 +109,19 @@ def build_app(
         raise ConfigurationError(problem)
     clock = clock or SystemClock()
     persistence = persistence or build_persistence(settings, clock)
-    directory = directory or ManagerDirectory(settings.manager_id_set)
+    own_mailbox = mailbox is None
+    try:
+        mailbox = mailbox or graph_mailbox_from_settings(settings)
+    except MailboxError as exc:
+        raise ConfigurationError(f"Microsoft Graph: {exc}") from exc
+    embedded_sandbox = (
+        own_mailbox and settings.graph_mode is GraphMode.SANDBOX and settings.graph_sandbox_embedded
+    )
+    directory = directory or ManagerDirectory(
+        settings.manager_id_set,
+        group_id=settings.manager_group_id,
+        group_check=mailbox.is_member,
+    )
     guide = build_guide(settings)
     agent, adapter, auth_config = build_hosting(settings)
 
@@ -116,7 +134,18 @@ def build_app(
         library=guide.library,
         clock=clock,
     )
-    handlers: dict[str, JobHandler] = {ESCALATE_JOB: escalations.run_escalation_job}
+    action_jobs = ActionJobs(
+        store=persistence.store,
+        registry=persistence.registry,
+        mailbox=mailbox,
+        sender=mailbox,
+        department_mailbox=settings.department_mailbox,
+    )
+    handlers: dict[str, JobHandler] = {
+        ESCALATE_JOB: escalations.run_escalation_job,
+        "mail-protection": action_jobs.mail_protection,
+        "org-mail": action_jobs.org_mail,
+    }
     runner = JobRunner(
         persistence.jobs,
         handlers,
@@ -158,16 +187,24 @@ def build_app(
     )
     web_app[SERVICES] = Services(guide, persistence, escalations, runner)
 
+    sandboxes: list[RunningSandbox] = []
+
     async def start(_app: web.Application) -> None:
         if persistence.migrate_url:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             await migrate.upgrade(persistence.migrate_url)
             log.info("database ready (%s)", _redacted(persistence.migrate_url))
+        if embedded_sandbox:
+            sandboxes.append(await start_demo_sandbox(settings.graph_sandbox_url))
         if run_jobs:
             runner.start()
 
     async def stop(_app: web.Application) -> None:
         await runner.stop()
+        if own_mailbox:
+            await mailbox.aclose()
+        for sandbox in sandboxes:
+            await sandbox.close()
         if persistence.migrate_url:
             await persistence.store.close()
 
@@ -183,6 +220,23 @@ def build_app(
     if not settings.manager_id_set and not settings.manager_group_id:
         log.warning("no managers configured (MAMORU_MANAGER_IDS / MAMORU_MANAGER_GROUP_ID)")
     return web_app
+
+
+async def start_demo_sandbox(url: str) -> RunningSandbox:
+    """The local Graph service with the demo office, at ``url`` (``MAMORU_GRAPH_SANDBOX_URL``)."""
+    port = URL(url).port or 5280
+    tenant = Tenant()
+    seed_demo(tenant)
+    try:
+        running = await start_sandbox(make_sandbox(tenant), port=port)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"the local Graph service cannot listen on port {port} ({exc.strerror}): stop what "
+            "uses it, set MAMORU_GRAPH_SANDBOX_URL to another port, or set "
+            "MAMORU_GRAPH_SANDBOX_EMBEDDED=false if `mamoru sandbox` already runs there"
+        ) from exc
+    log.info("local Graph service (demo office) at %s", running.base_url)
+    return running
 
 
 def _redacted(url: str) -> str:

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
 
     # --- Microsoft Graph
     graph_mode: GraphMode = GraphMode.SANDBOX
+    # Sandbox mode: `mamoru serve` runs the local Graph service itself, seeded with the demo
+    # office, at graph_sandbox_url. Set false when you run `mamoru sandbox` separately.
+    graph_sandbox_embedded: bool = True
     graph_base_url: str = "https://graph.microsoft.com/v1.0"
     graph_token_url: str = ""  # empty: derived from tenant_id (login.microsoftonline.com)
     # The Graph app registration; empty id/tenant/secret: the bot identity's (one app for both).

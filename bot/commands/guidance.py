@@ -66,7 +66,19 @@ def serve_command(args: argparse.Namespace) -> int:
         settings.host,
         settings.port,
     )
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    try:
+        web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    except ConfigurationError as exc:  # raised by a startup step (database, local Graph)
+        log.error("cannot start: %s", exc)
+        return 2
+    except OSError as exc:
+        log.error(
+            "cannot listen on %s:%d (%s): stop what uses the port or set MAMORU_PORT",
+            settings.host,
+            settings.port,
+            exc.strerror,
+        )
+        return 2
     return 0
 
 

@@ -182,9 +182,16 @@ def validate_case_id(case_id: str) -> str:
     return value
 
 
+_OBJECT_ID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+
+
 def validate_mailbox(upn: str) -> str:
-    """A mailbox UPN (user@domain)."""
+    """A mailbox: a UPN (user@domain) or the user's Entra object id (Graph takes both)."""
     value = upn.strip()
+    if _OBJECT_ID.match(value):
+        return value
     local, at, host = value.rpartition("@")
     if not at or not local or _LOCAL_FORBIDDEN.search(local) or not _valid_domain(host):
         raise InvalidMailTarget(

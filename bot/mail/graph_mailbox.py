@@ -35,6 +35,8 @@ from graph.auth import (
 from graph.mailbox import GraphMailboxClient
 from graph.models import (
     EmailAddress,
+    ItemBody,
+    Message,
     MessageRule,
     MessageRuleActions,
     MessageRulePredicates,
@@ -132,6 +134,25 @@ class GraphMailbox:
         """The MIME bytes."""
         async with _graph_errors():
             return await self.client.get_mime(mailbox, message_id)
+
+    async def send_mail(self, mailbox: str, to: str, subject: str, body: str) -> None:
+        """Send one plain-text mail from ``mailbox`` to ``to`` (kept in its Sent Items)."""
+        message = Message(
+            subject=subject,
+            body=ItemBody(content_type="text", content=body),
+            to_recipients=[Recipient(email_address=EmailAddress(address=to))],
+        )
+        async with _graph_errors():
+            await self.client.send_mail(mailbox, message)
+
+    async def is_member(self, group_id: str, object_id: str) -> bool:
+        """Whether the user is in the group (managers defined by an Entra group)."""
+        async with _graph_errors():
+            return await self.client.is_member(object_id, group_id)
+
+    async def aclose(self) -> None:
+        """Close the HTTP session."""
+        await self.client.transport.aclose()
 
 
 def token_provider(settings: Settings) -> TokenProvider:

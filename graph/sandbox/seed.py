@@ -25,6 +25,17 @@ DEMO_ROLES = {
 }
 DEMO_ABUSER = "kujou.claims@example.net"
 DEMO_MAILBOX = "tanaka@city.example.jp"
+DEMO_DEPARTMENT_MAILBOX = "shimin-soudan@city.example.jp"
+# Fixed Entra object ids, so the Agents Playground's users (see the project's Playground
+# configurations) are the same people as the sandbox's mailboxes and group members.
+DEMO_USER_IDS = {
+    DEMO_MAILBOX: "d3e0a001-0000-4000-8000-000000000001",
+    "suzuki@city.example.jp": "d3e0a001-0000-4000-8000-000000000002",
+    DEMO_DEPARTMENT_MAILBOX: "d3e0a001-0000-4000-8000-000000000003",
+    "kacho@city.example.jp": "d3e0a001-0000-4000-8000-000000000004",
+    "bucho@city.example.jp": "d3e0a001-0000-4000-8000-000000000005",
+}
+DEMO_MANAGERS_GROUP_ID = "d3e0a001-0000-4000-8000-0000000000a0"
 
 _ABUSE_SUBJECTS = ("至急回答しろ", "責任者を出せ", "まだか", "誠意を見せろ", "今すぐ電話しろ")
 _NORMAL = (
@@ -69,12 +80,19 @@ def mail_bomb(
 def seed_demo(tenant: Tenant, *, flood: int = 300) -> None:
     """Fill an empty tenant with the demo city office."""
     tenant.tenant_id = DEMO_TENANT_ID
-    tanaka = tenant.add_user(DEMO_MAILBOX, "田中 花子")
-    tenant.add_user("suzuki@city.example.jp", "鈴木 次郎")
-    dept = tenant.add_user("shimin-soudan@city.example.jp", "市民相談課")
-    tenant.add_user("kacho@city.example.jp", "高橋 課長")
-    tenant.add_user("bucho@city.example.jp", "伊藤 部長")
-    tenant.add_group("カスハラ対応 管理職", ["kacho@city.example.jp", "bucho@city.example.jp"])
+    ids = DEMO_USER_IDS
+    tanaka = tenant.add_user(DEMO_MAILBOX, "田中 花子", user_id=ids[DEMO_MAILBOX])
+    tenant.add_user("suzuki@city.example.jp", "鈴木 次郎", user_id=ids["suzuki@city.example.jp"])
+    dept = tenant.add_user(
+        DEMO_DEPARTMENT_MAILBOX, "市民相談課", user_id=ids[DEMO_DEPARTMENT_MAILBOX]
+    )
+    tenant.add_user("kacho@city.example.jp", "高橋 課長", user_id=ids["kacho@city.example.jp"])
+    tenant.add_user("bucho@city.example.jp", "伊藤 部長", user_id=ids["bucho@city.example.jp"])
+    tenant.add_group(
+        "カスハラ対応 管理職",
+        ["kacho@city.example.jp", "bucho@city.example.jp"],
+        group_id=DEMO_MANAGERS_GROUP_ID,
+    )
     tenant.add_app(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ROLES)
     now = utcnow()
     for n, (addr, name, subject, body) in enumerate(_NORMAL * 4):

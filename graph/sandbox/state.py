@@ -196,9 +196,9 @@ class Tenant:
         self.apps[client_id] = app
         return app
 
-    def add_user(self, upn: str, display_name: str) -> Mailbox:
-        """Create a user with a mailbox and its well-known folders."""
-        user = User(str(uuid.uuid4()), upn, display_name)
+    def add_user(self, upn: str, display_name: str, *, user_id: str = "") -> Mailbox:
+        """Create a user with a mailbox and its well-known folders (``user_id``: fixed id)."""
+        user = User(user_id or str(uuid.uuid4()), upn, display_name)
         self.users[user.id] = user
         self.by_upn[upn.lower()] = user.id
         box = Mailbox(user)
@@ -209,9 +209,11 @@ class Tenant:
         self.mailboxes[user.id] = box
         return box
 
-    def add_group(self, display_name: str, members: list[str]) -> Group:
-        """Create a group whose members are the given UPNs."""
-        group = Group(str(uuid.uuid4()), display_name, [self.by_upn[m.lower()] for m in members])
+    def add_group(self, display_name: str, members: list[str], *, group_id: str = "") -> Group:
+        """Create a group whose members are the given UPNs (``group_id``: fixed id)."""
+        group = Group(
+            group_id or str(uuid.uuid4()), display_name, [self.by_upn[m.lower()] for m in members]
+        )
         self.groups[group.id] = group
         return group
 

@@ -28,6 +28,7 @@ class BotUnderTest:
     connector_url: str
     http: aiohttp.ClientSession
     app: web.Application
+    app_data_dir: Path
 
     @property
     def services(self) -> Services:
@@ -75,6 +76,7 @@ async def start_bot(settings: Settings, **kwargs: Any) -> AsyncIterator[BotUnder
             connector_url=str(connector_server.make_url("")).rstrip("/"),
             http=http,
             app=app,
+            app_data_dir=settings.data_dir,
         )
     await server.close()
     await connector_server.close()
@@ -83,7 +85,9 @@ async def start_bot(settings: Settings, **kwargs: Any) -> AsyncIterator[BotUnder
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[BotUnderTest]:
     """The bot with the shipped playbooks, anonymous (as in a local run)."""
-    settings = Settings(allow_anonymous=True, data_dir=tmp_path, _env_file=None)
+    settings = Settings(
+        allow_anonymous=True, data_dir=tmp_path, graph_sandbox_embedded=False, _env_file=None
+    )
     async for running in start_bot(settings):
         yield running
 
@@ -92,7 +96,11 @@ async def bot(tmp_path: Path) -> AsyncIterator[BotUnderTest]:
 async def sample_bot(tmp_path: Path) -> AsyncIterator[BotUnderTest]:
     """The bot with one small fixture playbook, so tests don't depend on content wording."""
     settings = Settings(
-        allow_anonymous=True, data_dir=tmp_path, playbooks_dir=FIXTURE_PLAYBOOKS, _env_file=None
+        allow_anonymous=True,
+        data_dir=tmp_path,
+        playbooks_dir=FIXTURE_PLAYBOOKS,
+        graph_sandbox_embedded=False,
+        _env_file=None,
     )
     async for running in start_bot(settings):
         yield running

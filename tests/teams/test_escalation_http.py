@@ -26,6 +26,7 @@ async def bot(tmp_path: Path) -> AsyncIterator[BotUnderTest]:
         allow_anonymous=True,
         data_dir=tmp_path,
         manager_ids="aad-manager-1,aad-manager-2",
+        graph_sandbox_embedded=False,
         _env_file=None,
     )
     async for running in start_bot(settings):
@@ -127,6 +128,7 @@ async def test_non_manager_and_self_approval_are_refused(tmp_path: Path) -> None
         allow_anonymous=True,
         data_dir=tmp_path,
         manager_ids="aad-manager-1,aad-staff-1",  # the reporter is a manager too
+        graph_sandbox_embedded=False,
         _env_file=None,
     )
     async for bot in start_bot(settings):

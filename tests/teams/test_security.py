@@ -292,6 +292,7 @@ async def secured_bot(sign_in_routed: FakeSignIn, tmp_path: Path) -> AsyncIterat
         allow_anonymous=False,
         data_dir=tmp_path,
         playbooks_dir=FIXTURE_PLAYBOOKS,
+        graph_sandbox_embedded=False,
         _env_file=None,
     )
     async for running in start_bot(settings):
@@ -426,7 +427,12 @@ def test_anonymous_mode_is_refused_unless_enabled(
 ) -> None:
     for name in ("MAMORU_CLIENT_ID", "MAMORU_ALLOW_ANONYMOUS"):
         monkeypatch.delenv(name, raising=False)
-    settings = Settings(data_dir=tmp_path, playbooks_dir=FIXTURE_PLAYBOOKS, _env_file=None)
+    settings = Settings(
+        data_dir=tmp_path,
+        playbooks_dir=FIXTURE_PLAYBOOKS,
+        graph_sandbox_embedded=False,
+        _env_file=None,
+    )
     with pytest.raises(ConfigurationError, match="MAMORU_ALLOW_ANONYMOUS"):
         build_app(settings)
 

@@ -1,0 +1,221 @@
+"""The whole flow over HTTP against the local Graph service: report, escalate, approve, archive.
+
+Staff member and managers are the demo office's people (fixed ids in the sandbox seed);
+managers are recognised through the Entra group, asked of Graph.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from bot.domain.jobs import JobState
+from bot.evidence.blobs import LocalBlobStore
+from bot.evidence.verify import verify_case
+from bot.jobs.runner import JobRunner
+from graph.sandbox import RunningSandbox, Tenant, make_sandbox, seed_demo, start_sandbox
+from graph.sandbox.seed import (
+    DEMO_ABUSER,
+    DEMO_DEPARTMENT_MAILBOX,
+    DEMO_MAILBOX,
+    DEMO_MANAGERS_GROUP_ID,
+    DEMO_USER_IDS,
+)
+from tests.teams.conftest import BotUnderTest, start_bot
+
+CHANNEL = "19:managers@thread.tacv2"
+STAFF = {"user_aad": DEMO_USER_IDS[DEMO_MAILBOX], "user_id": "29:tanaka", "user_name": "田中 花子"}
+KACHO = {
+    "user_aad": DEMO_USER_IDS["kacho@city.example.jp"],
+    "user_id": "29:kacho",
+    "user_name": "高橋 課長",
+}
+BUCHO = {
+    "user_aad": DEMO_USER_IDS["bucho@city.example.jp"],
+    "user_id": "29:bucho",
+    "user_name": "伊藤 部長",
+}
+FORBIDDEN = {"delete", "permanentDelete", "forwardTo", "forwardAsAttachmentTo", "redirectTo"}
+FLOOD = 120
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[RunningSandbox]:
+    tenant = Tenant()
+    seed_demo(tenant, flood=FLOOD)
+    running = await start_sandbox(make_sandbox(tenant))
+    yield running
+    await running.close()
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[BotUnderTest]:
+    settings = Settings(
+        allow_anonymous=True,
+        data_dir=tmp_path,
+        graph_sandbox_url=sandbox.root_url,
+        graph_sandbox_embedded=False,
+        manager_group_id=DEMO_MANAGERS_GROUP_ID,
+        department_mailbox=DEMO_DEPARTMENT_MAILBOX,
+        _env_file=None,
+    )
+    async for running in start_bot(settings):
+        yield running
+
+
+def in_channel(**who: str) -> dict[str, Any]:
+    return {
+        "conversation_id": f"{CHANNEL};messageid=1",
+        "conversation_type": "channel",
+        "channelData": {"channel": {"id": CHANNEL}},
+        **who,
+    }
+
+
+async def reported_and_escalated(bot: BotUnderTest) -> str:
+    await bot.say("setup", **in_channel(**KACHO))
+    await bot.say("こんにちは", **STAFF)
+    _, body, _ = await bot.click(
+        "incident.report.submit",
+        {
+            "submission_id": "flow-0001-abcdef",
+            "type": "mass-email",
+            "what_happened": "九条という人から毎日100通以上",
+            "counterpart": DEMO_ABUSER,
+            "locale": "ja",
+        },
+        **STAFF,
+    )
+    title = body["value"]["body"][0]["text"]
+    incident_id = title[title.index("KH-") : title.index("KH-") + 12]
+    await bot.run_jobs()  # the escalation
+    return incident_id
+
+
+APPROVAL = {
+    "act.mail-protection": "true",
+    "act.cutoff-declaration": "true",
+    "draft.cutoff-declaration": "本件に関する当区からの回答は以上です。",
+    "act.it-domain-filter": "false",
+    "act.police-consultation": "true",
+    "comment": "証拠保全と打ち切り通知を実施",
+}
+
+
+def sandbox_box(sandbox: RunningSandbox, upn: str) -> Any:
+    tenant = sandbox.sandbox.tenant
+    return tenant.mailboxes[tenant.by_upn[upn]]
+
+
+async def test_report_to_archived_mail(bot: BotUnderTest, sandbox: RunningSandbox) -> None:
+    incident_id = await reported_and_escalated(bot)
+    _, body, _ = await bot.click(
+        "escalation.approve", {"incident": incident_id, **APPROVAL}, **in_channel(**KACHO)
+    )
+    assert "承認" in str(body["value"])
+    bot.connector.clear()
+    await bot.run_jobs()
+
+    box = sandbox_box(sandbox, DEMO_MAILBOX)
+    (rule,) = box.rules
+    folder_id = rule["actions"]["moveToFolder"]
+    assert box.folders[folder_id].display_name == incident_id
+    from_abuser = [m for m in box.messages.values() if m.from_address == DEMO_ABUSER]
+    assert len(from_abuser) == FLOOD
+    assert all(m.folder_id == folder_id for m in from_abuser)  # every one kept, none deleted
+
+    services = bot.services
+    store = services.persistence.store
+    result = await verify_case(store, LocalBlobStore(Path(bot.app_data_dir) / "blobs"), incident_id)
+    assert result.ok and result.count >= FLOOD
+
+    sent_items = sandbox_box(sandbox, DEMO_DEPARTMENT_MAILBOX)
+    cutoffs = [
+        m for m in sent_items.messages.values() if "本件に関する当区からの回答は以上です" in m.body
+    ]
+    assert len(cutoffs) == 1
+
+    jobs = await services.persistence.jobs.jobs_for_incident(incident_id)
+    assert {j.state for j in jobs} == {JobState.SUCCEEDED}
+    incident = await store.load_incident(incident_id)
+    assert incident.state.value == "monitoring"
+
+    staff_messages = " ".join(
+        str(s.activity) for s in bot.connector.sent if s.conversation_id == "a:personal-staff-1"
+    )
+    assert "実行を始めました" in staff_messages and "完了しました" in staff_messages
+    thread_updates = [s for s in bot.connector.sent if s.method == "PUT"]
+    assert f"{FLOOD:,} / {FLOOD:,}" in str(thread_updates[-1].activity)
+
+    for request in sandbox.sandbox.tenant.requests:
+        assert request.method != "DELETE"
+        assert not (FORBIDDEN & set(str(request.body).replace("'", '"').split('"')))
+
+
+async def test_concurrent_approvals_send_one_declaration(
+    bot: BotUnderTest, sandbox: RunningSandbox
+) -> None:
+    incident_id = await reported_and_escalated(bot)
+    data = {"incident": incident_id, **APPROVAL}
+    await asyncio.gather(
+        bot.click("escalation.approve", data, **in_channel(**KACHO)),
+        bot.click("escalation.approve", data, **in_channel(**BUCHO)),
+        bot.click("escalation.approve", data, **in_channel(**KACHO)),
+    )
+    await bot.run_jobs()
+    await bot.run_jobs()
+    sent_items = sandbox_box(sandbox, DEMO_DEPARTMENT_MAILBOX)
+    assert sum("回答は以上です" in m.body for m in sent_items.messages.values()) == 1
+
+
+async def test_runner_killed_mid_archive_then_restarted(
+    bot: BotUnderTest, sandbox: RunningSandbox
+) -> None:
+    incident_id = await reported_and_escalated(bot)
+    await bot.click(
+        "escalation.approve",
+        {"incident": incident_id, "act.mail-protection": "true"},
+        **in_channel(**KACHO),
+    )
+    services = bot.services
+    queue = services.persistence.jobs
+    sandbox.sandbox.faults.latency = 0.01  # slow enough to stop it midway
+    first = JobRunner(
+        queue,
+        {"mail-protection": services.runner._handlers["mail-protection"]},
+        worker_id="crashing",
+        lease=dt.timedelta(seconds=1),
+        poll_interval=0.01,
+    )
+    first.start()
+    for _ in range(500):
+        jobs = [j for j in await queue.jobs_for_incident(incident_id) if j.kind != "escalate"]
+        if jobs and jobs[0].progress_done >= 10:
+            break
+        await asyncio.sleep(0.02)
+    # A crash: the task dies without releasing its lease.
+    assert first._loop_task is not None
+    first._loop_task.cancel()
+    if first._handler_task is not None:
+        first._handler_task.cancel()
+    await asyncio.sleep(1.2)  # the lease expires
+    sandbox.sandbox.faults.latency = 0.0
+    await bot.run_jobs()
+
+    box = sandbox_box(sandbox, DEMO_MAILBOX)
+    folder_id = box.rules[0]["actions"]["moveToFolder"]
+    from_abuser = [m for m in box.messages.values() if m.from_address == DEMO_ABUSER]
+    assert len(from_abuser) == FLOOD and all(m.folder_id == folder_id for m in from_abuser)
+    result = await verify_case(
+        services.persistence.store, LocalBlobStore(Path(bot.app_data_dir) / "blobs"), incident_id
+    )
+    assert result.ok
+    entries = [e async for e in services.persistence.store.iter_evidence(incident_id)]
+    emails = [e.dedup_key for e in entries if e.kind == "email"]
+    assert len(emails) == len(set(emails)) == FLOOD  # each mail recorded exactly once
