@@ -15,6 +15,7 @@ import urllib.request
 from typing import Any
 
 from bot.config import GraphMode, Settings
+from bot.domain.errors import IncidentNotFound
 from bot.domain.mailbox import (
     InvalidMailTarget,
     MailboxError,
@@ -100,6 +101,26 @@ class _Progress:
             print(file=sys.stderr)
 
 
+_INCIDENT_ID = re.compile(r"^KH-\d{4}-\d{4,}$")
+
+
+async def open_case_store(settings: Settings, case_id: str) -> Any:
+    """The bot's database (migrated), checked to hold ``case_id``; IncidentNotFound if not."""
+    from bot.app import build_persistence
+    from bot.domain.ports import SystemClock
+    from bot.store import migrate
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await migrate.upgrade(settings.effective_database_url)
+    persistence = build_persistence(settings, SystemClock())
+    try:
+        await persistence.store.load_incident(case_id)
+    except Exception:
+        await persistence.store.close()
+        raise
+    return persistence
+
+
 def run_protect(args: argparse.Namespace) -> int:
     """Protect one mailbox; prints a summary, or what to do."""
     from bot.mail.graph_mailbox import graph_mailbox_from_settings
@@ -117,11 +138,19 @@ def run_protect(args: argparse.Namespace) -> int:
     except InvalidMailTarget as exc:
         _error(exc.detail, exc.hint)
         return BAD_INPUT
-    evidence = JsonlEmailEvidenceLog(settings.data_dir)
+    # A case reported in Teams (KH-YYYY-NNNN) records into its evidence chain in the
+    # database; without one, the records go to a JSON Lines log under the data directory.
+    incident_case = bool(args.case) and _INCIDENT_ID.match(case_id) is not None
+    evidence: Any = None if incident_case else JsonlEmailEvidenceLog(settings.data_dir)
     progress = _Progress()
 
     async def go() -> Any:
+        nonlocal evidence
+        persistence = None
         try:
+            if incident_case:
+                persistence = await open_case_store(settings, case_id)
+                evidence = persistence.store
             return await protect_mailbox(
                 mailbox,
                 evidence,
@@ -132,6 +161,8 @@ def run_protect(args: argparse.Namespace) -> int:
             )
         finally:
             await mailbox.client.transport.aclose()
+            if persistence is not None:
+                await persistence.store.close()
 
     try:
         result = asyncio.run(go())
@@ -142,6 +173,13 @@ def run_protect(args: argparse.Namespace) -> int:
     except InvalidMailTarget as exc:
         progress.finish()
         _error(exc.detail, exc.hint)
+        return BAD_INPUT
+    except IncidentNotFound:
+        progress.finish()
+        _error(
+            f"no case {case_id} in the database",
+            "check the id in Teams (「自分の案件」), or leave out --case to keep a log file",
+        )
         return BAD_INPUT
     except MailboxError as exc:
         progress.finish()
@@ -162,7 +200,11 @@ def run_protect(args: argparse.Namespace) -> int:
                 "already_done": result.already_done,
                 "vanished": len(result.vanished),
                 "complete": result.complete,
-                "evidence_log": str(evidence.case_dir(result.case_id) / "log.jsonl"),
+                "evidence_log": (
+                    "database (mamoru evidence verify " + result.case_id + ")"
+                    if incident_case
+                    else str(evidence.case_dir(result.case_id) / "log.jsonl")
+                ),
                 "graph": "sandbox" if settings.graph_mode == GraphMode.SANDBOX else "microsoft",
             },
             ensure_ascii=False,

@@ -75,7 +75,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
         proc.kill()
 
 
-PROTECT = ["mail", "protect", "--mailbox", MAILBOX, "--sender", ABUSER, "--case", "KH-2026-0007"]
+PROTECT = ["mail", "protect", "--mailbox", MAILBOX, "--sender", ABUSER, "--case", "LOG-2026-0007"]
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_demo_protect_killed_and_rerun(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    log = Path(env["MAMORU_DATA_DIR"]) / "mail-evidence" / "KH-2026-0007" / "log.jsonl"
+    log = Path(env["MAMORU_DATA_DIR"]) / "mail-evidence" / "LOG-2026-0007" / "log.jsonl"
     deadline = time.monotonic() + 30
     while not (log.exists() and log.read_text().count("\n") >= 60):
         assert time.monotonic() < deadline and first.poll() is None
@@ -127,12 +127,12 @@ def test_demo_protect_killed_and_rerun(
     assert len(moves) == 300 and set(moves.values()) == {1}  # none moved twice
     assert not [r for r in requests if r["method"] == "DELETE"]
     shown = admin(url, f"/_sandbox/mailboxes/{MAILBOX}")
-    assert shown["folders"]["Inbox/カスハラ証拠保全/KH-2026-0007"] == 300
+    assert shown["folders"]["Inbox/カスハラ証拠保全/LOG-2026-0007"] == 300
 
     # New mail from the sender, injected through the CLI, lands in the evidence folder.
     assert main(["sandbox", "deliver", "--mailbox", MAILBOX, "--from", ABUSER, "--count", "3"]) == 0
     shown = admin(url, f"/_sandbox/mailboxes/{MAILBOX}")
-    assert shown["folders"]["Inbox/カスハラ証拠保全/KH-2026-0007"] == 303
+    assert shown["folders"]["Inbox/カスハラ証拠保全/LOG-2026-0007"] == 303
     admin(url, "/_sandbox/faults", {"latency": 0})
 
 
@@ -182,3 +182,51 @@ def test_unknown_mailbox_and_bad_credentials(
     monkeypatch.setenv("MAMORU_GRAPH_CLIENT_SECRET", "x")
     assert main(args) == 2
     assert "client secret" in capsys.readouterr().err
+
+
+def test_protect_into_a_reported_case(
+    demo: tuple[str, dict[str, str]], env_of: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A case reported in Teams: the mails go into its evidence chain, which verifies."""
+    import asyncio
+
+    from bot.app import build_persistence
+    from bot.config import Settings
+    from bot.domain.incidents import Counterparts, IncidentDraft, IncidentType, Person
+    from bot.domain.ports import SystemClock
+    from bot.store import migrate
+
+    settings = Settings(_env_file=None)
+
+    async def report() -> str:
+        await migrate.upgrade(settings.effective_database_url)
+        persistence = build_persistence(settings, SystemClock())
+        incident = await persistence.store.create_incident(
+            IncidentDraft(
+                type=IncidentType.MASS_EMAIL,
+                reporter=Person("d3e0a001-0000-4000-8000-000000000001", "田中 花子"),
+                department="default",
+                summary="毎日大量のメール",
+                counterparts=Counterparts(emails=(ABUSER,)),
+            ),
+            idempotency_key="cli-case-test",
+        )
+        await persistence.store.close()
+        return incident.id
+
+    Path(env_of["MAMORU_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    case_id = asyncio.run(report())
+    other = "suzuki@city.example.jp"  # a mailbox of its own, so other tests' moves don't matter
+    assert main(["sandbox", "deliver", "--mailbox", other, "--from", ABUSER, "--count", "25"]) == 0
+    capsys.readouterr()
+    protect = ["mail", "protect", "--mailbox", other, "--sender", ABUSER, "--case", case_id]
+    assert main(protect) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["found"] == 25 and summary["complete"]
+    assert "database" in summary["evidence_log"]
+    assert main(["evidence", "verify", case_id]) == 0
+    # 25 mails (each with its .eml file) after the staff statement recorded at reporting
+    assert "26 entries and 25 files verified" in capsys.readouterr().out
+
+    assert main([*protect[:-1], "KH-2026-9999"]) == 2
+    assert "no case KH-2026-9999" in capsys.readouterr().err
