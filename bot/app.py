@@ -7,6 +7,7 @@ passes nothing and gets the real pieces from Settings.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -27,6 +28,8 @@ from bot.jobs.runner import JobHandler, JobRunner
 from bot.jobs.sql import SqlJobQueue
 from bot.mail.graph_mailbox import GraphMailbox, graph_mailbox_from_settings
 from bot.playbooks import load_library
+from bot.reminders import Reminders
+from bot.reminders import stop as stop_reminders
 from bot.server import build_web_app
 from bot.store import migrate
 from bot.store.engine import create_engines
@@ -66,6 +69,7 @@ class Services:
     persistence: Persistence
     escalations: Escalations
     runner: JobRunner
+    reminders: Reminders
 
 
 SERVICES = web.AppKey("mamoru_services", Services)
@@ -185,7 +189,17 @@ def build_app(
     web_app = build_web_app(
         agent, adapter, auth_config, {"playbooks": playbooks_ok, "database": database_ok}
     )
-    web_app[SERVICES] = Services(guide, persistence, escalations, runner)
+    reminders = Reminders(
+        escalations=escalations,
+        store=persistence.store,
+        registry=persistence.registry,
+        jobs=persistence.jobs,
+        library=guide.library,
+        clock=clock,
+        undecided_after=dt.timedelta(hours=settings.escalation_reminder_hours),
+    )
+    web_app[SERVICES] = Services(guide, persistence, escalations, runner, reminders)
+    background: list[asyncio.Task[None]] = []
 
     sandboxes: list[RunningSandbox] = []
 
@@ -198,8 +212,12 @@ def build_app(
             sandboxes.append(await start_demo_sandbox(settings.graph_sandbox_url))
         if run_jobs:
             runner.start()
+            interval = dt.timedelta(minutes=settings.reminder_check_minutes)
+            background.append(asyncio.create_task(reminders.run_forever(interval)))
 
     async def stop(_app: web.Application) -> None:
+        for task in background:
+            await stop_reminders(task)
         await runner.stop()
         if own_mailbox:
             await mailbox.aclose()

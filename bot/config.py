@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     # Managers decide escalated cases: Entra object ids (comma-separated) and/or an Entra group.
     manager_ids: str = ""
     manager_group_id: str = ""
-    escalation_reminder_hours: float = Field(default=24.0, gt=0)
+    escalation_reminder_hours: float = Field(default=24.0, gt=0)  # undecided: re-notify after
+    reminder_check_minutes: float = Field(default=5.0, gt=0)  # how often reminders are looked for
     department_mailbox: str = ""  # UPN the organisation's mails (cut-off notice...) are sent from
 
     # --- Microsoft Graph
@@ -85,6 +86,16 @@ class Settings(BaseSettings):
     playbooks_dir: Path | None = None  # None: the playbooks shipped with Mamoru
     match_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     max_message_chars: int = Field(default=4000, ge=100)  # longer texts are read only this far
+
+    # --- SNS cases (issue 6)
+    sns_max_image_mb: int = Field(default=10, ge=1, le=50)  # one pasted screenshot, at most
+    # Extra origins attachments may be fetched from (comma-separated, e.g. a proxy); the
+    # Bot Connector's own origin (the activity's serviceUrl) is always allowed.
+    sns_attachment_origins: str = ""
+    sns_legal_warn_days: int = Field(default=60, ge=1)  # warn: disclosure request soon
+    sns_legal_window_days: int = Field(default=90, ge=1)  # typical access-log retention
+    sns_monitor_daily_days: int = Field(default=7, ge=0)  # spread prompts: daily this long
+    sns_monitor_weekly_weeks: int = Field(default=8, ge=0)  # then weekly this many times
 
     # --- Teams app package (`mamoru teams package`; deploy/README.md)
     public_hostname: str = ""  # the web app's host name, e.g. app-mamoru-xyz.azurewebsites.net

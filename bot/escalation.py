@@ -179,6 +179,7 @@ class Escalations:
                 "activity_id": posted.activity_id,
                 "service_url": posted.service_url,
                 "locale": locale.value,
+                "at": self._clock.now().isoformat(),
             },
         )
         if incident.state is not IncidentState.ESCALATED:
@@ -353,12 +354,17 @@ class Escalations:
 
     async def tell_staff(self, incident: Incident, key: str) -> None:
         """A proactive message in the reporter's personal chat (if Mamoru can reach them)."""
-        record = await self._registry.get(USER, incident.reporter.object_id)
-        if not record or not record.get("reference"):
+        if not await self.tell(incident.reporter.object_id, key, id=incident.id):
             log.info("incident %s: reporter not reachable proactively", incident.id)
-            return
+
+    async def tell(self, object_id: str, key: str, **values: Any) -> bool:
+        """A proactive message in someone's personal chat; False if Mamoru cannot reach them."""
+        record = await self._registry.get(USER, object_id)
+        if not record or not record.get("reference"):
+            return False
         locale = Locale.from_tag(record["reference"].get("locale"))
-        await self._messenger.send(record["reference"], text_card(t(key, locale, id=incident.id)))
+        await self._messenger.send(record["reference"], text_card(t(key, locale, **values)))
+        return True
 
     async def on_job_change(self, job: Job) -> None:
         """Job progress and results go to the thread; start and finish go to the staff member."""

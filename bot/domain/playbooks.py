@@ -112,6 +112,13 @@ class Signal(_Model):
         return value
 
 
+class FollowUp(_Model):
+    """A check the case owner is prompted for, some days after the actions were approved."""
+
+    after_days: int = Field(ge=1, le=365)
+    text: Text
+
+
 class Playbook(_Model):
     """Everything Mamoru tells a staff member about one kind of harassment."""
 
@@ -127,6 +134,7 @@ class Playbook(_Model):
     mistakes: list[Mistake] = Field(min_length=1)
     legal_basis: list[LegalBasis] = Field(min_length=1)
     signals: list[Signal] = Field(min_length=1)
+    follow_ups: list[FollowUp] = Field(default_factory=list)
 
     def script(self, script_id: str) -> Script | None:
         """The script with ``script_id``, if this playbook has one."""

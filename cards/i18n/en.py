@@ -157,4 +157,10 @@ STRINGS: dict[str, str] = {
     "action.kind.legal-consultation": "Legal section / lawyer (sender-information disclosure)",
     "action.kind.legal-consultation.why": "Access logs are often kept only 3-6 months: start early.",
     "draft.final-warning": "Dear Mr/Ms ___, this is ___, chief of the ___ Section, ___ Ward.\nWe have already declined your contacts and invitations to our staff that are unrelated to their work. As this continues, the ward considers it may be customer harassment that harms our staff's working environment.\nIf it continues, we will consider legal steps, including consulting the police. Matters concerning the ward's services are welcome at this section's counter.",
+    "esc.follow_up": "📋 Follow-up for {id}: {text}",
 }
+
+# SNS cases (issue 6): kept in their own module, merged here.
+from cards.i18n.sns_strings import EN as _SNS  # noqa: E402
+
+STRINGS |= _SNS

@@ -157,4 +157,10 @@ STRINGS: dict[str, str] = {
     "action.kind.legal-consultation": "法務担当・弁護士への相談（発信者情報開示）",
     "action.kind.legal-consultation.why": "アクセスログの保存期間は3〜6か月程度のことが多く、早めの着手が必要です。",
     "draft.final-warning": "〇〇様　〇〇区〇〇課長の〇〇です。\n当課職員への業務と関係のないご連絡やお誘いにつきましては、すでにお断りしております。それにもかかわらず同様の行為が続いており、職員の就業環境を害するカスタマー・ハラスメントに当たり得るものと当区は考えております。\n今後も続く場合には、警察への相談を含め、法的な対応を検討いたします。区政に関するご用件は、当課の窓口で承ります。",
+    "esc.follow_up": "📋 {id} のフォローアップ: {text}",
 }
+
+# SNS cases (issue 6): kept in their own module, merged here.
+from cards.i18n.sns_strings import JA as _SNS  # noqa: E402
+
+STRINGS |= _SNS

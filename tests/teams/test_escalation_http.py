@@ -205,3 +205,58 @@ async def test_forged_and_stale_clicks(bot: BotUnderTest) -> None:
     )
     assert status == 200
     assert "見つからないか" in texts(body["value"])
+
+
+class MovableClock:
+    """A clock the test moves forward."""
+
+    def __init__(self) -> None:
+        import datetime as dt
+
+        self.now_value = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC)
+
+    def now(self) -> Any:
+        return self.now_value
+
+
+async def test_reminders_for_undecided_cases_and_follow_ups(tmp_path: Path) -> None:
+    import datetime as dt
+
+    clock = MovableClock()
+    settings = Settings(
+        allow_anonymous=True,
+        data_dir=tmp_path,
+        manager_ids="aad-manager-1",
+        escalation_reminder_hours=24,
+        graph_sandbox_embedded=False,
+        _env_file=None,
+    )
+    async for bot in start_bot(settings, clock=clock):
+        reminders = bot.services.reminders
+        await setup_channel(bot)
+        # The manager's personal chat is known once they have written to Mamoru.
+        await bot.say("hi", conversation_id="a:personal-manager-1", **MANAGER_1)
+        incident_id = await report(bot)
+        await bot.run_jobs()
+        bot.connector.clear()
+        assert await reminders.tick() == 0  # nothing due yet
+        clock.now_value += dt.timedelta(hours=25)
+        assert await reminders.tick() == 1
+        assert await reminders.tick() == 0  # once per period
+        reminder = bot.connector.sent[-1]
+        assert reminder.conversation_id.startswith(CHANNEL)
+        assert f"{incident_id} は 24 時間以上、判断待ちです" in texts(reminder.activity)
+
+        await bot.click(
+            "escalation.approve",
+            {"incident": incident_id, "act.police-consultation": "true"},
+            **in_channel(**MANAGER_1),
+        )
+        bot.connector.clear()
+        clock.now_value += dt.timedelta(days=3, minutes=1)
+        assert await reminders.tick() == 1  # mass-email's 3-day follow-up
+        prompt = bot.connector.sent[-1]
+        assert prompt.conversation_id == "a:personal-manager-1"
+        assert "証拠フォルダに新しいメール" in texts(prompt.activity)
+        clock.now_value += dt.timedelta(days=30)
+        assert await reminders.tick() == 1  # the 14-day one; the 3-day one is not repeated

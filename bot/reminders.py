@@ -1,0 +1,114 @@
+"""Reminders: undecided escalations are re-notified; open cases prompt their owner.
+
+``tick()`` runs every few minutes (a loop started with the app) and is safe with
+several bot instances: each reminder is taken with an at-most-once marker, so two
+instances never send the same one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+
+from bot.domain.incidents import IncidentState
+from bot.domain.locale import Locale
+from bot.domain.playbooks import PlaybookLibrary
+from bot.domain.ports import Clock, JobQueue, Registry, Store
+from bot.escalation import DECISION, THREAD, Escalations
+
+log = logging.getLogger(__name__)
+OPEN = frozenset(
+    {IncidentState.ACTIONS_APPROVED, IncidentState.IN_PROGRESS, IncidentState.MONITORING}
+)
+
+
+class Reminders:
+    """Sends the reminders that are due."""
+
+    def __init__(
+        self,
+        *,
+        escalations: Escalations,
+        store: Store,
+        registry: Registry,
+        jobs: JobQueue,
+        library: PlaybookLibrary,
+        clock: Clock,
+        undecided_after: dt.timedelta,
+    ) -> None:
+        self._escalations = escalations
+        self._store = store
+        self._registry = registry
+        self._jobs = jobs
+        self._library = library
+        self._clock = clock
+        self._undecided_after = undecided_after
+
+    async def tick(self) -> int:
+        """Send every reminder due now; returns how many were sent."""
+        now = self._clock.now()
+        sent = 0
+        for incident_id, thread in (await self._registry.all(THREAD)).items():
+            incident = await self._store.load_incident(incident_id)
+            if incident.state is IncidentState.ESCALATED and "at" in thread:
+                sent += await self._undecided(incident_id, thread, now)
+            elif incident.state in OPEN:
+                sent += await self._follow_ups(incident_id, incident.type.value, now)
+        return sent
+
+    async def _undecided(self, incident_id: str, thread: dict[str, str], now: dt.datetime) -> int:
+        waited = now - dt.datetime.fromisoformat(thread["at"])
+        periods = int(waited / self._undecided_after)
+        # One reminder per elapsed period, whoever's instance notices first.
+        if periods < 1 or not await self._jobs.mark_once(f"remind:{incident_id}:{periods}"):
+            return 0
+        hours = round(self._undecided_after.total_seconds() / 3600 * periods)
+        await self._escalations.post_to_thread(
+            incident_id, "esc.reminder", id=incident_id, hours=hours
+        )
+        log.info("incident %s: undecided reminder %d sent", incident_id, periods)
+        return 1
+
+    async def _follow_ups(self, incident_id: str, playbook_id: str, now: dt.datetime) -> int:
+        decision = await self._registry.get(DECISION, incident_id)
+        playbook = self._library.get(playbook_id)
+        if not decision or not playbook:
+            return 0
+        decided_at = dt.datetime.fromisoformat(decision["at"])
+        sent = 0
+        for number, follow_up in enumerate(playbook.follow_ups):
+            if now < decided_at + dt.timedelta(days=follow_up.after_days):
+                continue
+            if not await self._jobs.mark_once(f"follow-up:{incident_id}:{number}"):
+                continue
+            # The owner is the manager who decided; the thread hears it if they can't be reached.
+            owner = decision.get("by", "")
+            record = await self._registry.get("user", owner) or {}
+            locale = Locale.from_tag((record.get("reference") or {}).get("locale"))
+            text = follow_up.text(locale)
+            if not await self._escalations.tell(owner, "esc.follow_up", id=incident_id, text=text):
+                await self._escalations.post_to_thread(
+                    incident_id, "esc.follow_up", id=incident_id, text=follow_up.text(Locale.JA)
+                )
+            sent += 1
+            log.info("incident %s: follow-up %d prompted", incident_id, number)
+        return sent
+
+    async def run_forever(self, interval: dt.timedelta) -> None:
+        """Tick every ``interval`` until cancelled; a failed tick is logged, not fatal."""
+        while True:
+            try:
+                await self.tick()
+            except Exception as exc:  # the loop must survive a database hiccup
+                log.error("reminders failed: %s", type(exc).__name__)
+            await asyncio.sleep(interval.total_seconds())
+
+
+async def stop(task: asyncio.Task[None] | None) -> None:
+    """Cancel the reminder loop and wait for it."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
