@@ -20,9 +20,19 @@ from bot.directory import ManagerDirectory
 from bot.domain.access import Viewer
 from bot.domain.mailbox import MailboxError
 from bot.domain.matcher import Matcher
-from bot.domain.ports import Clock, Directory, JobQueue, Registry, Store, SystemClock
+from bot.domain.ports import (
+    BlobStore,
+    Clock,
+    Directory,
+    JobQueue,
+    Registry,
+    Store,
+    SystemClock,
+)
+from bot.domain.sns import LegalClock
 from bot.escalation import ESCALATE_JOB, Escalations
 from bot.evidence.blobs import LocalBlobStore
+from bot.exports import EXPORT_JOB, Exports
 from bot.guidance import Guide
 from bot.jobs.runner import JobHandler, JobRunner
 from bot.jobs.sql import SqlJobQueue
@@ -31,6 +41,8 @@ from bot.playbooks import load_library
 from bot.reminders import Reminders
 from bot.reminders import stop as stop_reminders
 from bot.server import build_web_app
+from bot.sns.attachments import AttachmentFetcher
+from bot.sns.capture import SnsCapture
 from bot.store import migrate
 from bot.store.engine import create_engines
 from bot.store.registry import SqlRegistry
@@ -39,6 +51,7 @@ from bot.teams import escalation as escalation_routes
 from bot.teams import guidance as guidance_routes
 from bot.teams import incidents as incident_routes
 from bot.teams import lifecycle
+from bot.teams import sns as sns_routes
 from bot.teams.actions import ActionDispatcher
 from bot.teams.hosting import build_hosting
 from bot.teams.messenger import Messenger
@@ -58,6 +71,7 @@ class Persistence:
     store: Store
     registry: Registry
     jobs: JobQueue
+    blobs: BlobStore
     migrate_url: str | None  # set when build_app owns the database (runs migrations)
 
 
@@ -94,6 +108,7 @@ def build_persistence(settings: Settings, clock: Clock) -> Persistence:
         store=SqlStore(engines, blobs=blobs, clock=clock, write_lock=write_lock),
         registry=SqlRegistry(engines, clock=clock, write_lock=write_lock),
         jobs=SqlJobQueue(engines, clock=clock, write_lock=write_lock),
+        blobs=blobs,
         migrate_url=url,
     )
 
@@ -138,6 +153,16 @@ def build_app(
         library=guide.library,
         clock=clock,
     )
+    exports = Exports(
+        store=persistence.store,
+        blobs=persistence.blobs,
+        registry=persistence.registry,
+        jobs=persistence.jobs,
+        escalations=escalations,
+        clock=clock,
+        folder=settings.data_dir / "exports",
+        base_url=settings.public_base_url,
+    )
     action_jobs = ActionJobs(
         store=persistence.store,
         registry=persistence.registry,
@@ -149,6 +174,7 @@ def build_app(
         ESCALATE_JOB: escalations.run_escalation_job,
         "mail-protection": action_jobs.mail_protection,
         "org-mail": action_jobs.org_mail,
+        EXPORT_JOB: exports.run_export_job,
     }
     runner = JobRunner(
         persistence.jobs,
@@ -167,9 +193,12 @@ def build_app(
         department=settings.default_department,
         max_text=settings.max_message_chars,
         on_reported=escalations.request_escalation,
+        extra_cards=sns_routes.protection_cards,
     )
+    sns = build_sns(settings, persistence, clock)
+    sns_routes.register(agent, actions, sns.capture, legal_clock=sns.legal_clock)
     commands |= escalation_routes.register(
-        agent, actions, escalations, department=settings.default_department
+        agent, actions, escalations, exports, department=settings.default_department
     )
     guidance_routes.register(agent, actions, guide, commands)
     lifecycle.register(agent, guide.library)
@@ -198,6 +227,7 @@ def build_app(
         clock=clock,
         undecided_after=dt.timedelta(hours=settings.escalation_reminder_hours),
     )
+    web_app.router.add_get("/exports/{token}", exports.serve)
     web_app[SERVICES] = Services(guide, persistence, escalations, runner, reminders)
     background: list[asyncio.Task[None]] = []
 
@@ -216,6 +246,7 @@ def build_app(
             background.append(asyncio.create_task(reminders.run_forever(interval)))
 
     async def stop(_app: web.Application) -> None:
+        await sns.fetcher.aclose()
         for task in background:
             await stop_reminders(task)
         await runner.stop()
@@ -238,6 +269,40 @@ def build_app(
     if not settings.manager_id_set and not settings.manager_group_id:
         log.warning("no managers configured (MAMORU_MANAGER_IDS / MAMORU_MANAGER_GROUP_ID)")
     return web_app
+
+
+# --- SNS cases (issue 6)
+
+
+@dataclass(frozen=True, slots=True)
+class SnsPieces:
+    """The SNS-case services: capture (with its attachment fetcher) and the legal clock."""
+
+    capture: SnsCapture
+    fetcher: AttachmentFetcher
+    legal_clock: LegalClock
+
+
+def build_sns(settings: Settings, persistence: Persistence, clock: Clock) -> SnsPieces:
+    """SNS capture on the same blob store as the evidence log."""
+    fetcher = AttachmentFetcher(
+        max_bytes=settings.sns_max_image_mb * 1024 * 1024,
+        token=sns_routes.bot_token_source(settings),
+        extra_origins=frozenset(
+            o.strip() for o in settings.sns_attachment_origins.split(",") if o.strip()
+        ),
+    )
+    capture = SnsCapture(
+        store=persistence.store,
+        registry=persistence.registry,
+        blobs=LocalBlobStore(settings.data_dir / "blobs"),
+        fetcher=fetcher,
+        clock=clock,
+    )
+    legal_clock = LegalClock(
+        warn_days=settings.sns_legal_warn_days, window_days=settings.sns_legal_window_days
+    )
+    return SnsPieces(capture, fetcher, legal_clock)
 
 
 async def start_demo_sandbox(url: str) -> RunningSandbox:

@@ -105,6 +105,15 @@ class Settings(BaseSettings):
     teams_privacy_url: str = ""  # the organisation's privacy page; empty: <website>/privacy
     teams_terms_url: str = ""  # its terms of use page; empty: <website>/terms
 
+    # --- Azure hosting: set by App Service and deploy/infra (read by telemetry, `mamoru doctor`)
+    website_hostname: str = Field(  # App Service sets it: Mamoru runs in Azure
+        default="", validation_alias=AliasChoices("WEBSITE_HOSTNAME")
+    )
+    appinsights_connection_string: SecretStr = Field(  # set: traces and logs to App Insights
+        default=SecretStr(""),
+        validation_alias=AliasChoices("APPLICATIONINSIGHTS_CONNECTION_STRING"),
+    )
+
     def serving_problem(self) -> str | None:
         """Why the bot must not serve /api/messages with these settings, or None if it may."""
         if not self.client_id and not self.allow_anonymous:
@@ -121,6 +130,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'mamoru.db').resolve()}"
+
+    @property
+    def public_base_url(self) -> str:
+        """Where people reach this bot: https://<public_hostname>, else the local address."""
+        if self.public_hostname:
+            return f"https://{self.public_hostname}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def manager_id_set(self) -> frozenset[str]:

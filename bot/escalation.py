@@ -220,10 +220,9 @@ class Escalations:
         view = await self.view(incident)
         note = None
         mode = ViewMode.READ
-        if view.decided is None:
-            if not await self.is_manager(viewer):
-                note = None  # staff and others simply see the state
-            elif involved(incident, viewer):
+        manager = await self.is_manager(viewer)
+        if view.decided is None and manager:
+            if involved(incident, viewer):
                 note = "esc.own_case"
             else:
                 mode = ViewMode.DECIDE
@@ -234,6 +233,7 @@ class Escalations:
             mode=mode,
             note_key=note,
             refresh_user_ids=await self._manager_teams_ids(incident),
+            can_export=manager,
         )
 
     # --- decide

@@ -71,6 +71,7 @@ def escalation_card(
     mode: ViewMode = ViewMode.READ,
     note_key: str | None = None,
     refresh_user_ids: tuple[str, ...] = (),
+    can_export: bool = False,
 ) -> Element:
     """The card for ``view`` in ``mode``; ``note_key`` adds a notice (e.g. why read-only)."""
     incident = view.incident
@@ -99,8 +100,15 @@ def escalation_card(
     else:
         body.extend(_proposal_list(view, locale))
         body.append(_status(view, locale))
+    if can_export:
+        actions.append(
+            execute(
+                t("export.button", locale), Verb.ESCALATION_EXPORT, locale, incident=incident.id
+            )
+        )
     result = card(body, actions or None)
-    if view.decided is None and refresh_user_ids:
+    # Managers keep getting their view after the decision too (the export button).
+    if refresh_user_ids:
         result["refresh"] = {
             "action": execute("refresh", Verb.ESCALATION_REFRESH, locale, incident=incident.id),
             "userIds": list(refresh_user_ids[:MAX_REFRESH_USERS]),

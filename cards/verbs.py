@@ -23,3 +23,12 @@ class Verb(StrEnum):
     ESCALATION_REFRESH = "escalation.refresh"
     ESCALATION_APPROVE = "escalation.approve"
     ESCALATION_REJECT = "escalation.reject"
+    ESCALATION_EXPORT = "escalation.export"
+    # SNS cases (issue 6)
+    SNS_CAPTURE_SUBMIT = "sns.capture.submit"
+    SNS_CAPTURE_DISCARD = "sns.capture.discard"
+    SNS_PROTECT = "sns.protect.show"
+    SNS_PLATFORMS = "sns.platforms.show"
+    SNS_PLATFORM_REPORTED = "sns.platform.reported"
+    SNS_TASK_DONE = "sns.task.done"
+    SNS_MONITOR_ANSWER = "sns.monitor.answer"

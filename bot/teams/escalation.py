@@ -12,7 +12,8 @@ from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnSta
 from bot.domain.escalation import Decision
 from bot.domain.locale import Locale
 from bot.domain.matcher import Command
-from bot.escalation import Escalations
+from bot.escalation import Escalations, text_card_notice
+from bot.exports import Exports
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
 from bot.teams.identity import Sender
 from bot.teams.incidents import CommandHandler, person_of
@@ -29,6 +30,7 @@ def register(
     app: AgentApplication[TurnState],
     actions: ActionDispatcher,
     escalations: Escalations,
+    exports: Exports,
     *,
     department: str,
 ) -> dict[Command, CommandHandler]:
@@ -81,6 +83,18 @@ def register(
     @actions.on(Verb.ESCALATION_REJECT)
     async def reject(_context: TurnContext, request: ActionRequest) -> ActionResult:
         return await decide(request, Decision.REJECT)
+
+    @actions.on(Verb.ESCALATION_EXPORT)
+    async def export(_context: TurnContext, request: ActionRequest) -> ActionResult:
+        incident_id = incident_of(request)
+        person = person_of(request.sender)
+        card = await escalations.card_for(incident_id, person, request.locale)
+        if not await escalations.is_manager(person):
+            card["body"].insert(1, text_card_notice("esc.not_manager", request.locale))
+            return ActionResult(replace=card)
+        await exports.request(incident_id, person)
+        card["body"].insert(1, text_card_notice("export.queued", request.locale))
+        return ActionResult(replace=card)
 
     async def setup(context: TurnContext, locale: Locale) -> None:
         activity = context.activity

@@ -158,6 +158,9 @@ STRINGS: dict[str, str] = {
     "action.kind.legal-consultation.why": "Access logs are often kept only 3-6 months: start early.",
     "draft.final-warning": "Dear Mr/Ms ___, this is ___, chief of the ___ Section, ___ Ward.\nWe have already declined your contacts and invitations to our staff that are unrelated to their work. As this continues, the ward considers it may be customer harassment that harms our staff's working environment.\nIf it continues, we will consider legal steps, including consulting the police. Matters concerning the ward's services are welcome at this section's counter.",
     "esc.follow_up": "📋 Follow-up for {id}: {text}",
+    "export.button": "Export evidence",
+    "export.queued": "The evidence bundle (report, CSV, original mails, hashes) is being prepared. Its download link will arrive in your personal chat (valid 30 minutes).",
+    "export.ready": "The evidence bundle of {id} is ready (valid 30 minutes, for you only): {url}\nRecipients can check it is unaltered with the steps in VERIFY.txt.",
 }
 
 # SNS cases (issue 6): kept in their own module, merged here.

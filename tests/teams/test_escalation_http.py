@@ -114,6 +114,7 @@ async def test_refresh_gives_managers_the_decide_view_and_others_the_state(
     assert [a["verb"] for a in manager_view["actions"]] == [
         "escalation.approve",
         "escalation.reject",
+        "escalation.export",
     ]
     draft = next(e for e in manager_view["body"] if e.get("id") == "draft.cutoff-declaration")
     assert "これ以上の説明はございません。\n" in draft["value"]

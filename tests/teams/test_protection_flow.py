@@ -219,3 +219,45 @@ async def test_runner_killed_mid_archive_then_restarted(
     entries = [e async for e in services.persistence.store.iter_evidence(incident_id)]
     emails = [e.dedup_key for e in entries if e.kind == "email"]
     assert len(emails) == len(set(emails)) == FLOOD  # each mail recorded exactly once
+
+
+async def test_manager_exports_the_bundle_from_the_card(
+    bot: BotUnderTest, sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    import re
+
+    from bot.evidence.verify import verify_bundle
+
+    incident_id = await reported_and_escalated(bot)
+    await bot.say("こんにちは", conversation_id="a:personal-kacho", **KACHO)
+    await bot.click(
+        "escalation.approve",
+        {"incident": incident_id, "act.mail-protection": "true"},
+        **in_channel(**KACHO),
+    )
+    await bot.run_jobs()
+
+    _, body, _ = await bot.click("escalation.export", {"incident": incident_id}, **STAFF)
+    assert "判断できるのは部署の上司だけです" in str(body["value"])  # staff can't export
+    _, body, _ = await bot.click(
+        "escalation.export", {"incident": incident_id}, **in_channel(**KACHO)
+    )
+    assert "作成しています" in str(body["value"])
+    bot.connector.clear()
+    await bot.run_jobs()
+    jobs = await bot.services.persistence.jobs.jobs_for_incident(incident_id)
+    assert {j.kind: j.state for j in jobs}["export"] is JobState.SUCCEEDED, [
+        (j.kind, j.last_error) for j in jobs
+    ]
+    (message,) = [s for s in bot.connector.sent if s.conversation_id == "a:personal-kacho"]
+    url = re.search(r"http://\S+/exports/[\w-]+", str(message.activity))
+    assert url is not None
+    path = url.group(0).split("/exports/")[1]
+    async with bot.http.get(f"{bot.url}/exports/{path}") as response:
+        assert response.status == 200
+        bundle = tmp_path / "bundle.zip"
+        bundle.write_bytes(await response.read())
+    result = verify_bundle(bundle)
+    assert result.ok and result.count == FLOOD + 1  # the staff statement and every mail
+    async with bot.http.get(f"{bot.url}/exports/{'x' * 43}") as response:
+        assert response.status == 404
