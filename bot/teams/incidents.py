@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnState
 
 from bot.domain.access import Viewer
-from bot.domain.incidents import Person
+from bot.domain.incidents import Incident, Person
 from bot.domain.locale import Locale
 from bot.domain.matcher import Command
 from bot.domain.playbooks import PlaybookLibrary
@@ -44,6 +45,7 @@ def register(
     department: str,
     max_text: int,
     on_reported: Callable[[str, Locale], Awaitable[None]],
+    extra_cards: Callable[[Incident, Locale], list[dict[str, Any]]] | None = None,
 ) -> dict[Command, CommandHandler]:
     """Add the reporting verbs; returns the typed commands this feature answers."""
 
@@ -90,7 +92,11 @@ def register(
         log.info("incident %s reported (type %s)", incident.id, incident.type.value)
         # Idempotent too: a double click queues the escalation once.
         await on_reported(incident.id, request.locale)
-        return ActionResult(replace=incident_summary_card(incident, library, request.locale))
+        return ActionResult(
+            replace=incident_summary_card(incident, library, request.locale),
+            # Feature cards for this kind of case (SNS: how to protect yourself).
+            send=extra_cards(incident, request.locale) if extra_cards else [],
+        )
 
     @actions.on(Verb.MY_INCIDENTS)
     async def list_mine(_context: TurnContext, request: ActionRequest) -> ActionResult:

@@ -27,6 +27,7 @@ from cards.menu import MenuReason, menu_card, welcome_card
 from cards.notices import error_card, manager_card, notice_card
 from cards.report import incident_summary_card, my_incidents_card, report_form_card
 from cards.verbs import Verb
+from tests.sns.sample_cards import sns_cards
 from tests.support.paths import SCHEMAS_DIR
 
 SCHEMA_PATH = SCHEMAS_DIR / "adaptive-cards" / "adaptive-card-1.5.json"
@@ -71,6 +72,7 @@ def every_card() -> Iterator[tuple[str, dict[str, Any]]]:
         yield f"manager-{locale}", manager_card(locale, playbook_id="mass-email")
         yield f"notice-{locale}", notice_card("unknown_action.title", "unknown_action.body", locale)
         yield f"error-{locale}", error_card(locale, "abc123")
+        yield from sns_cards(locale)
 
 
 _PROBLEMS = (FieldProblem("what_happened", "入力してください。", "Please fill in."),)

@@ -43,6 +43,9 @@ class FakeConnector:
     threads: list[dict[str, Any]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    # Attachments served as Teams serves pasted images: id -> (status, content type, bytes).
+    files: dict[str, tuple[int, str, bytes]] = field(default_factory=dict)
+    downloads: list[dict[str, str]] = field(default_factory=list)  # {"id", "authorization"}
 
     def app(self) -> web.Application:
         """The aiohttp app serving the connector's routes."""
@@ -51,7 +54,22 @@ class FakeConnector:
         app.router.add_post("/v3/conversations/{conv}/activities", self._post)
         app.router.add_post("/v3/conversations/{conv}/activities/{reply_to}", self._post)
         app.router.add_put("/v3/conversations/{conv}/activities/{activity_id}", self._put)
+        app.router.add_get("/v3/attachments/{file}/views/{view}", self._attachment)
         return app
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file"]
+        self.downloads.append(
+            {"id": file_id, "authorization": request.headers.get("Authorization", "")}
+        )
+        if file_id not in self.files:
+            return web.json_response({"error": {"code": "NotFound"}}, status=404)
+        status, content_type, data = self.files[file_id]
+        return web.Response(status=status, body=data, content_type=content_type)
+
+    def attachment_url(self, base_url: str, file_id: str) -> str:
+        """Where the connector serves attachment ``file_id`` (as Teams' contentUrl)."""
+        return f"{base_url}/v3/attachments/{file_id}/views/original"
 
     async def _create_conversation(self, request: web.Request) -> web.Response:
         params = await request.json()

@@ -1,0 +1,230 @@
+"""SNS cases: post URLs and their platform, the legal clock, monitoring and care tasks.
+
+Plain rules only: what counts as a post URL (http/https only), which platform a host
+belongs to, how many days a post has left before access logs are typically gone,
+when the case owner is next asked about the spread, and the checklist items a
+manager's approval creates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from bot.domain.errors import DomainError
+
+MAX_URL_LENGTH = 2000
+# What looks like a URL a user might paste (web, any "scheme://", or a scheme that must
+# never be followed): checked, never fetched. Plain "word:" text is not a candidate.
+_CANDIDATE = re.compile(
+    r"(?i)(?:\b[a-z][a-z0-9+.-]{1,15}://[^\s<>\"']*"
+    r"|\b(?:javascript|vbscript|data|file|about|blob|mailto):[^\s<>\"']*"
+    r"|\bwww\.[^\s<>\"']+)"
+)
+_HOST = re.compile(r"^[a-z0-9.-]+$")
+
+
+class Platform(StrEnum):
+    """Where a post was published, detected from the URL's host."""
+
+    X = "x"
+    FACEBOOK = "facebook"
+    INSTAGRAM = "instagram"
+    OTHER = "other"
+
+
+_PLATFORM_HOSTS: dict[str, Platform] = {
+    "x.com": Platform.X,
+    "twitter.com": Platform.X,
+    "facebook.com": Platform.FACEBOOK,
+    "fb.com": Platform.FACEBOOK,
+    "instagram.com": Platform.INSTAGRAM,
+}
+
+
+class InvalidPostUrl(DomainError):
+    """Text given as a post URL is not an http(s) URL; ``reason`` says why (for the card)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid post URL: {reason}")
+        self.reason = reason
+
+
+NOT_A_URL = "not-a-url"
+BAD_SCHEME = "scheme"
+TOO_LONG = "too-long"
+
+
+def parse_post_url(value: str) -> str:
+    """``value`` as a post URL (http/https with a host); raises ``InvalidPostUrl``."""
+    text = value.strip()
+    if len(text) > MAX_URL_LENGTH:
+        raise InvalidPostUrl(TOO_LONG)
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme and scheme not in ("http", "https"):
+        raise InvalidPostUrl(BAD_SCHEME)
+    host = (parts.hostname or "").lower()
+    if scheme not in ("http", "https") or not host or "." not in host or not _HOST.match(host):
+        raise InvalidPostUrl(NOT_A_URL)
+    if any(c.isspace() for c in text):
+        raise InvalidPostUrl(NOT_A_URL)
+    return text
+
+
+def platform_of(url: str) -> Platform:
+    """The platform of a post URL, from its host (subdomains included)."""
+    host = (urlsplit(url).hostname or "").lower()
+    for domain, platform in _PLATFORM_HOSTS.items():
+        if host == domain or host.endswith("." + domain):
+            return platform
+    return Platform.OTHER
+
+
+@dataclass(frozen=True, slots=True)
+class UrlScan:
+    """The URLs found in a message and the pieces refused (with the reason)."""
+
+    urls: tuple[str, ...]
+    refused: tuple[tuple[str, str], ...]  # (text, reason)
+
+
+def scan_urls(text: str) -> UrlScan:
+    """Every URL-like piece of ``text``: accepted post URLs (deduplicated) and refusals."""
+    urls: dict[str, None] = {}
+    refused: list[tuple[str, str]] = []
+    for match in _CANDIDATE.finditer(text):
+        piece = match.group(0).rstrip(".,、。)）")
+        candidate = f"https://{piece}" if piece.lower().startswith("www.") else piece
+        try:
+            urls.setdefault(parse_post_url(candidate), None)
+        except InvalidPostUrl as exc:
+            refused.append((piece[:80], exc.reason))
+    return UrlScan(tuple(urls), tuple(refused))
+
+
+def looks_like_capture(text: str) -> bool:
+    """Whether a chat message carries something to capture (a URL or a URL-like scheme)."""
+    return bool(_CANDIDATE.search(text))
+
+
+# --- The legal clock: access logs are often kept only 3-6 months.
+
+
+class ClockLevel(StrEnum):
+    """How urgent a sender-disclosure request is for a post."""
+
+    OK = "ok"
+    WARN = "warn"
+    CLOSED = "closed"  # the typical access-log window has passed
+
+
+@dataclass(frozen=True, slots=True)
+class LegalClock:
+    """Thresholds in days since the post: warn from ``warn_days``, window ``window_days``."""
+
+    warn_days: int = 60
+    window_days: int = 90
+
+    def days_since(self, posted_at: dt.datetime, now: dt.datetime) -> int:
+        """Whole days between the post and ``now`` (never negative)."""
+        return max(0, (now - posted_at).days)
+
+    def level(self, posted_at: dt.datetime, now: dt.datetime) -> ClockLevel:
+        """How urgent it is to start a disclosure request for a post made at ``posted_at``."""
+        days = self.days_since(posted_at, now)
+        if days >= self.window_days:
+            return ClockLevel.CLOSED
+        if days >= self.warn_days:
+            return ClockLevel.WARN
+        return ClockLevel.OK
+
+    def days_left(self, posted_at: dt.datetime, now: dt.datetime) -> int:
+        """Days left before the typical window closes (0 once it has)."""
+        return max(0, self.window_days - self.days_since(posted_at, now))
+
+
+# --- Spread monitoring.
+
+
+@dataclass(frozen=True, slots=True)
+class MonitoringPlan:
+    """Prompts: every day for ``daily_days`` days, then weekly for ``weekly_weeks`` weeks."""
+
+    daily_days: int = 7
+    weekly_weeks: int = 8
+
+    def due_times(self, start: dt.datetime) -> tuple[dt.datetime, ...]:
+        """When the case owner is asked, counted from ``start`` (the first capture)."""
+        daily = [start + dt.timedelta(days=d) for d in range(1, self.daily_days + 1)]
+        last = daily[-1] if daily else start
+        weekly = [last + dt.timedelta(weeks=w) for w in range(1, self.weekly_weeks + 1)]
+        return (*daily, *weekly)
+
+
+# --- Safety and care, tracked on the case.
+
+
+class TaskKind(StrEnum):
+    """A checklist item created when a manager approves protection or care."""
+
+    OFF_COUNTER = "off-counter"
+    SAFE_COMMUTE = "safe-commute"
+    SURNAME_TAG = "surname-tag"
+    FOLLOWUP_1ON1 = "followup-1on1"
+    PHYSICIAN = "physician-referral"
+
+
+# Which checklist items each approved action (ActionKind value) creates, and in how many days.
+TASKS_FOR_ACTION: dict[str, tuple[tuple[TaskKind, int], ...]] = {
+    "safety-measures": (
+        (TaskKind.OFF_COUNTER, 1),
+        (TaskKind.SAFE_COMMUTE, 1),
+        (TaskKind.SURNAME_TAG, 3),
+    ),
+    "care-followup": ((TaskKind.FOLLOWUP_1ON1, 3), (TaskKind.PHYSICIAN, 7)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CareTask:
+    """One checklist item on a case: who owns it, when it is due, whether it is done."""
+
+    kind: TaskKind
+    owner_id: str
+    owner_name: str
+    due: dt.date
+    done_at: dt.datetime | None = None
+    done_by: str = ""
+
+    @property
+    def done(self) -> bool:
+        """Whether someone marked it done."""
+        return self.done_at is not None
+
+
+def tasks_for(
+    action: str, *, owner_id: str, owner_name: str, today: dt.date
+) -> tuple[CareTask, ...]:
+    """The checklist items approving ``action`` creates (none for other actions)."""
+    return tuple(
+        CareTask(kind, owner_id, owner_name, today + dt.timedelta(days=days))
+        for kind, days in TASKS_FOR_ACTION.get(action, ())
+    )
+
+
+_DEAL = re.compile(
+    r"(消し|削除).{0,20}(ほしけ|欲しけ|てやる|てあげ|引き換え|引換|条件|なら)"
+    r"|(謝れば|謝罪すれば|通せば|認めれば).{0,20}(消|削除)"
+    r"|(delete|remove|take (it )?down).{0,40}(if|in exchange|unless)"
+    r"|(in exchange|if you apologi[sz]e).{0,40}(delete|remove|take (it )?down)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def offers_deletion_deal(text: str) -> bool:
+    """Whether a report says the customer offers to delete a post in exchange for something."""
+    return bool(_DEAL.search(text))

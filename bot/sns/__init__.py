@@ -1,0 +1,1 @@
+"""SNS cases: capture from Teams, protection of the person, care tasks, the legal clock."""

@@ -1,0 +1,156 @@
+"""Capturing SNS posts from the personal chat, over HTTP: URLs, pasted screenshots, the form."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot.domain.evidence import SnsPostItem, decode
+from bot.evidence.blobs import LocalBlobStore
+from bot.evidence.verify import verify_case
+from tests.sns.conftest import PNG, PNG_2, STAFF, image, report_sns_case, texts
+from tests.teams.conftest import BotUnderTest
+
+POST = "https://x.com/someone/status/1234567890"
+FORM = {
+    "account": "@someone",
+    "profile_url": "https://x.com/someone",
+    "posted_date": "2026-11-20",
+    "posted_time": "21:15",
+    "context": "窓口の件の後に投稿",
+    "locale": "ja",
+}
+
+
+async def entries(bot: BotUnderTest, case_id: str) -> list[SnsPostItem]:
+    store = bot.services.persistence.store
+    return [
+        item
+        async for e in store.iter_evidence(case_id)
+        if isinstance(item := decode(e).item, SnsPostItem)
+    ]
+
+
+async def test_url_and_pasted_screenshot_become_evidence(bot: BotUnderTest) -> None:
+    case_id = await report_sns_case(bot, "Xで実名と写真を載せられた")
+    bot.connector.files["shot1"] = (200, "image/png", PNG)
+    (form,) = await bot.say(f"この投稿です {POST}", attachments=[image(bot, "shot1")], **STAFF)
+    sha = hashlib.sha256(PNG).hexdigest()
+    shown = texts(form)
+    assert POST in shown and sha in shown and "X（旧Twitter）" in shown
+    assert bot.connector.downloads == [{"id": "shot1", "authorization": ""}]  # anonymous run
+
+    status, body, _ = await bot.click("sns.capture.submit", {"case": case_id, **FORM}, **STAFF)
+    assert status == 200
+    result = texts(body["value"])
+    assert f"{case_id} に証拠を記録しました" in result and sha in result and "投稿から" in result
+
+    (item,) = await entries(bot, case_id)
+    assert item.url == POST and item.platform == "x" and item.account == "@someone"
+    assert item.posted_at is not None and item.posted_at.isoformat().startswith("2026-11-20T12:15")
+    assert [s.sha256 for s in item.screenshots] == [sha]
+    assert "https://x.com/someone" in item.text
+    blobs = LocalBlobStore(Path(bot.app_data_dir) / "blobs")
+    assert await blobs.read(sha) == PNG
+    assert (await verify_case(bot.services.persistence.store, blobs, case_id)).ok
+
+
+async def test_duplicate_url_is_linked_and_same_screenshot_told(bot: BotUnderTest) -> None:
+    case_id = await report_sns_case(bot, "Facebookで名指しされた")
+    bot.connector.files["a"] = (200, "image/png", PNG)
+    url = "https://www.facebook.com/groups/1/posts/2"
+    (form,) = await bot.say(url, attachments=[image(bot, "a"), image(bot, "a")], **STAFF)
+    assert "同じスクリーンショットが2回送られました" in texts(form)
+    await bot.click("sns.capture.submit", {"case": case_id, **FORM}, **STAFF)
+
+    (form,) = await bot.say(url, attachments=[image(bot, "a")], **STAFF)
+    _, body, _ = await bot.click("sns.capture.submit", {"case": case_id, **FORM}, **STAFF)
+    shown = texts(body["value"])
+    assert "#2 Facebook（記録済みのURL：重複して保存せず" in shown  # #1 is the report
+    assert "すでに保存されています" in shown
+    assert len(await entries(bot, case_id)) == 1
+
+    # The same URL with a new screenshot: kept pending, not lost, not stored twice.
+    bot.connector.files["b"] = (200, "image/png", PNG_2)
+    await bot.say(url, attachments=[image(bot, "b")], **STAFF)
+    _, body, _ = await bot.click("sns.capture.submit", {"case": case_id, **FORM}, **STAFF)
+    assert "新しいスクリーンショットは保持しています" in texts(body["value"])
+    (form,) = await bot.say("https://instagram.com/p/xyz", **STAFF)
+    assert hashlib.sha256(PNG_2).hexdigest() in texts(form)
+    await bot.click("sns.capture.submit", {"case": case_id, **FORM}, **STAFF)
+    items = await entries(bot, case_id)
+    assert [i.platform for i in items] == ["facebook", "instagram"]
+    assert items[1].screenshots[0].sha256 == hashlib.sha256(PNG_2).hexdigest()
+
+
+async def test_bad_urls_are_refused_and_never_fetched(bot: BotUnderTest) -> None:
+    await report_sns_case(bot, "掲示板で中傷された")
+    (card,) = await bot.say("javascript:alert(1) と file:///etc/passwd", **STAFF)
+    shown = texts(card)
+    assert "http:// または https:// で始まるURLだけを記録します" in shown
+    assert "保全できるものがありませんでした" in shown
+    assert bot.connector.downloads == []
+
+
+async def test_bad_attachments_are_refused_clearly(bot: BotUnderTest) -> None:
+    await report_sns_case(bot, "Xで中傷された")
+    elsewhere_hits: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        elsewhere_hits.append(request.path)
+        return web.Response(body=PNG, content_type="image/png")
+
+    other_app = web.Application()
+    other_app.router.add_get("/{tail:.*}", record)
+    other = TestServer(other_app, host="127.0.0.1")
+    await other.start_server()
+    try:
+        bot.connector.files["huge"] = (200, "image/png", PNG + b"\0" * (30 * 1024 * 1024))
+        bot.connector.files["pdf"] = (200, "application/pdf", b"%PDF-1.7")
+        bot.connector.files["fake"] = (200, "image/png", b"<html>not an image</html>")
+        bot.connector.files["gone"] = (403, "application/json", b"{}")
+        attachments = [
+            image(bot, "huge"),
+            image(bot, "pdf"),
+            image(bot, "fake"),
+            image(bot, "gone"),
+            {"contentType": "application/pdf", "contentUrl": "x", "name": "doc.pdf"},
+            {
+                "contentType": "image/png",
+                "contentUrl": str(other.make_url("/evil.png")),
+                "name": "e",
+            },
+        ]
+        (card,) = await bot.say(POST, attachments=attachments, **STAFF)
+    finally:
+        await other.close()
+    shown = texts(card)
+    assert "大きすぎるため保存しませんでした（10MBまで）" in shown
+    assert shown.count("画像ではないため保存しませんでした") == 3
+    assert "Teamsから取得できませんでした" in shown
+    assert "Teams以外の場所を指しているため、取得しませんでした" in shown
+    assert elsewhere_hits == []  # nothing fetched from another host
+    assert POST in shown  # the URL itself is kept
+
+
+async def test_form_problems_and_no_case(bot: BotUnderTest) -> None:
+    (card,) = await bot.say(POST, **STAFF)
+    assert "記録先となるSNSの案件がまだありません" in texts(card)
+    case_id = await report_sns_case(bot, "Xで名指し")
+    (form,) = await bot.say(POST, **STAFF)  # kept from before: told, not duplicated
+    assert "すでに受け取っています" in texts(form)
+    bad = {**FORM, "account": "", "profile_url": "javascript:alert(1)", "posted_time": "25:99"}
+    _, body, _ = await bot.click("sns.capture.submit", {"case": case_id, **bad}, **STAFF)
+    shown = texts(body["value"])
+    assert "投稿したアカウント名を入力してください" in shown
+    assert "http:// または https:// で始まるURL" in shown
+    assert "HH:MM" in shown
+    _, body, _ = await bot.click("sns.capture.submit", {"case": "KH-2026-9999", **FORM}, **STAFF)
+    assert "KH-2026-9999" not in texts(body["value"]) or "案件" in texts(body["value"])
+    other = {"user_aad": "aad-other", "user_id": "29:other", "user_name": "他人"}
+    await bot.say("https://x.com/a/status/9", **other)
+    _, body, _ = await bot.click("sns.capture.submit", {"case": case_id, **FORM}, **other)
+    assert len(await entries(bot, case_id)) == 0  # another person cannot add to this case
