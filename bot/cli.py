@@ -20,6 +20,7 @@ _FEATURES: tuple[str, ...] = (
     "bot.commands.mail",  # mail protect, sandbox
     "bot.commands.deploy",  # teams package
     "bot.commands.jobs",  # jobs list
+    "bot.commands.doctor",  # doctor
 )
 
 

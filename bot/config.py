@@ -109,7 +109,8 @@ class Settings(BaseSettings):
     website_hostname: str = Field(  # App Service sets it: Mamoru runs in Azure
         default="", validation_alias=AliasChoices("WEBSITE_HOSTNAME")
     )
-    appinsights_connection_string: SecretStr = Field(  # set: traces and logs to App Insights
+    # Set: `mamoru serve` exports traces and logs to Application Insights (bot/logs.py).
+    applicationinsights_connection_string: SecretStr = Field(
         default=SecretStr(""),
         validation_alias=AliasChoices("APPLICATIONINSIGHTS_CONNECTION_STRING"),
     )

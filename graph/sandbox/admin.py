@@ -74,7 +74,7 @@ def add_admin_routes(app: web.Application, key: web.AppKey[Sandbox]) -> None:
         return web.json_response(compute(sb(request)))
 
     async def apps(request: web.Request) -> web.Response:
-        """POST {clientId, clientSecret, roles, mailboxScope?}: register an app."""
+        """POST {clientId, clientSecret, roles, mailboxScope?, tenantWide?}: register an app."""
         data = await request.json()
         scope = data.get("mailboxScope")
         app = sb(request).tenant.add_app(
@@ -82,6 +82,7 @@ def add_admin_routes(app: web.Application, key: web.AppKey[Sandbox]) -> None:
             data["clientSecret"],
             set(data.get("roles", [])),
             set(scope) if scope else None,
+            tenant_wide=data.get("tenantWide"),
         )
         return web.json_response({"clientId": app.client_id, "roles": sorted(app.roles)})
 

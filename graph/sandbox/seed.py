@@ -1,8 +1,9 @@
 """Demo data and the mail-bomb generator for the sandbox.
 
 ``--seed demo`` creates the city office of the README walkthrough: two staff
-mailboxes, a department mailbox, a managers group, an app registration with
-least-privilege roles, a flood of 300 mails from one abusive sender and some
+mailboxes, a department mailbox, a managers group, a mailbox that did not opt in, an app
+registration with least-privilege roles (and an over-privileged one for ``mamoru
+doctor`` to flag), a flood of 300 mails from one abusive sender and some
 ordinary mail. All names and addresses are fictitious (``example`` domains).
 """
 
@@ -23,6 +24,10 @@ DEMO_ROLES = {
     "Calendars.ReadWrite",
     "GroupMember.Read.All",
 }
+# A deliberately over-privileged registration (`mamoru doctor` must flag it): the same roles
+# by a tenant-wide Entra admin consent, so they are in its token and reach every mailbox.
+DEMO_OVERPRIVILEGED_CLIENT_ID = "99999999-8888-7777-6666-555555555555"
+DEMO_OVERPRIVILEGED_CLIENT_SECRET = "sandbox-overprivileged-secret"
 DEMO_ABUSER = "kujou.claims@example.net"
 DEMO_MAILBOX = "tanaka@city.example.jp"
 DEMO_DEPARTMENT_MAILBOX = "shimin-soudan@city.example.jp"
@@ -35,6 +40,8 @@ DEMO_USER_IDS = {
     "kacho@city.example.jp": "d3e0a001-0000-4000-8000-000000000004",
     "bucho@city.example.jp": "d3e0a001-0000-4000-8000-000000000005",
 }
+# A mailbox that did not opt in: outside the demo app's RBAC for Applications scope.
+DEMO_OUTSIDE_MAILBOX = "hisho@city.example.jp"
 DEMO_MANAGERS_GROUP_ID = "d3e0a001-0000-4000-8000-0000000000a0"
 
 _ABUSE_SUBJECTS = ("至急回答しろ", "責任者を出せ", "まだか", "誠意を見せろ", "今すぐ電話しろ")
@@ -93,7 +100,11 @@ def seed_demo(tenant: Tenant, *, flood: int = 300) -> None:
         ["kacho@city.example.jp", "bucho@city.example.jp"],
         group_id=DEMO_MANAGERS_GROUP_ID,
     )
-    tenant.add_app(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ROLES)
+    tenant.add_user(DEMO_OUTSIDE_MAILBOX, "秘書課")
+    # Least privilege: the mail roles through Exchange RBAC for Applications, scoped to the
+    # opted-in mailboxes; GroupMember.Read.All by Entra consent (it is in the token).
+    tenant.add_app(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ROLES, set(DEMO_USER_IDS))
+    tenant.add_app(DEMO_OVERPRIVILEGED_CLIENT_ID, DEMO_OVERPRIVILEGED_CLIENT_SECRET, DEMO_ROLES)
     now = utcnow()
     for n, (addr, name, subject, body) in enumerate(_NORMAL * 4):
         received = now - dt.timedelta(hours=3 * n + 1)

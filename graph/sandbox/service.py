@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.sandbox.state import App, Mailbox, RecordedRequest, Tenant, User
+from graph.sandbox.state import App, Mailbox, RecordedRequest, Tenant, User, is_exchange_role
 from graph.sandbox.throttle import Faults, Limits, Throttle
 
 
@@ -165,7 +165,7 @@ class Sandbox:
             "iss": f"https://sts.windows.net/{self.tenant.tenant_id}/",
             "tid": self.tenant.tenant_id,
             "appid": app.client_id,
-            "roles": sorted(app.roles),
+            "roles": app.token_roles(),
             "iat": now,
             "exp": now + int(self.limits.token_lifetime_seconds),
         }
@@ -228,7 +228,13 @@ class Sandbox:
                 )
             ctx.box = self.tenant.mailboxes.get(ctx.user.id)
             scope = ctx.app.mailbox_scope
-            if scope is not None and ctx.user.upn.lower() not in scope and ctx.user.id not in scope:
+            if (
+                scope is not None
+                and not ctx.app.tenant_wide  # an Entra consent reaches every mailbox
+                and any(is_exchange_role(r) for r in route.roles)  # RBAC scopes Exchange only
+                and ctx.user.upn.lower() not in scope
+                and ctx.user.id not in scope
+            ):
                 # Exchange RBAC for Applications: outside the management scope = denied.
                 raise GraphHttpError(
                     403,

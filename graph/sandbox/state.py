@@ -47,9 +47,24 @@ def iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Permissions Exchange Online RBAC for Applications can grant (and limit to a scope).
+EXCHANGE_ROLE_PREFIXES = ("Mail.", "MailboxSettings.", "Calendars.", "Contacts.")
+
+
+def is_exchange_role(role: str) -> bool:
+    """Whether a Graph application permission is one Exchange RBAC for Applications covers."""
+    return role.startswith(EXCHANGE_ROLE_PREFIXES)
+
+
 @dataclass
 class App:
-    """A registered application with its granted application permissions ('roles')."""
+    """A registered application with its granted application permissions ('roles').
+
+    ``tenant_wide``: the Exchange roles come from an Entra admin consent (they are in the
+    token's ``roles`` claim and reach every mailbox). Otherwise they are granted through
+    Exchange RBAC for Applications: absent from the token, limited to ``mailbox_scope``.
+    Entra roles (e.g. GroupMember.Read.All) are in the token either way.
+    """
 
     client_id: str
     client_secret: str
@@ -57,6 +72,11 @@ class App:
     mailbox_scope: set[str] | None = None  # RBAC for Applications: None = every mailbox
     secret_expired: bool = False
     revoked: bool = False
+    tenant_wide: bool = True
+
+    def token_roles(self) -> list[str]:
+        """The ``roles`` claim: Entra grants only (RBAC for Applications grants never appear)."""
+        return sorted(r for r in self.roles if self.tenant_wide or not is_exchange_role(r))
 
 
 @dataclass
@@ -189,10 +209,17 @@ class Tenant:
     # --- directory
 
     def add_app(
-        self, client_id: str, secret: str, roles: set[str], scope: set[str] | None = None
+        self,
+        client_id: str,
+        secret: str,
+        roles: set[str],
+        scope: set[str] | None = None,
+        *,
+        tenant_wide: bool | None = None,
     ) -> App:
-        """Register an application with its granted roles and optional mailbox scope."""
+        """Register an app with its roles and optional mailbox scope (scoped: via RBAC)."""
         app = App(client_id, secret, set(roles), {s.lower() for s in scope} if scope else None)
+        app.tenant_wide = scope is None if tenant_wide is None else tenant_wide
         self.apps[client_id] = app
         return app
 

@@ -1,0 +1,171 @@
+"""`mamoru doctor` against the local Graph service: least privilege passes, over-privilege fails."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from bot.doctor import Finding, Status, exit_code
+from bot.doctor.graph_access import check_graph, token_claims
+from bot.doctor.report import run_doctor
+from graph.sandbox import RunningSandbox
+from graph.sandbox.seed import (
+    DEMO_DEPARTMENT_MAILBOX,
+    DEMO_MAILBOX,
+    DEMO_OUTSIDE_MAILBOX,
+    DEMO_OVERPRIVILEGED_CLIENT_ID,
+    DEMO_OVERPRIVILEGED_CLIENT_SECRET,
+    DEMO_ROLES,
+    DEMO_USER_IDS,
+)
+from tests.doctor.conftest import local_settings
+
+
+def by_name(findings: list[Finding]) -> dict[str, Finding]:
+    """Findings keyed by check name."""
+    return {f.name: f for f in findings}
+
+
+def failed(findings: list[Finding]) -> dict[str, Finding]:
+    """Only the failed findings, by name."""
+    return {f.name: f for f in findings if f.status is Status.FAIL}
+
+
+async def test_least_privilege_setup_is_all_ok(
+    demo_graph: RunningSandbox, database_url: str
+) -> None:
+    settings = local_settings(demo_graph, database_url)
+    findings = await run_doctor(settings, {}, outside_mailbox=DEMO_OUTSIDE_MAILBOX)
+    assert [f for f in findings if f.status is not Status.OK] == []
+    assert exit_code(findings) == 0
+    checks = by_name(findings)
+    assert "refused (403 ErrorAccessDenied)" in checks["Outside the scope"].what
+    assert "none in the token" in checks["Tenant-wide consent"].what
+    for name in ("Mail: list inbox", "Settings: list rules", "Calendar: list events"):
+        assert checks[name].what.startswith(f"allowed on {DEMO_DEPARTMENT_MAILBOX}")
+    assert checks["Group: list members"].status is Status.OK
+
+
+async def test_over_privileged_app_fails_naming_the_problem(
+    demo_graph: RunningSandbox, database_url: str
+) -> None:
+    settings = local_settings(
+        demo_graph,
+        database_url,
+        graph_client_id=DEMO_OVERPRIVILEGED_CLIENT_ID,
+        graph_client_secret=DEMO_OVERPRIVILEGED_CLIENT_SECRET,
+    )
+    findings = await run_doctor(settings, {}, outside_mailbox=DEMO_OUTSIDE_MAILBOX)
+    assert exit_code(findings) == 1
+    bad = failed(findings)
+    assert set(bad) == {"Tenant-wide consent", "Outside the scope"}
+    consent = bad["Tenant-wide consent"]
+    assert "Mail.ReadWrite" in consent.what and "EVERY mailbox" in consent.what
+    assert "revoke" in consent.fix and "Grant-MamoruMailboxAccess.ps1" in consent.fix
+    outside = bad["Outside the scope"]
+    assert DEMO_OUTSIDE_MAILBOX in outside.what and "over-privileged" in outside.what
+    assert "management scope" in outside.fix
+
+
+async def test_too_wide_management_scope_is_caught_by_the_refused_call(
+    demo_graph: RunningSandbox, database_url: str
+) -> None:
+    """RBAC grants are not in the token: only the call outside the scope can show it."""
+    demo_graph.sandbox.tenant.add_app(
+        "wide-scope", "s", DEMO_ROLES, {*DEMO_USER_IDS, DEMO_OUTSIDE_MAILBOX}
+    )
+    settings = local_settings(
+        demo_graph, database_url, graph_client_id="wide-scope", graph_client_secret="s"
+    )
+    findings = await check_graph(
+        settings, mailbox=DEMO_MAILBOX, outside_mailbox=DEMO_OUTSIDE_MAILBOX
+    )
+    assert set(failed(findings)) == {"Outside the scope"}
+    assert by_name(findings)["Tenant-wide consent"].status is Status.OK
+
+
+async def test_missing_rbac_role_fails_the_call_that_needs_it(
+    demo_graph: RunningSandbox, database_url: str
+) -> None:
+    roles = DEMO_ROLES - {"Calendars.ReadWrite"}
+    demo_graph.sandbox.tenant.add_app("no-calendar", "s", roles, set(DEMO_USER_IDS))
+    settings = local_settings(
+        demo_graph, database_url, graph_client_id="no-calendar", graph_client_secret="s"
+    )
+    findings = await check_graph(
+        settings, mailbox=DEMO_MAILBOX, outside_mailbox=DEMO_OUTSIDE_MAILBOX
+    )
+    bad = failed(findings)
+    assert set(bad) == {"Calendar: list events"}
+    assert "403" in bad["Calendar: list events"].what
+    assert "Application Calendars.ReadWrite" in bad["Calendar: list events"].fix
+
+
+async def test_manager_group_without_group_member_read(
+    demo_graph: RunningSandbox, database_url: str
+) -> None:
+    roles = DEMO_ROLES - {"GroupMember.Read.All"}
+    demo_graph.sandbox.tenant.add_app("no-group", "s", roles, set(DEMO_USER_IDS))
+    settings = local_settings(
+        demo_graph, database_url, graph_client_id="no-group", graph_client_secret="s"
+    )
+    findings = await check_graph(
+        settings, mailbox=DEMO_MAILBOX, outside_mailbox=DEMO_OUTSIDE_MAILBOX
+    )
+    bad = failed(findings)
+    assert set(bad) == {"GroupMember.Read.All", "Group: list members"}
+    assert "Grant-MamoruGroupMemberRead.ps1" in bad["GroupMember.Read.All"].fix
+
+
+async def test_group_role_without_a_group_is_a_warning(
+    demo_graph: RunningSandbox, database_url: str
+) -> None:
+    settings = local_settings(
+        demo_graph, database_url, manager_group_id="", manager_ids=DEMO_USER_IDS[DEMO_MAILBOX]
+    )
+    findings = await check_graph(
+        settings, mailbox=DEMO_MAILBOX, outside_mailbox=DEMO_OUTSIDE_MAILBOX
+    )
+    assert by_name(findings)["GroupMember.Read.All"].status is Status.WARN
+    assert exit_code(findings) == 0
+
+
+async def test_no_outside_mailbox_is_a_warning_and_no_mailbox_a_failure(
+    demo_graph: RunningSandbox, database_url: str
+) -> None:
+    settings = local_settings(demo_graph, database_url, department_mailbox="")
+    findings = await check_graph(settings, mailbox="", outside_mailbox="")
+    checks = by_name(findings)
+    assert checks["Outside the scope"].status is Status.WARN
+    assert "--outside-mailbox" in checks["Outside the scope"].fix
+    assert checks["Opted-in mailbox"].status is Status.FAIL
+    assert "--mailbox" in checks["Opted-in mailbox"].fix
+
+
+async def test_wrong_secret_fails_sign_in(demo_graph: RunningSandbox, database_url: str) -> None:
+    settings = local_settings(
+        demo_graph,
+        database_url,
+        graph_client_id=DEMO_OVERPRIVILEGED_CLIENT_ID,
+        graph_client_secret="wrong",
+    )
+    findings = await check_graph(settings, mailbox=DEMO_MAILBOX, outside_mailbox="")
+    (finding,) = findings
+    assert finding.name == "Sign-in" and finding.status is Status.FAIL
+    assert "invalid_client" in finding.what
+
+
+def _jwt(claims: dict[str, object]) -> str:
+    def part(obj: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256'})}.{part(claims)}.signature"
+
+
+def test_token_claims_reads_the_payload_without_verifying() -> None:
+    claims = token_claims(_jwt({"roles": ["GroupMember.Read.All"], "appid": "a"}))
+    assert claims["roles"] == ["GroupMember.Read.All"]
+    with pytest.raises(ValueError):
+        token_claims("opaque-token")
