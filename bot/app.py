@@ -43,6 +43,7 @@ from bot.reminders import stop as stop_reminders
 from bot.server import build_web_app
 from bot.sns.attachments import AttachmentFetcher
 from bot.sns.capture import SnsCapture
+from bot.sns.care import CARE_EVENT_JOB, Calendar, CareTasks
 from bot.store import migrate
 from bot.store.engine import create_engines
 from bot.store.registry import SqlRegistry
@@ -176,6 +177,7 @@ def build_app(
         "org-mail": action_jobs.org_mail,
         EXPORT_JOB: exports.run_export_job,
     }
+    care = wire_care(escalations, persistence, mailbox, clock, handlers)
     runner = JobRunner(
         persistence.jobs,
         handlers,
@@ -197,6 +199,7 @@ def build_app(
     )
     sns = build_sns(settings, persistence, clock)
     sns_routes.register(agent, actions, sns.capture, legal_clock=sns.legal_clock)
+    sns_routes.register_care(actions, care, escalations)
     commands |= escalation_routes.register(
         agent, actions, escalations, exports, department=settings.default_department
     )
@@ -303,6 +306,27 @@ def build_sns(settings: Settings, persistence: Persistence, clock: Clock) -> Sns
         warn_days=settings.sns_legal_warn_days, window_days=settings.sns_legal_window_days
     )
     return SnsPieces(capture, fetcher, legal_clock)
+
+
+def wire_care(
+    escalations: Escalations,
+    persistence: Persistence,
+    calendar: Calendar,
+    clock: Clock,
+    handlers: dict[str, JobHandler],
+) -> CareTasks:
+    """Safety/care checklist on approval, shown on the thread card; follow-up events job."""
+    care = CareTasks(
+        registry=persistence.registry,
+        jobs=persistence.jobs,
+        calendar=calendar,
+        clock=clock,
+        on_change=escalations.refresh_thread,
+    )
+    escalations.task_source = care.tasks
+    escalations.approval_listeners.append(care.on_approved)
+    handlers[CARE_EVENT_JOB] = care.care_event_job
+    return care
 
 
 async def start_demo_sandbox(url: str) -> RunningSandbox:

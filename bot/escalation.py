@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from bot.domain.jobs import Job, JobSpec, JobState
 from bot.domain.locale import Locale
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.ports import Clock, Directory, JobQueue, Registry, Store
+from bot.domain.sns import CareTask
 from bot.teams.messenger import Messenger, Posted
 from cards.escalation import CaseView, Decided, JobLine, ViewMode, escalation_card
 from cards.i18n import t
@@ -87,6 +89,11 @@ class Escalations:
         self._library = library
         self._clock = clock
         self._users: dict[str, dict[str, Any]] = {}  # last record stored, per object id
+        # Features hook in here (SNS cases: the safety/care checklist), wired in bot/app.py.
+        self.task_source: Callable[[str], Awaitable[tuple[CareTask, ...]]] | None = None
+        self.approval_listeners: list[
+            Callable[[Incident, Person, list[ApprovedAction]], Awaitable[None]]
+        ] = []
 
     # --- who and where
 
@@ -212,6 +219,7 @@ class Escalations:
             drafts=self._drafts(),
             decided=decided,
             jobs=tuple(_job_line(j) for j in jobs),
+            tasks=await self.task_source(incident.id) if self.task_source else (),
         )
 
     async def card_for(self, incident_id: str, viewer: Person, locale: Locale) -> dict[str, Any]:
@@ -301,6 +309,8 @@ class Escalations:
         log.info("incident %s: %s by a manager", incident.id, decision.value)
         if decision is Decision.APPROVE:
             await self._enqueue(incident, approved)
+            for listener in self.approval_listeners:
+                await listener(incident, actor, approved)
         else:
             await self.tell_staff(incident, "staff.rejected")
         await self.refresh_thread(incident.id)

@@ -15,8 +15,10 @@ from bot.domain.escalation import ActionKind, ActionMode, Decision, mode_of
 from bot.domain.incidents import JST, Incident
 from bot.domain.locale import Locale
 from bot.domain.playbooks import PlaybookLibrary
+from bot.domain.sns import CareTask
 from cards.elements import Element, card, container, execute, heading, text
 from cards.i18n import t
+from cards.sns_tasks import task_checklist
 from cards.verbs import Verb
 
 MAX_REFRESH_USERS = 60  # Teams' limit for user-specific views
@@ -61,6 +63,7 @@ class CaseView:
     decided: Decided | None = None
     jobs: tuple[JobLine, ...] = ()
     mail_count: int | None = None
+    tasks: tuple[CareTask, ...] = ()  # safety and care checklist (SNS cases)
 
 
 def escalation_card(
@@ -100,6 +103,7 @@ def escalation_card(
     else:
         body.extend(_proposal_list(view, locale))
         body.append(_status(view, locale))
+    body.extend(task_checklist(view.tasks, incident.id, locale))
     if can_export:
         actions.append(
             execute(

@@ -34,7 +34,9 @@ from graph.auth import (
 )
 from graph.mailbox import GraphMailboxClient
 from graph.models import (
+    DateTimeTimeZone,
     EmailAddress,
+    Event,
     ItemBody,
     Message,
     MessageRule,
@@ -145,6 +147,28 @@ class GraphMailbox:
         async with _graph_errors():
             await self.client.send_mail(mailbox, message)
 
+    async def create_event(
+        self,
+        mailbox: str,
+        *,
+        subject: str,
+        body: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        transaction_id: str,
+    ) -> str:
+        """Create a calendar event in ``mailbox``; ``transaction_id`` makes a retry harmless."""
+        event = Event(
+            subject=subject,
+            body=ItemBody(content_type="text", content=body),
+            start=DateTimeTimeZone(date_time=_local(start), time_zone="UTC"),
+            end=DateTimeTimeZone(date_time=_local(end), time_zone="UTC"),
+            transaction_id=transaction_id,
+        )
+        async with _graph_errors():
+            created = await self.client.create_event(mailbox, event)
+        return created.id or ""
+
     async def is_member(self, group_id: str, object_id: str) -> bool:
         """Whether the user is in the group (managers defined by an Entra group)."""
         async with _graph_errors():
@@ -153,6 +177,11 @@ class GraphMailbox:
     async def aclose(self) -> None:
         """Close the HTTP session."""
         await self.client.transport.aclose()
+
+
+def _local(value: dt.datetime) -> str:
+    """A UTC wall-clock time as Graph's dateTime (no offset; the zone is given apart)."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def token_provider(settings: Settings) -> TokenProvider:

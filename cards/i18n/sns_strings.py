@@ -66,6 +66,16 @@ JA: dict[str, str] = {
     "sns.platforms.submit": "通報を記録する",
     "sns.platforms.recorded": "{id} の証拠記録 #{seq} に残しました。",
     "sns.platforms.note": "【プラットフォーム通報】{platform}：{status}",
+    "sns.tasks.title": "安全確保とケア（チェックリスト）",
+    "sns.tasks.open": "{task}（担当 {owner}、期限 {due}）",
+    "sns.tasks.done": "{task}（{at} {by} が完了）",
+    "sns.tasks.mark": "完了",
+    "sns.tasks.not_manager": "チェックリストを完了にできるのは管理職だけです。",
+    "sns.task.off-counter": "一時的に窓口業務から外す",
+    "sns.task.safe-commute": "帰宅時の安全確保（同行・経路変更）",
+    "sns.task.surname-tag": "名札を名字のみにする",
+    "sns.task.followup-1on1": "1on1フォローアップ（予定を登録済み）",
+    "sns.task.physician-referral": "産業医・カウンセラーへの紹介",
 }
 
 EN: dict[str, str] = {
@@ -134,4 +144,14 @@ EN: dict[str, str] = {
     "sns.platforms.submit": "Record the report",
     "sns.platforms.recorded": "Recorded as entry #{seq} of {id}'s evidence.",
     "sns.platforms.note": "[Platform report] {platform}: {status}",
+    "sns.tasks.title": "Safety and care (checklist)",
+    "sns.tasks.open": "{task} (owner {owner}, due {due})",
+    "sns.tasks.done": "{task} (done {at} by {by})",
+    "sns.tasks.mark": "Done",
+    "sns.tasks.not_manager": "Only managers can mark checklist items done.",
+    "sns.task.off-counter": "Temporarily off counter duty",
+    "sns.task.safe-commute": "Safe commute (accompanied, other route)",
+    "sns.task.surname-tag": "Surname-only name tag",
+    "sns.task.followup-1on1": "1:1 follow-up (put in the calendar)",
+    "sns.task.physician-referral": "Occupational physician or counsellor referral",
 }
