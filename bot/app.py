@@ -29,7 +29,7 @@ from bot.domain.ports import (
     Store,
     SystemClock,
 )
-from bot.domain.sns import LegalClock
+from bot.domain.sns import LegalClock, MonitoringPlan
 from bot.escalation import ESCALATE_JOB, Escalations
 from bot.evidence.blobs import LocalBlobStore
 from bot.exports import EXPORT_JOB, Exports
@@ -44,6 +44,7 @@ from bot.server import build_web_app
 from bot.sns.attachments import AttachmentFetcher
 from bot.sns.capture import SnsCapture
 from bot.sns.care import CARE_EVENT_JOB, Calendar, CareTasks
+from bot.sns.monitor import SpreadMonitor
 from bot.store import migrate
 from bot.store.engine import create_engines
 from bot.store.registry import SqlRegistry
@@ -197,9 +198,10 @@ def build_app(
         on_reported=escalations.request_escalation,
         extra_cards=sns_routes.protection_cards,
     )
-    sns = build_sns(settings, persistence, clock)
+    sns = build_sns(settings, persistence, clock, Messenger(adapter, settings.client_id))
     sns_routes.register(agent, actions, sns.capture, legal_clock=sns.legal_clock)
     sns_routes.register_care(actions, care, escalations)
+    sns_routes.register_monitor(actions, sns.monitor)
     commands |= escalation_routes.register(
         agent, actions, escalations, exports, department=settings.default_department
     )
@@ -232,6 +234,7 @@ def build_app(
     )
     web_app.router.add_get("/exports/{token}", exports.serve)
     web_app[SERVICES] = Services(guide, persistence, escalations, runner, reminders)
+    web_app[SNS] = sns
     background: list[asyncio.Task[None]] = []
 
     sandboxes: list[RunningSandbox] = []
@@ -247,6 +250,7 @@ def build_app(
             runner.start()
             interval = dt.timedelta(minutes=settings.reminder_check_minutes)
             background.append(asyncio.create_task(reminders.run_forever(interval)))
+            background.append(asyncio.create_task(sns.monitor.run_forever(interval)))
 
     async def stop(_app: web.Application) -> None:
         await sns.fetcher.aclose()
@@ -284,9 +288,15 @@ class SnsPieces:
     capture: SnsCapture
     fetcher: AttachmentFetcher
     legal_clock: LegalClock
+    monitor: SpreadMonitor
 
 
-def build_sns(settings: Settings, persistence: Persistence, clock: Clock) -> SnsPieces:
+SNS = web.AppKey("mamoru_sns", SnsPieces)
+
+
+def build_sns(
+    settings: Settings, persistence: Persistence, clock: Clock, messenger: Messenger
+) -> SnsPieces:
     """SNS capture on the same blob store as the evidence log."""
     fetcher = AttachmentFetcher(
         max_bytes=settings.sns_max_image_mb * 1024 * 1024,
@@ -305,7 +315,19 @@ def build_sns(settings: Settings, persistence: Persistence, clock: Clock) -> Sns
     legal_clock = LegalClock(
         warn_days=settings.sns_legal_warn_days, window_days=settings.sns_legal_window_days
     )
-    return SnsPieces(capture, fetcher, legal_clock)
+    monitor = SpreadMonitor(
+        store=persistence.store,
+        registry=persistence.registry,
+        jobs=persistence.jobs,
+        sender=messenger,
+        capture=capture,
+        clock=clock,
+        plan=MonitoringPlan(
+            daily_days=settings.sns_monitor_daily_days,
+            weekly_weeks=settings.sns_monitor_weekly_weeks,
+        ),
+    )
+    return SnsPieces(capture, fetcher, legal_clock, monitor)
 
 
 def wire_care(

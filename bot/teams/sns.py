@@ -24,6 +24,7 @@ from bot.sns.attachments import IncomingAttachment, TokenSource
 from bot.sns.capture import NothingToRecord, SnsCapture
 from bot.sns.care import CareTasks, TaskNotFound
 from bot.sns.form import InvalidCapture, parse_capture
+from bot.sns.monitor import InvalidSpread, SpreadMonitor, parse_observation
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
 from bot.teams.identity import Sender
 from bot.teams.incidents import person_of
@@ -38,6 +39,7 @@ from cards.sns import (
     platform_name,
     protection_card,
 )
+from cards.sns_monitor import spread_prompt_card, spread_recorded_card
 from cards.sns_platforms import STATUSES, platforms_card
 from cards.verbs import Verb
 
@@ -240,3 +242,24 @@ def register_care(actions: ActionDispatcher, care: CareTasks, escalations: Escal
         except TaskNotFound:
             raise InvalidAction("This case has no such checklist item.") from None
         return ActionResult(replace=await escalations.card_for(incident_id, actor, request.locale))
+
+
+def register_monitor(actions: ActionDispatcher, monitor: SpreadMonitor) -> None:
+    """Add the verb answering a spread-monitoring prompt (the answer becomes evidence)."""
+
+    @actions.on(Verb.SNS_MONITOR_ANSWER)
+    async def answer(_context: TurnContext, request: ActionRequest) -> ActionResult:
+        case_id, prompt = request.data.get("case"), request.data.get("prompt")
+        if not isinstance(case_id, str) or not isinstance(prompt, int):
+            raise InvalidAction("The card does not name a case and prompt.")
+        try:
+            observation, notes = parse_observation(request.data)
+        except InvalidSpread:
+            problem = t("sns.monitor.bad_number", request.locale)
+            return ActionResult(
+                replace=spread_prompt_card(case_id, prompt, request.locale, problem=problem)
+            )
+        seq = await monitor.record(person_of(request.sender), case_id, prompt, observation)
+        return ActionResult(
+            replace=spread_recorded_card(case_id, seq, observation, request.locale, notes)
+        )

@@ -76,6 +76,17 @@ JA: dict[str, str] = {
     "sns.task.surname-tag": "名札を名字のみにする",
     "sns.task.followup-1on1": "1on1フォローアップ（予定を登録済み）",
     "sns.task.physician-referral": "産業医・カウンセラーへの紹介",
+    "sns.monitor.title": "{id} 拡散状況の確認（第{n}回）",
+    "sns.monitor.intro": "投稿の拡散状況を確認して記録してください。記録は証拠として残り、出力時にグラフになります。ご自身で見るのがつらいときは、上司に確認を頼んでください。",
+    "sns.monitor.reposts": "リポスト・シェアの数",
+    "sns.monitor.quotes": "引用・言及の数",
+    "sns.monitor.copies": "他サイトへの転載の数",
+    "sns.monitor.copy_urls": "転載先のURL（1行に1つ、任意）",
+    "sns.monitor.remark": "気づいたこと（任意）",
+    "sns.monitor.care": "個人のアカウントで反応しないでください。見るのがつらいときは無理をしないでください。",
+    "sns.monitor.submit": "記録する",
+    "sns.monitor.recorded": "{id} の証拠記録 #{seq} に拡散状況を残しました",
+    "sns.monitor.bad_number": "数は0以上の整数で入力してください。",
 }
 
 EN: dict[str, str] = {
@@ -154,4 +165,15 @@ EN: dict[str, str] = {
     "sns.task.surname-tag": "Surname-only name tag",
     "sns.task.followup-1on1": "1:1 follow-up (put in the calendar)",
     "sns.task.physician-referral": "Occupational physician or counsellor referral",
+    "sns.monitor.title": "{id}: checking the spread (prompt {n})",
+    "sns.monitor.intro": "Check how far the posts have spread and record it. Each record is kept as evidence and drawn as a chart in the export. If looking is hard for you, ask your manager to check instead.",
+    "sns.monitor.reposts": "Reposts / shares",
+    "sns.monitor.quotes": "Quotes / mentions",
+    "sns.monitor.copies": "Copies on other sites",
+    "sns.monitor.copy_urls": "URLs of the copies (one per line, optional)",
+    "sns.monitor.remark": "Anything you noticed (optional)",
+    "sns.monitor.care": "Do not react from a personal account. Don't push yourself if looking is hard.",
+    "sns.monitor.submit": "Record",
+    "sns.monitor.recorded": "Spread recorded as entry #{seq} of {id}",
+    "sns.monitor.bad_number": "Counts must be whole numbers, 0 or more.",
 }

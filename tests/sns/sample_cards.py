@@ -9,8 +9,10 @@ from typing import Any
 from bot.domain.evidence import Screenshot
 from bot.domain.locale import Locale
 from bot.domain.report import FieldProblem
-from bot.domain.sns import LegalClock, Platform
+from bot.domain.sns import LegalClock, Platform, tasks_for
 from bot.domain.sns_capture import CaptureResult, CaseChoice, Note, PendingCapture, RecordedPost
+from bot.domain.sns_monitor import SpreadObservation
+from cards.elements import card
 from cards.sns import (
     capture_form_card,
     capture_result_card,
@@ -18,7 +20,9 @@ from cards.sns import (
     notes_card,
     protection_card,
 )
+from cards.sns_monitor import spread_prompt_card, spread_recorded_card
 from cards.sns_platforms import platforms_card
+from cards.sns_tasks import task_checklist
 
 NOW = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 SHOT = Screenshot("a" * 64, "screenshot-1.png", "image/png")
@@ -54,3 +58,17 @@ def sns_cards(locale: Locale) -> Iterator[tuple[str, dict[str, Any]]]:
         platforms_card(locale, case_id="KH-2026-0001", platforms=list(Platform), recorded="ok"),
     )
     yield f"sns-platforms-nocase-{locale}", platforms_card(locale, case_id="", platforms=[])
+    yield (
+        f"sns-monitor-prompt-{locale}",
+        spread_prompt_card("KH-2026-0001", 3, locale, notes=notes, problem="bad"),
+    )
+    observation = SpreadObservation(120, 4, 20, tuple(urls), "増えている")
+    yield (
+        f"sns-monitor-recorded-{locale}",
+        spread_recorded_card("KH-2026-0001", 12, observation, locale, notes),
+    )
+    tasks = [
+        *tasks_for("safety-measures", owner_id="m", owner_name="課長", today=NOW.date()),
+        *tasks_for("care-followup", owner_id="m", owner_name="課長", today=NOW.date()),
+    ]
+    yield f"sns-tasks-{locale}", card(task_checklist(tasks, "KH-2026-0001", locale))
