@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +30,7 @@ from bot.domain.evidence import (
     decode,
     iso_utc,
 )
-from bot.domain.incidents import JST, EventKind, Person, TimelineEvent
+from bot.domain.incidents import JST, EventKind, IncidentType, Person, TimelineEvent
 from bot.domain.ports import BlobStore, Clock, Store
 from bot.evidence import report
 from bot.evidence.bundle import (
@@ -46,6 +46,7 @@ from bot.evidence.bundle import (
     manifest_entry,
     manifest_header,
 )
+from bot.evidence.sns_packets import sns_documents
 from bot.evidence.zipstream import ZipStreamWriter
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,15 @@ def verify_text(case_id: str, count: int, head: str, generated_at: dt.datetime) 
 """
 
 
+async def _records(
+    store: Store, case_id: str, upto: int
+) -> AsyncIterator[tuple[EvidenceRecord, list[tuple[str, str]]]]:
+    """The case's records with their bundle paths (streamed again, flat memory)."""
+    async for entry in store.iter_evidence(case_id, upto=upto):
+        record = decode(entry)
+        yield record, [(p, r.sha256) for p, r in bundle_files(record)]
+
+
 async def export_bundle(
     store: Store, blobs: BlobStore, case_id: str, out: Path, *, actor: Person, clock: Clock
 ) -> ExportResult:
@@ -243,6 +253,21 @@ async def export_bundle(
             with w.member(VERIFY) as member:
                 member.write(verify_text(case_id, head.count, head.hash, generated_at))
 
+            # SNS cases: the spread chart, the legal packet and the police packet (issue 6).
+            extra: list[str] = []
+            if incident.type is IncidentType.SNS_DEFAMATION:
+                documents = await sns_documents(
+                    incident,
+                    _records(store, case_id, upto),
+                    count=head.count,
+                    head=head.hash,
+                    generated_at=generated_at,
+                )
+                for name, content in documents:
+                    with w.member(name) as member:
+                        member.write(content)
+                    extra.append(name)
+
             header = {
                 "format": BUNDLE_FORMAT,
                 "version": BUNDLE_VERSION,
@@ -255,7 +280,8 @@ async def export_bundle(
                     "head": head.hash,
                 },
                 "documents": [
-                    {"path": name, "sha256": w.documents[name]} for name in (REPORT, CSV, VERIFY)
+                    {"path": name, "sha256": w.documents[name]}
+                    for name in (REPORT, CSV, VERIFY, *extra)
                 ],
             }
             with w.member(MANIFEST) as member:
@@ -274,7 +300,7 @@ async def export_bundle(
                 async for entry in store.iter_evidence(case_id, upto=upto):
                     for path, ref in bundle_files(decode(entry)):
                         member.write(f"{ref.sha256}  {path}\n")
-                for name in (REPORT, CSV, VERIFY, MANIFEST):
+                for name in (REPORT, CSV, VERIFY, *extra, MANIFEST):
                     member.write(f"{w.documents[name]}  {name}\n")
             zw.close()
             handle.flush()
