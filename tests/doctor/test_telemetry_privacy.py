@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -108,6 +110,16 @@ def test_scrub_span_drops_user_ids_exception_text_and_status_description() -> No
             "note": "from kujou.claims@example.net",
         },
         status=Status(StatusCode.ERROR, f"ValueError: {SECRET_PHRASE}"),
+        events=[
+            Event(
+                "exception",
+                {
+                    "exception.type": "ValueError",
+                    "exception.message": SECRET_PHRASE,
+                    "exception.stacktrace": f"Traceback ...\nValueError: {SECRET_PHRASE}",
+                },
+            )
+        ],
     )
     clean = logs.scrub_span(span)
     assert clean.name == "GET /users/{user}/messages"
@@ -118,6 +130,8 @@ def test_scrub_span_drops_user_ids_exception_text_and_status_description() -> No
         "note": "from [address]",
     }
     assert clean.status.status_code is StatusCode.ERROR and not clean.status.description
+    (event,) = clean.events
+    assert event.name == "exception" and event.attributes == {"exception.type": "ValueError"}
 
 
 def test_exported_log_records_lose_exception_text_and_addresses() -> None:
@@ -154,3 +168,34 @@ def test_configure_turns_telemetry_on_only_with_a_connection_string(
     finally:
         root.handlers[:], _ = saved
         root.setLevel(saved[1])
+
+
+def test_configure_telemetry_sets_up_the_scrubbed_pipeline() -> None:
+    """The real setup with azure-monitor-opentelemetry, in a process of its own (global state)."""
+    script = """
+import logging
+from aiohttp import web
+from opentelemetry import trace
+from bot.logs import RedactForExport, ScrubbingSpanExporter, configure
+configure(environ={"APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey="
+    "00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/"})
+provider = trace.get_tracer_provider()
+exporters = [p.span_exporter for p in provider._active_span_processor._span_processors]
+assert [type(e) for e in exporters] == [ScrubbingSpanExporter], exporters
+console, exported = logging.getLogger().handlers
+assert any(isinstance(f, RedactForExport) for f in exported.filters)
+assert web.Application.__name__ == "_InstrumentedApplication"
+print("configured")
+"""
+    env = {**os.environ, "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true"}
+    env.pop(logs.CONNECTION_STRING_ENV, None)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=Path(logs.__file__).parent.parent,
+    )
+    assert "configured" in done.stdout, done.stderr
+    assert "Overriding of current TracerProvider" not in done.stderr
