@@ -23,7 +23,8 @@ _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Settings the deployment never sets in plain text: a value here is a secret outside Key Vault.
 PLAIN_SECRETS = ("MAMORU_CLIENT_SECRET", "MAMORU_GRAPH_CLIENT_SECRET", "MAMORU_DATABASE_URL")
 # Variables whose names look secret but are not (or are set by the platform itself).
-_NOT_SECRETS = frozenset({"APPLICATIONINSIGHTS_CONNECTION_STRING", "IDENTITY_HEADER", "MSI_SECRET"})
+_NOT_SECRETS = frozenset({"APPLICATIONINSIGHTS_CONNECTION_STRING"})
+_PLATFORM_PREFIXES = ("WEBSITE_", "IDENTITY_", "MSI_", "APPSETTING_WEBSITE_")  # App Service's own
 _SECRET_WORDS = ("SECRET", "PASSWORD", "PASSWD", "PRIVATE_KEY", "API_KEY", "ACCOUNT_KEY")
 _KV_FIX = (
     "App Service could not resolve the Key Vault reference: check that the web app's "
@@ -294,6 +295,7 @@ def check_plain_secrets(settings: Settings, env: Mapping[str, str]) -> Finding:
         if value.strip()
         and key not in plain
         and key not in _NOT_SECRETS
+        and not key.startswith(_PLATFORM_PREFIXES)
         and key != "DATABASE_URL"
         and not value.startswith(KEY_VAULT_REFERENCE)
         and any(word in key.upper() for word in _SECRET_WORDS)

@@ -113,7 +113,11 @@ def test_secrets_in_plain_app_settings() -> None:
     assert "Key Vault" in found.fix
     warned = checks(azure(), {"SMTP_PASSWORD": "hunter2"})["Secrets outside Key Vault"]
     assert warned.status is Status.WARN and "hunter2" not in warned.what
-    referenced = {"SMTP_PASSWORD": "@Microsoft.KeyVault(SecretUri=https://kv/secrets/x)"}
+    referenced = {
+        "SMTP_PASSWORD": "@Microsoft.KeyVault(SecretUri=https://kv/secrets/x)",
+        "IDENTITY_HEADER": "platform-managed",
+        "WEBSITE_AUTH_SECRET": "platform-managed",
+    }
     assert checks(azure(), referenced)["Secrets outside Key Vault"].status is Status.OK
 
 
