@@ -198,7 +198,9 @@ def build_app(
         on_reported=escalations.request_escalation,
         extra_cards=sns_routes.protection_cards,
     )
-    sns = build_sns(settings, persistence, clock, Messenger(adapter, settings.client_id))
+    sns = build_sns(
+        settings, persistence, clock, Messenger(adapter, settings.client_id), escalations
+    )
     sns_routes.register(agent, actions, sns.capture, legal_clock=sns.legal_clock)
     sns_routes.register_care(actions, care, escalations)
     sns_routes.register_monitor(actions, sns.monitor)
@@ -295,7 +297,11 @@ SNS = web.AppKey("mamoru_sns", SnsPieces)
 
 
 def build_sns(
-    settings: Settings, persistence: Persistence, clock: Clock, messenger: Messenger
+    settings: Settings,
+    persistence: Persistence,
+    clock: Clock,
+    messenger: Messenger,
+    escalations: Escalations,
 ) -> SnsPieces:
     """SNS capture on the same blob store as the evidence log."""
     fetcher = AttachmentFetcher(
@@ -326,6 +332,8 @@ def build_sns(
             daily_days=settings.sns_monitor_daily_days,
             weekly_weeks=settings.sns_monitor_weekly_weeks,
         ),
+        legal_clock=legal_clock,
+        post_to_thread=escalations.post_to_thread,
     )
     return SnsPieces(capture, fetcher, legal_clock, monitor)
 

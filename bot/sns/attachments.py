@@ -6,11 +6,13 @@ a URL pasted in the text is never fetched. No redirects are followed (they could
 lead anywhere). The bot's own token is sent when it has one; a local run (Agents
 Playground) has none and the Playground serves attachments from its own host.
 Images only (checked by the response type *and* the file's first bytes), up to a
-size limit read as a stream.
+size limit read as a stream. An image inlined as a ``data:`` URL is decoded, not fetched.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -125,6 +127,8 @@ class AttachmentFetcher:
         declared = attachment.content_type.lower()
         if not declared.startswith("image/"):
             raise AttachmentRefused(NOT_IMAGE)
+        if attachment.content_url.startswith("data:"):
+            return self._inline(attachment.content_url)
         if not self.allowed(attachment.content_url, service_url):
             raise AttachmentRefused(HOST)
         headers = {}
@@ -156,6 +160,22 @@ class AttachmentFetcher:
         if media_type is None:
             raise AttachmentRefused(NOT_IMAGE)
         return Downloaded(bytes(data), media_type)
+
+    def _inline(self, url: str) -> Downloaded:
+        """An image sent inline as a ``data:`` URL (some local clients do): nothing fetched."""
+        header, sep, payload = url.partition(",")
+        if not sep or not header.endswith(";base64"):
+            raise AttachmentRefused(NOT_IMAGE)
+        if len(payload) * 3 // 4 > self._max_bytes:
+            raise AttachmentRefused(TOO_LARGE)
+        try:
+            data = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            raise AttachmentRefused(NOT_IMAGE) from None
+        media_type = sniff_image(data[:16])
+        if media_type is None:
+            raise AttachmentRefused(NOT_IMAGE)
+        return Downloaded(data, media_type)
 
     async def aclose(self) -> None:
         """Close the HTTP session."""

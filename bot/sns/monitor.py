@@ -13,17 +13,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from bot.domain.access import Role, Viewer
-from bot.domain.incidents import IncidentState, IncidentType, Person
+from bot.domain.incidents import Incident, IncidentState, IncidentType, Person
 from bot.domain.locale import Locale
 from bot.domain.ports import Clock, JobQueue, Registry, Store
-from bot.domain.sns import MonitoringPlan, scan_urls
+from bot.domain.sns import ClockLevel, LegalClock, MonitoringPlan, scan_urls
 from bot.domain.sns_capture import Note
 from bot.domain.sns_monitor import SpreadObservation, spread_text
 from bot.sns.capture import SnsCapture
+from cards.i18n import t
+from cards.notices import text_card
 from cards.sns_monitor import spread_prompt_card
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,8 @@ class SpreadMonitor:
         capture: SnsCapture,
         clock: Clock,
         plan: MonitoringPlan,
+        legal_clock: LegalClock | None = None,
+        post_to_thread: Callable[..., Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._registry = registry
@@ -80,6 +84,8 @@ class SpreadMonitor:
         self._capture = capture
         self._clock = clock
         self._plan = plan
+        self._legal = legal_clock or LegalClock()
+        self._post_to_thread = post_to_thread
 
     async def tick(self) -> int:
         """Send every prompt due now; returns how many were sent."""
@@ -92,6 +98,7 @@ class SpreadMonitor:
                 break  # newest first: every older case is past its last prompt
             if incident.type is not IncidentType.SNS_DEFAMATION or incident.state in _CLOSED:
                 continue
+            sent += await self._legal_warnings(incident, now)
             due = sum(1 for at in self._plan.due_times(incident.created_at) if at <= now)
             if due < 1:
                 continue
@@ -104,6 +111,36 @@ class SpreadMonitor:
             locale = Locale.from_tag(reference.get("locale"))
             await self._sender.send(reference, spread_prompt_card(incident.id, due, locale))
             log.info("incident %s: spread prompt %d sent", incident.id, due)
+            sent += 1
+        return sent
+
+    async def _legal_warnings(self, incident: Incident, now: dt.datetime) -> int:
+        """Warn the case owner and the thread once per post as its access-log window closes."""
+        sent = 0
+        for post in (await self._capture.recorded_posts(incident.id)).values():
+            if post.posted_at is None:
+                continue
+            level = self._legal.level(post.posted_at, now)
+            if level is ClockLevel.OK:
+                continue
+            if not await self._jobs.mark_once(f"sns-clock:{incident.id}:{post.seq}:{level}"):
+                continue
+            values = {
+                "id": incident.id,
+                "seq": post.seq,
+                "days": self._legal.days_since(post.posted_at, now),
+                "window": self._legal.window_days,
+                "left": self._legal.days_left(post.posted_at, now),
+            }
+            key = f"sns.clock.{level.value}"
+            record = await self._registry.get(USER, incident.reporter.object_id) or {}
+            reference = record.get("reference")
+            if reference:
+                locale = Locale.from_tag(reference.get("locale"))
+                await self._sender.send(reference, text_card(t(key, locale, **values)))
+            if self._post_to_thread is not None:
+                await self._post_to_thread(incident.id, key, **values)
+            log.info("incident %s: legal clock %s for entry %d", incident.id, level, post.seq)
             sent += 1
         return sent
 

@@ -87,6 +87,8 @@ JA: dict[str, str] = {
     "sns.monitor.submit": "記録する",
     "sns.monitor.recorded": "{id} の証拠記録 #{seq} に拡散状況を残しました",
     "sns.monitor.bad_number": "数は0以上の整数で入力してください。",
+    "sns.clock.warn": "⚖️ {id} の記録 #{seq} の投稿から{days}日が経ちました。アクセスログの保存期間（目安{window}日）が近づいています（残り約{left}日）。発信者情報開示を検討する場合は、すぐ法務担当・弁護士に相談してください。",
+    "sns.clock.closed": "⚖️ {id} の記録 #{seq} の投稿から{days}日が経ち、アクセスログの一般的な保存期間（目安{window}日）を過ぎた可能性があります。開示請求の可否を至急、法務担当に確認してください。",
 }
 
 EN: dict[str, str] = {
@@ -176,4 +178,6 @@ EN: dict[str, str] = {
     "sns.monitor.submit": "Record",
     "sns.monitor.recorded": "Spread recorded as entry #{seq} of {id}",
     "sns.monitor.bad_number": "Counts must be whole numbers, 0 or more.",
+    "sns.clock.warn": "⚖️ {days} days since the post in entry #{seq} of {id}. The typical access-log window ({window} days) is closing (about {left} days left). If sender disclosure is considered, consult the legal section or lawyer now.",
+    "sns.clock.closed": "⚖️ {days} days since the post in entry #{seq} of {id}: the typical access-log window ({window} days) may have passed. Ask the legal section at once whether disclosure is still possible.",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from pathlib import Path
 
@@ -154,3 +155,22 @@ async def test_form_problems_and_no_case(bot: BotUnderTest) -> None:
     await bot.say("https://x.com/a/status/9", **other)
     _, body, _ = await bot.click("sns.capture.submit", {"case": case_id, **FORM}, **other)
     assert len(await entries(bot, case_id)) == 0  # another person cannot add to this case
+
+
+async def test_inline_data_url_image_is_decoded_not_fetched(bot: BotUnderTest) -> None:
+    case_id = await report_sns_case(bot, "Instagramで名指し")
+    inline = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    not_image = "data:image/png;base64," + base64.b64encode(b"MZ\x90\x00 exe").decode()
+    attachments = [
+        {"contentType": "image/*", "contentUrl": inline, "name": "pasted.png"},
+        {"contentType": "image/*", "contentUrl": not_image, "name": "x.png"},
+        {"contentType": "image/*", "contentUrl": "blob:http://localhost/1", "name": "b.png"},
+    ]
+    (form,) = await bot.say("https://instagram.com/p/1", attachments=attachments, **STAFF)
+    shown = texts(form)
+    assert hashlib.sha256(PNG).hexdigest() in shown
+    assert "画像ではないため" in shown and "Teams以外の場所" in shown
+    assert bot.connector.downloads == []
+    await bot.click("sns.capture.submit", {"case": case_id, **FORM}, **STAFF)
+    (item,) = await entries(bot, case_id)
+    assert item.platform == "instagram" and len(item.screenshots) == 1

@@ -93,3 +93,30 @@ async def test_prompts_daily_then_weekly_and_answers_are_evidence(
     clock.at = START + dt.timedelta(days=14, minutes=1)
     (prompt,) = await tick(bot)
     assert "第8回" in texts(prompt)
+
+
+async def test_legal_clock_warns_once_before_the_window_closes(
+    bot: BotUnderTest, clock: MovableClock
+) -> None:
+    await bot.say("こんにちは", **STAFF)
+    case_id = await report_sns_case(bot, "Xで名指し")
+    await bot.say("https://x.com/a/status/5", **STAFF)
+    posted = (START - dt.timedelta(days=50)).date().isoformat()
+    await bot.click(
+        "sns.capture.submit",
+        {"case": case_id, "account": "@a", "posted_date": posted, "posted_time": "09:00"},
+        **STAFF,
+    )
+
+    def warnings(cards: list[dict]) -> list[str]:
+        return [texts(c) for c in cards if "⚖️" in texts(c)]
+
+    clock.at = START + dt.timedelta(days=5)
+    assert warnings(await tick(bot)) == []  # 55 days: nothing yet
+    clock.at = START + dt.timedelta(days=11)
+    (warning,) = warnings(await tick(bot))
+    assert "61日" in warning and f"{case_id} の記録 #2" in warning and "残り約29日" in warning
+    assert warnings(await tick(bot)) == []  # once
+    clock.at = START + dt.timedelta(days=41)
+    (closed,) = warnings(await tick(bot))
+    assert "過ぎた可能性があります" in closed
