@@ -15,7 +15,7 @@ post texts, accounts and URLs are written by the harasser.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
@@ -139,7 +139,7 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     head = "".join(f"<th>{h}</th>" for h in header)
     lines = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>\n" for row in rows)
     return f"<table>\n<tr>{head}</tr>\n{lines}</table>\n"
@@ -156,7 +156,7 @@ def _facts(rows: list[tuple[str, str]]) -> str:
 def _posts_table(found: _Collected, at: dt.datetime, clock: LegalClock | None) -> str:
     if not found.posts:
         return "<p>SNS投稿の記録はありません。</p>\n"
-    header = (
+    header: tuple[str, ...] = (
         "番号",
         "サービス",
         "アカウント",
@@ -167,12 +167,12 @@ def _posts_table(found: _Collected, at: dt.datetime, clock: LegalClock | None) -
     )
     if clock:
         header += ("投稿からの日数", "開示請求の目安")
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for record, post, files in found.posts:
         shots = "<br>".join(
             f'{escape(p)}<br><span class="hash">{escape(s)}</span>' for p, s in files
         )
-        row = (
+        row: tuple[str, ...] = (
             f"#{record.seq}",
             escape(PLATFORM_JA.get(post.platform, "その他")),
             escape(post.account),

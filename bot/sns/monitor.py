@@ -50,10 +50,16 @@ class InvalidSpread(Exception):
 def parse_observation(data: Mapping[str, Any]) -> tuple[SpreadObservation, list[Note]]:
     """The observation in the prompt's submit data; raises ``InvalidSpread``."""
     try:
-        counts = [int(str(data.get(k, 0) or 0).strip()) for k in ("reposts", "quotes", "copies")]
+        reposts, quotes, copies = (
+            int(str(data.get(k, 0) or 0).strip()) for k in ("reposts", "quotes", "copies")
+        )
         scan = scan_urls(str(data.get("copy_urls") or ""))
         observation = SpreadObservation(
-            *counts, copy_urls=scan.urls[:50], remark=str(data.get("remark") or "").strip()[:1000]
+            reposts,
+            quotes,
+            copies,
+            copy_urls=scan.urls[:50],
+            remark=str(data.get("remark") or "").strip()[:1000],
         )
     except ValueError as exc:
         raise InvalidSpread(str(exc)) from None
