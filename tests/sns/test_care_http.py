@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.app import SNS
 from bot.config import Settings
+from bot.domain.incidents import Person
+from bot.evidence.blobs import LocalBlobStore
+from bot.evidence.export import export_bundle
+from bot.evidence.verify import verify_bundle
 from graph.sandbox import RunningSandbox, Tenant, make_sandbox, seed_demo, start_sandbox
 from graph.sandbox.seed import DEMO_MAILBOX, DEMO_MANAGERS_GROUP_ID, DEMO_USER_IDS
-from tests.sns.conftest import texts
+from tests.sns.conftest import PNG, image, texts
 from tests.teams.conftest import BotUnderTest, start_bot
 
 CHANNEL = "19:managers@thread.tacv2"
@@ -32,8 +40,25 @@ async def sandbox() -> AsyncIterator[RunningSandbox]:
     await running.close()
 
 
+class MovableClock:
+    """A clock the test moves (monitoring prompts are scheduled on it)."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.at = now
+
+    def now(self) -> dt.datetime:
+        return self.at
+
+
 @pytest.fixture
-async def bot(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[BotUnderTest]:
+def clock() -> MovableClock:
+    return MovableClock(dt.datetime.now(dt.UTC))
+
+
+@pytest.fixture
+async def bot(
+    tmp_path: Path, sandbox: RunningSandbox, clock: MovableClock
+) -> AsyncIterator[BotUnderTest]:
     settings = Settings(
         allow_anonymous=True,
         data_dir=tmp_path,
@@ -42,7 +67,7 @@ async def bot(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[BotUnder
         manager_group_id=DEMO_MANAGERS_GROUP_ID,
         _env_file=None,
     )
-    async for running in start_bot(settings):
+    async for running in start_bot(settings, clock=clock):
         yield running
 
 
@@ -111,3 +136,60 @@ async def test_approved_safety_and_care_become_a_tracked_checklist(
     assert updates and "☑ 一時的に窓口業務から外す" in texts(updates[-1].activity)
     tasks = await bot.services.escalations.task_source(incident_id)  # type: ignore[misc]
     assert [t.done for t in tasks].count(True) == 1
+
+
+async def test_done_when_named_on_x_end_to_end(
+    bot: BotUnderTest, sandbox: RunningSandbox, clock: MovableClock, tmp_path: Path
+) -> None:
+    """Issue 6's "done when", over HTTP: report, capture, thread, calendar, prompt, export."""
+    await bot.say("setup", **in_channel(**KACHO))
+    await bot.say("こんにちは", **STAFF)
+    _, body, sent = await bot.click(
+        "incident.report.submit",
+        {"submission_id": "done-when-0001", "type": "sns-defamation", "what_happened": "Xで名指し"},
+        **STAFF,
+    )
+    assert "個人のアカウントから返信" in texts(sent[0])  # protecting the person
+    title = body["value"]["body"][0]["text"]
+    case_id = title[title.index("KH-") : title.index("KH-") + 12]
+
+    # A URL and a pasted screenshot in the personal chat; the case shows them with the hash.
+    bot.connector.files["pasted"] = (200, "image/png", PNG)
+    post = "https://x.com/someone/status/777"
+    await bot.say(post, attachments=[image(bot, "pasted")], **STAFF)
+    _, body, _ = await bot.click(
+        "sns.capture.submit", {"case": case_id, "account": "@someone"}, **STAFF
+    )
+    sha = hashlib.sha256(PNG).hexdigest()
+    assert sha in texts(body["value"]) and post in texts(body["value"])
+
+    # The managers' thread proposes protection and care; approving puts a 1:1 in Outlook.
+    await bot.run_jobs()
+    thread = texts(bot.connector.threads[0]["params"])
+    assert "安全確保（窓口業務から一時的に外す" in thread and "ケア（上司との1対1面談" in thread
+    await bot.click(
+        "escalation.approve",
+        {"incident": case_id, "act.safety-measures": "true", "act.care-followup": "true"},
+        **in_channel(**KACHO),
+    )
+    await bot.run_jobs()
+    calendar = sandbox.sandbox.tenant.mailboxes[DEMO_USER_IDS["kacho@city.example.jp"]].events
+    assert [e["subject"] for e in calendar.values()] == [f"1on1 フォローアップ（{case_id}）"]
+
+    # A monitoring prompt arrives the next day; the answer is evidence.
+    bot.connector.clear()
+    clock.at += dt.timedelta(days=1, minutes=5)
+    await bot.app[SNS].monitor.tick()
+    (prompt,) = [c for s in bot.connector.sent for c in s.cards if "拡散状況の確認" in texts(c)]
+    button = prompt["actions"][0]
+    await bot.click(button["verb"], {**button["data"], "reposts": 30}, **STAFF)
+
+    # The export holds the legal packet and the spread chart, and verifies.
+    out = tmp_path / "bundle.zip"
+    store = bot.services.persistence.store
+    blobs = LocalBlobStore(Path(bot.app_data_dir) / "blobs")
+    await export_bundle(store, blobs, case_id, out, actor=Person("l", "法務"), clock=clock)
+    assert verify_bundle(out).ok
+    with zipfile.ZipFile(out) as zf:
+        assert sha in zf.read("legal-packet.html").decode()
+        assert "<polyline" in zf.read("spread.svg").decode()
