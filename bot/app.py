@@ -201,6 +201,7 @@ def build_app(
     sns = build_sns(
         settings, persistence, clock, Messenger(adapter, settings.client_id), escalations
     )
+    sns.capture.allow_managers(directory, settings.default_department)
     sns_routes.register(agent, actions, sns.capture, legal_clock=sns.legal_clock)
     sns_routes.register_care(actions, care, escalations)
     sns_routes.register_monitor(actions, sns.monitor)

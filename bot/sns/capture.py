@@ -14,11 +14,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bot.domain.access import Viewer
+from bot.domain.access import Role, Viewer
 from bot.domain.errors import AccessDenied, IncidentNotFound
 from bot.domain.evidence import NoteItem, Screenshot, SnsPostItem, decode
 from bot.domain.incidents import Incident, IncidentState, IncidentType, Person
-from bot.domain.ports import BlobStore, Clock, Registry, Store
+from bot.domain.ports import BlobStore, Clock, Directory, Registry, Store
 from bot.domain.sns import platform_of, scan_urls
 from bot.domain.sns_capture import CaptureResult, CaseChoice, Note, PendingCapture, RecordedPost
 from bot.sns.attachments import AttachmentFetcher, AttachmentRefused, IncomingAttachment
@@ -58,6 +58,8 @@ class SnsCapture:
         self._blobs = blobs
         self._fetcher = fetcher
         self._clock = clock
+        self._directory: Directory | None = None
+        self._department = ""
 
     @property
     def max_image_mb(self) -> int:
@@ -129,9 +131,25 @@ class SnsCapture:
         )
         return pending, notes
 
+    def allow_managers(self, directory: Directory, department: str) -> None:
+        """Let the department's managers capture on a staff member's behalf."""
+        self._directory = directory
+        self._department = department
+
+    async def _viewer(self, person: Person) -> Viewer:
+        # A manager may capture on a staff member's behalf: the department's cases too.
+        if self._directory and await self._directory.is_manager(person.object_id):
+            return Viewer(
+                object_id=person.object_id,
+                roles=frozenset({Role.MANAGER}),
+                managed_departments=frozenset({self._department}),
+            )
+        return Viewer(object_id=person.object_id)
+
     async def open_cases(self, person: Person) -> list[CaseChoice]:
-        """The person's open SNS cases, most recent first."""
-        incidents = await self._store.list_incidents(Viewer(object_id=person.object_id), limit=50)
+        """The open SNS cases the person may add to (a manager: the department's), newest first."""
+        viewer = await self._viewer(person)
+        incidents = await self._store.list_incidents(viewer, limit=50)
         return [
             CaseChoice(i.id, i.summary, i.created_at)
             for i in incidents
@@ -141,7 +159,7 @@ class SnsCapture:
     async def case_for(self, person: Person, case_id: str) -> Incident:
         """The open SNS case ``case_id`` if ``person`` may add to it; else ``IncidentNotFound``."""
         try:
-            incident = await self._store.get_incident(case_id, Viewer(object_id=person.object_id))
+            incident = await self._store.get_incident(case_id, await self._viewer(person))
         except AccessDenied:
             raise IncidentNotFound(case_id) from None
         if incident.type is not IncidentType.SNS_DEFAMATION or incident.state in _CLOSED:

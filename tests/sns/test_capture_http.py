@@ -9,11 +9,12 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot.config import Settings
 from bot.domain.evidence import SnsPostItem, decode
 from bot.evidence.blobs import LocalBlobStore
 from bot.evidence.verify import verify_case
 from tests.sns.conftest import PNG, PNG_2, STAFF, image, report_sns_case, texts
-from tests.teams.conftest import BotUnderTest
+from tests.teams.conftest import BotUnderTest, start_bot
 
 POST = "https://x.com/someone/status/1234567890"
 FORM = {
@@ -174,3 +175,23 @@ async def test_inline_data_url_image_is_decoded_not_fetched(bot: BotUnderTest) -
     await bot.click("sns.capture.submit", {"case": case_id, **FORM}, **STAFF)
     (item,) = await entries(bot, case_id)
     assert item.platform == "instagram" and len(item.screenshots) == 1
+
+
+async def test_a_manager_captures_on_behalf_of_staff(tmp_path: Path) -> None:
+    settings = Settings(
+        allow_anonymous=True,
+        data_dir=tmp_path,
+        graph_sandbox_embedded=False,
+        manager_ids="aad-kacho",
+        _env_file=None,
+    )
+    kacho = {"user_aad": "aad-kacho", "user_id": "29:kacho", "user_name": "高橋 課長"}
+    async for bot in start_bot(settings):
+        case_id = await report_sns_case(bot, "Xで名指し")
+        (form,) = await bot.say(POST, **kacho)
+        assert case_id in texts(form)  # the department's open SNS cases are offered
+        _, body, _ = await bot.click("sns.capture.submit", {"case": case_id, **FORM}, **kacho)
+        assert f"{case_id} に証拠を記録しました" in texts(body["value"])
+        store = bot.services.persistence.store
+        last = [decode(e) async for e in store.iter_evidence(case_id)][-1]
+        assert last.recorded_by.object_id == "aad-kacho"
