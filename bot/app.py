@@ -202,7 +202,13 @@ def build_app(
         settings, persistence, clock, Messenger(adapter, settings.client_id), escalations
     )
     sns.capture.allow_managers(directory, settings.default_department)
-    sns_routes.register(agent, actions, sns.capture, legal_clock=sns.legal_clock)
+    sns_routes.register(
+        agent,
+        actions,
+        sns.capture,
+        legal_clock=sns.legal_clock,
+        post_to_thread=escalations.post_to_thread,
+    )
     sns_routes.register_care(actions, care, escalations)
     sns_routes.register_monitor(actions, sns.monitor)
     commands |= escalation_routes.register(

@@ -7,6 +7,7 @@ A personal-chat message carrying a URL-like piece or a file goes to the capture
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from microsoft_agents.activity import ActivityTypes
@@ -102,8 +103,9 @@ def register(
     capture: SnsCapture,
     *,
     legal_clock: LegalClock,
+    post_to_thread: Callable[..., Awaitable[None]] | None = None,
 ) -> None:
-    """Add the capture route and the SNS verbs."""
+    """Add the capture route and the SNS verbs (``post_to_thread``: tell the managers)."""
 
     def is_capture(context: TurnContext) -> bool:
         activity = context.activity
@@ -158,6 +160,18 @@ def register(
             result = await capture.submit(person, form)
         except NothingToRecord as nothing:
             return await form_again(notes=(Note(nothing.key),))
+        new = [p for p in result.posts if not p.linked]
+        if new and post_to_thread is not None:
+            entries = ", ".join(
+                f"#{p.seq} {p.platform.value} ({len(p.screenshots)} img)" for p in new
+            )
+            await post_to_thread(
+                result.case_id,
+                "sns.thread.recorded",
+                id=result.case_id,
+                n=len(new),
+                entries=entries,
+            )
         return ActionResult(
             replace=capture_result_card(
                 result, request.locale, now=capture.now(), clock=legal_clock

@@ -89,6 +89,7 @@ JA: dict[str, str] = {
     "sns.monitor.bad_number": "数は0以上の整数で入力してください。",
     "sns.clock.warn": "⚖️ {id} の記録 #{seq} の投稿から{days}日が経ちました。アクセスログの保存期間（目安{window}日）が近づいています（残り約{left}日）。発信者情報開示を検討する場合は、すぐ法務担当・弁護士に相談してください。",
     "sns.clock.closed": "⚖️ {id} の記録 #{seq} の投稿から{days}日が経ち、アクセスログの一般的な保存期間（目安{window}日）を過ぎた可能性があります。開示請求の可否を至急、法務担当に確認してください。",
+    "sns.thread.recorded": "📎 {id}：SNS投稿 {n}件を証拠に記録しました（{entries}）。内容とハッシュは証拠の出力で確認できます。",
 }
 
 EN: dict[str, str] = {
@@ -180,4 +181,5 @@ EN: dict[str, str] = {
     "sns.monitor.bad_number": "Counts must be whole numbers, 0 or more.",
     "sns.clock.warn": "⚖️ {days} days since the post in entry #{seq} of {id}. The typical access-log window ({window} days) is closing (about {left} days left). If sender disclosure is considered, consult the legal section or lawyer now.",
     "sns.clock.closed": "⚖️ {days} days since the post in entry #{seq} of {id}: the typical access-log window ({window} days) may have passed. Ask the legal section at once whether disclosure is still possible.",
+    "sns.thread.recorded": "📎 {id}: {n} SNS post(s) recorded as evidence ({entries}). Contents and hashes are in the evidence export.",
 }

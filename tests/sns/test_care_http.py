@@ -153,6 +153,7 @@ async def test_done_when_named_on_x_end_to_end(
     title = body["value"]["body"][0]["text"]
     case_id = title[title.index("KH-") : title.index("KH-") + 12]
 
+    await bot.run_jobs()  # the escalation: the managers' thread opens
     # A URL and a pasted screenshot in the personal chat; the case shows them with the hash.
     bot.connector.files["pasted"] = (200, "image/png", PNG)
     post = "https://x.com/someone/status/777"
@@ -162,9 +163,10 @@ async def test_done_when_named_on_x_end_to_end(
     )
     sha = hashlib.sha256(PNG).hexdigest()
     assert sha in texts(body["value"]) and post in texts(body["value"])
+    told = [texts(c) for s in bot.connector.sent for c in s.cards if CHANNEL in s.conversation_id]
+    assert any(f"{case_id}：SNS投稿 1件を証拠に記録しました（#2 x (1 img)）" in c for c in told)
 
     # The managers' thread proposes protection and care; approving puts a 1:1 in Outlook.
-    await bot.run_jobs()
     thread = texts(bot.connector.threads[0]["params"])
     assert "安全確保（窓口業務から一時的に外す" in thread and "ケア（上司との1対1面談" in thread
     await bot.click(
