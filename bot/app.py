@@ -321,7 +321,7 @@ def build_sns(
     capture = SnsCapture(
         store=persistence.store,
         registry=persistence.registry,
-        blobs=LocalBlobStore(settings.data_dir / "blobs"),
+        blobs=persistence.blobs,
         fetcher=fetcher,
         clock=clock,
     )

@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.domain.errors import DomainError, IncidentNotFound, InvalidIncidentId
 from bot.domain.incidents import Person, parse_incident_id
 from bot.domain.ports import SystemClock
+from bot.domain.sns import LegalClock
 from bot.evidence.blobs import LocalBlobStore
 from bot.evidence.export import export_bundle
 from bot.evidence.verify import Verification, verify_bundle, verify_case
@@ -127,7 +128,13 @@ async def _export(settings: Settings, case_id: str, out: Path) -> int:
     store, blobs = _open_store(settings)
     try:
         result = await export_bundle(
-            store, blobs, case_id, out, actor=_actor(), clock=SystemClock()
+            store,
+            blobs,
+            case_id,
+            out,
+            actor=_actor(),
+            clock=SystemClock(),
+            legal_clock=LegalClock(settings.sns_legal_warn_days, settings.sns_legal_window_days),
         )
     finally:
         await store.close()

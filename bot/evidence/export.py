@@ -32,6 +32,7 @@ from bot.domain.evidence import (
 )
 from bot.domain.incidents import JST, EventKind, IncidentType, Person, TimelineEvent
 from bot.domain.ports import BlobStore, Clock, Store
+from bot.domain.sns import LegalClock
 from bot.evidence import report
 from bot.evidence.bundle import (
     BUNDLE_FORMAT,
@@ -202,9 +203,19 @@ async def _records(
 
 
 async def export_bundle(
-    store: Store, blobs: BlobStore, case_id: str, out: Path, *, actor: Person, clock: Clock
+    store: Store,
+    blobs: BlobStore,
+    case_id: str,
+    out: Path,
+    *,
+    actor: Person,
+    clock: Clock,
+    legal_clock: LegalClock | None = None,
 ) -> ExportResult:
-    """Write the evidence bundle of ``case_id`` to ``out`` (a .zip) and log it in the timeline."""
+    """Write the evidence bundle of ``case_id`` to ``out`` (a .zip) and log it in the timeline.
+
+    ``legal_clock``: the access-log thresholds the SNS legal packet uses (default 60/90 days).
+    """
     incident = await store.load_incident(case_id)
     head = await store.evidence_head(case_id)
     generated_at = clock.now()
@@ -262,6 +273,7 @@ async def export_bundle(
                     count=head.count,
                     head=head.hash,
                     generated_at=generated_at,
+                    clock=legal_clock,
                 )
                 for name, content in documents:
                     with w.member(name) as member:
