@@ -19,10 +19,12 @@ from bot.domain.errors import DomainError
 MAX_URL_LENGTH = 2000
 # What looks like a URL a user might paste (web, any "scheme://", or a scheme that must
 # never be followed): checked, never fetched. Plain "word:" text is not a candidate.
+_URL_CHARS = "[^\\s<>\"'。、「」『』（）【】]"  # stops at Japanese punctuation too
 _CANDIDATE = re.compile(
-    r"(?i)(?:\b[a-z][a-z0-9+.-]{1,15}://[^\s<>\"']*"
-    r"|\b(?:javascript|vbscript|data|file|about|blob|mailto):[^\s<>\"']*"
-    r"|\bwww\.[^\s<>\"']+)"
+    rf"(?i)(?:\b[a-z][a-z0-9+.-]{{1,15}}://{_URL_CHARS}*"
+    rf"|\b(?:javascript|vbscript|data|file|about|blob|mailto):{_URL_CHARS}*"
+    rf"|\bwww\.{_URL_CHARS}+"
+    rf"|(?<![\w./])(?:x|twitter|facebook|instagram)\.com/{_URL_CHARS}+)"
 )
 _HOST = re.compile(r"^[a-z0-9.-]+$")
 
@@ -98,7 +100,8 @@ def scan_urls(text: str) -> UrlScan:
     refused: list[tuple[str, str]] = []
     for match in _CANDIDATE.finditer(text):
         piece = match.group(0).rstrip(".,、。)）")
-        candidate = f"https://{piece}" if piece.lower().startswith("www.") else piece
+        # A bare host (copied without the scheme) is read as https.
+        candidate = piece if "://" in piece or ":" in piece.split("/")[0] else f"https://{piece}"
         try:
             urls.setdefault(parse_post_url(candidate), None)
         except InvalidPostUrl as exc:

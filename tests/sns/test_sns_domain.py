@@ -60,8 +60,10 @@ def test_bad_urls_are_refused(text: str, reason: str) -> None:
 
 
 def test_scan_keeps_order_dedups_and_ignores_plain_colons() -> None:
-    scan = scan_urls("時刻 10:30 note:abc https://x.com/1 www.example.jp/a https://x.com/1。")
-    assert scan.urls == ("https://x.com/1", "https://www.example.jp/a")
+    scan = scan_urls(
+        "時刻 10:30 note:abc https://x.com/1 www.example.jp/a https://x.com/1。x.com/u/status/2"
+    )
+    assert scan.urls == ("https://x.com/1", "https://www.example.jp/a", "https://x.com/u/status/2")
     assert scan.refused == ()
 
 
