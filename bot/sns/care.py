@@ -21,13 +21,13 @@ from bot.domain.jobs import Job, JobSpec
 from bot.domain.mailbox import MailboxError, MailboxUnavailable
 from bot.domain.ports import Clock, JobQueue, Registry
 from bot.domain.sns import CareTask, TaskKind, tasks_for
+from bot.escalation import USER
 
 log = logging.getLogger(__name__)
 TASKS = "sns-tasks"  # registry kind; key: incident id -> {"tasks": [...]}
 CARE_EVENT_JOB = "sns-care-event"
 FOLLOWUP_HOUR_JST = 10
 FOLLOWUP_MINUTES = 30
-USER = "user"  # the registry kind where Teams users are remembered (bot.escalation.USER)
 
 
 class Calendar(Protocol):

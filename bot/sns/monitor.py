@@ -23,13 +23,13 @@ from bot.domain.ports import Clock, JobQueue, Registry, Store
 from bot.domain.sns import ClockLevel, LegalClock, MonitoringPlan, scan_urls
 from bot.domain.sns_capture import Note
 from bot.domain.sns_monitor import SpreadObservation, spread_text
+from bot.escalation import USER
 from bot.sns.capture import SnsCapture
 from cards.i18n import t
 from cards.notices import text_card
 from cards.sns_monitor import spread_prompt_card
 
 log = logging.getLogger(__name__)
-USER = "user"  # where Teams users are remembered (bot.escalation.USER)
 MAMORU = Viewer(object_id="mamoru", roles=frozenset({Role.LEGAL}))  # the scheduler sees all
 _CLOSED = {IncidentState.CLOSED, IncidentState.REJECTED}
 MAX_CASES = 1000
