@@ -170,7 +170,11 @@ class Escalations:
             return False
         view = await self.view(incident)
         card = escalation_card(
-            view, self._library, locale, refresh_user_ids=await self._manager_teams_ids(incident)
+            view,
+            self._library,
+            locale,
+            refresh_user_ids=await self._manager_teams_ids(incident),
+            offer_decide=True,
         )
         posted = await self._messenger.create_thread(
             channel_id=channel["channel_id"],
@@ -345,6 +349,7 @@ class Escalations:
             self._library,
             locale,
             refresh_user_ids=await self._manager_teams_ids(incident),
+            offer_decide=True,
         )
         await self._messenger.update(_posted(thread), card)
 

@@ -22,6 +22,7 @@ from cards.sns_tasks import task_checklist
 from cards.verbs import Verb
 
 MAX_REFRESH_USERS = 60  # Teams' limit for user-specific views
+_DECIDE = {Locale.JA: "判断する", Locale.EN: "Decide"}  # the offer_decide button
 
 
 class ViewMode(StrEnum):
@@ -75,8 +76,15 @@ def escalation_card(
     note_key: str | None = None,
     refresh_user_ids: tuple[str, ...] = (),
     can_export: bool = False,
+    offer_decide: bool = False,
 ) -> Element:
-    """The card for ``view`` in ``mode``; ``note_key`` adds a notice (e.g. why read-only)."""
+    """The card for ``view`` in ``mode``; ``note_key`` adds a notice (e.g. why read-only).
+
+    ``offer_decide`` (the card everyone sees in the thread): while undecided, a button that
+    asks for the clicker's own view, i.e. the decide view for a manager. Clients without
+    user-specific views (the Agents Playground ignores ``refresh``) and managers Teams
+    does not know yet (not in ``userIds``) reach the approve / reject buttons through it.
+    """
     incident = view.incident
     body: list[Element] = [_header(view, library, locale)]
     if note_key:
@@ -104,6 +112,10 @@ def escalation_card(
         body.extend(_proposal_list(view, locale))
         body.append(_status(view, locale))
     body.extend(task_checklist(view.tasks, incident.id, locale))
+    if offer_decide and view.decided is None and mode is ViewMode.READ:
+        actions.append(
+            execute(_DECIDE[locale], Verb.ESCALATION_REFRESH, locale, incident=incident.id)
+        )
     if can_export:
         actions.append(
             execute(
