@@ -198,3 +198,69 @@ def invoke_notice(page: Page) -> str | None:
     if not notices.count():
         return None
     return notices.last.inner_text().strip()
+
+
+# --- Team channels (the managers' side)
+#
+# With a configuration file that defines a team (scripts/playground/manager.yml), the left
+# pane lists its channels as ``button[role=treeitem]`` labelled "<team> - <channel>".
+# A channel shows a "Start a new post" editor (the same Lexical editor as the chat's
+# compose box, first on the page) with a "Post" button; each thread is a
+# ``[role=group]`` card holding the root post and its replies. As in Teams, the bot
+# receives a channel post only when it is @mentioned: type "@", pick the bot in the
+# ``menuitem`` list, then the text. The bot's cards in a channel are ``.ac-adaptiveCard``
+# inside a thread (no ``.fai-OutputCard`` there).
+
+CHANNEL_THREAD = '[role="group"]'
+CHANNEL_CARD = f"{CHANNEL_THREAD} {CARD}"
+
+
+def open_channel(page: Page, team: str, channel: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Open ``channel`` of ``team`` from the left pane and wait for its new-post editor."""
+    page.locator(f'button[role="treeitem"][aria-label="{team} - {channel}"]').click(
+        timeout=timeout * 1000
+    )
+    page.get_by_role("button", name="Post", exact=True).wait_for(
+        state="visible", timeout=timeout * 1000
+    )
+    wait_until_quiet(page)
+
+
+def post_in_channel(
+    page: Page, text: str, *, mention: str = "Mamoru", timeout: float = DEFAULT_TIMEOUT
+) -> None:
+    """Start a new post "@<mention> <text>" in the open channel, as a user would."""
+    box = page.locator(COMPOSE_BOX).first  # the new-post editor; thread replies come after
+    box.click(timeout=timeout * 1000)
+    page.keyboard.type("@")
+    # The item's accessible name also holds its avatar's label: match on the visible text.
+    page.get_by_role("menuitem").filter(has_text=mention).first.click(timeout=timeout * 1000)
+    page.keyboard.type(f" {text}")
+    page.get_by_role("button", name="Post", exact=True).click(timeout=timeout * 1000)
+    deadline = time.monotonic() + timeout
+    while box.inner_text().strip():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the post {text!r} was not sent: it is still in the editor")
+        time.sleep(_POLL)
+
+
+def channel_cards(page: Page) -> list[str]:
+    """The visible text of every card the bot shows in the open channel."""
+    return [t.strip() for t in page.locator(CHANNEL_CARD).all_inner_texts()]
+
+
+def wait_for_channel_card(page: Page, text: str, *, timeout: float = DEFAULT_TIMEOUT) -> Locator:
+    """Wait for a card in the open channel showing ``text``; returns a locator that keeps
+    pointing at that card when the Playground re-renders or replaces it.
+    """
+    card = page.locator(CHANNEL_CARD).filter(has_text=text).last
+    deadline = time.monotonic() + timeout
+    while not card.count():
+        if time.monotonic() > deadline:
+            shown = "\n---\n".join(c[:400] for c in channel_cards(page)[-4:]) or "no card"
+            raise AssertionError(
+                f"no card containing {text!r} appeared in the channel within {timeout:.0f}s; "
+                f"the channel shows:\n{shown}"
+            )
+        time.sleep(_POLL)
+    return card

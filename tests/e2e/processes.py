@@ -23,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PLAYGROUND_BIN = REPO / "node_modules" / ".bin" / "agentsplayground"
 STARTUP_TIMEOUT = 60.0
+CONFIG_GRACE = 1.5  # seconds a Playground must stay up after listening (config checked)
 
 
 class ProcessError(RuntimeError):
@@ -125,14 +126,29 @@ class ChildProcess:
             self._log.close()
 
 
-def start_mamoru(port: int, data_dir: Path, log_dir: Path) -> ChildProcess:
-    """Start ``python -m bot serve`` in anonymous mode and wait until /healthz answers."""
+def start_mamoru(
+    port: int,
+    data_dir: Path,
+    log_dir: Path,
+    *,
+    sandbox_port: int | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ChildProcess:
+    """Start ``python -m bot serve`` in anonymous mode and wait until /healthz answers.
+
+    In sandbox mode (the default) Mamoru starts the local Graph service in-process at
+    MAMORU_GRAPH_SANDBOX_URL; it always gets a free port here (``sandbox_port`` or one
+    picked now), never the default 5280 that `make run` uses. ``env`` adds variables.
+    """
+    sandbox_port = sandbox_port or free_port()
     env = {
         **os.environ,
         "MAMORU_ALLOW_ANONYMOUS": "true",
         "MAMORU_DATA_DIR": str(data_dir),
         "MAMORU_HOST": "127.0.0.1",
+        "MAMORU_GRAPH_SANDBOX_URL": f"http://127.0.0.1:{sandbox_port}",
         "PYTHONUNBUFFERED": "1",
+        **(env or {}),
     }
     child = ChildProcess(
         "mamoru",
@@ -148,11 +164,15 @@ def start_mamoru(port: int, data_dir: Path, log_dir: Path) -> ChildProcess:
     return child
 
 
-def start_playground(bot_port: int, port: int, log_dir: Path) -> tuple[ChildProcess, int]:
+def start_playground(
+    bot_port: int, port: int, log_dir: Path, *, config: Path | None = None, name: str = ""
+) -> tuple[ChildProcess, int]:
     """Start the Agents Playground for the bot on ``bot_port``; returns it and its web port.
 
     The Playground falls back to a random port when ``port`` is taken, so the real
-    one is read from its "Listening on <port>" line.
+    one is read from its "Listening on <port>" line. ``config``: its YAML configuration
+    (the current user, the team; scripts/playground/), else its built-in default.
+    ``name`` tells several Playgrounds apart in logs ("staff", "manager").
     """
     if not PLAYGROUND_BIN.exists():
         raise ProcessError(f"{PLAYGROUND_BIN} is missing: run scripts/setup.sh (npm ci)")
@@ -160,8 +180,14 @@ def start_playground(bot_port: int, port: int, log_dir: Path) -> tuple[ChildProc
         **os.environ,
         "TEAMSAPPTESTER_BROWSER": "none",  # never open a browser; the tests drive their own
     }
+    # Its working directory may hold a .m365agentsplayground.yml; be explicit either way.
+    env.pop("M365_AGENTS_PLAYGROUND_CONFIG_PATH", None)
+    if config is not None:
+        env["M365_AGENTS_PLAYGROUND_CONFIG_PATH"] = str(config)
+    suffix = f"-{name}" if name else ""
+    log_dir.mkdir(parents=True, exist_ok=True)
     child = ChildProcess(
-        "agents playground",
+        f"agents playground{f' ({name})' if name else ''}",
         [
             str(PLAYGROUND_BIN),
             "--app-endpoint",
@@ -172,7 +198,7 @@ def start_playground(bot_port: int, port: int, log_dir: Path) -> tuple[ChildProc
             str(port),
             "--disable-telemetry",
         ],
-        log_dir / "playground.log",
+        log_dir / f"playground{suffix}.log",
         env,
         cwd=log_dir,  # it writes devTools/m365agentsplayground.log into its working directory
     )
@@ -180,7 +206,26 @@ def start_playground(bot_port: int, port: int, log_dir: Path) -> tuple[ChildProc
         match = child.wait_for_log(r"Listening on (\d+)")
         actual_port = int(match.group(1))
         child.wait_for_http(f"http://127.0.0.1:{actual_port}/")
+        # It reads its configuration only after "Listening on": an invalid file makes it
+        # exit a moment later with status 1, the reason only in its devTools log.
+        deadline = time.monotonic() + CONFIG_GRACE
+        while time.monotonic() < deadline:
+            child.check_alive()
+            time.sleep(0.1)
+    except ProcessError as exc:
+        child.stop()
+        raise ProcessError(f"{exc}\n{_devtools_errors(log_dir)}") from None
     except BaseException:
         child.stop()
         raise
     return child, actual_port
+
+
+def _devtools_errors(log_dir: Path) -> str:
+    """The error lines of the Playground's own log (where it explains a bad config file)."""
+    log = log_dir / "devTools" / "m365agentsplayground.log"
+    if not log.exists():
+        return f"({log} does not exist)"
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    errors = [line for line in lines if line.startswith("error")]
+    return f"its devTools log ({log}):\n" + "\n".join(errors or lines[-20:])
