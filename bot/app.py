@@ -155,6 +155,9 @@ def build_app(
         library=guide.library,
         clock=clock,
     )
+    sns = build_sns(
+        settings, persistence, clock, Messenger(adapter, settings.client_id), escalations
+    )
     exports = Exports(
         store=persistence.store,
         blobs=persistence.blobs,
@@ -164,6 +167,7 @@ def build_app(
         clock=clock,
         folder=settings.data_dir / "exports",
         base_url=settings.public_base_url,
+        legal_clock=sns.legal_clock,
     )
     action_jobs = ActionJobs(
         store=persistence.store,
@@ -197,9 +201,6 @@ def build_app(
         max_text=settings.max_message_chars,
         on_reported=escalations.request_escalation,
         extra_cards=sns_routes.protection_cards,
-    )
-    sns = build_sns(
-        settings, persistence, clock, Messenger(adapter, settings.client_id), escalations
     )
     sns.capture.allow_managers(directory, settings.default_department)
     sns_routes.register(

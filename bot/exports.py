@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.domain.incidents import Person
 from bot.domain.jobs import Job, JobSpec
 from bot.domain.ports import BlobStore, Clock, JobQueue, Registry, Store
+from bot.domain.sns import LegalClock
 from bot.escalation import Escalations
 from bot.evidence.export import export_bundle
 
@@ -40,6 +41,7 @@ class Exports:
         clock: Clock,
         folder: Path,
         base_url: str,
+        legal_clock: LegalClock | None = None,
     ) -> None:
         self._store = store
         self._blobs = blobs
@@ -49,6 +51,7 @@ class Exports:
         self._clock = clock
         self._folder = folder
         self._base_url = base_url.rstrip("/")
+        self._legal_clock = legal_clock  # the SNS legal packet's thresholds, as configured
 
     async def request(self, incident_id: str, by: Person) -> None:
         """Queue an export for ``by`` (clicks within the same minute make one)."""
@@ -70,7 +73,13 @@ class Exports:
         path = self._folder / f"{job.incident_id}-{job.id}.zip"
         if not path.exists():  # a retried job reuses the finished file
             await export_bundle(
-                self._store, self._blobs, job.incident_id, path, actor=by, clock=self._clock
+                self._store,
+                self._blobs,
+                job.incident_id,
+                path,
+                actor=by,
+                clock=self._clock,
+                legal_clock=self._legal_clock,
             )
         expires = self._clock.now() + LINK_LIFETIME
         await self._registry.put(
