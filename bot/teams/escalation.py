@@ -14,6 +14,7 @@ from bot.domain.locale import Locale
 from bot.domain.matcher import Command
 from bot.escalation import Escalations, text_card_notice
 from bot.exports import Exports
+from bot.guidance import choose_locale
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
 from bot.teams.identity import Sender
 from bot.teams.incidents import CommandHandler, person_of
@@ -47,7 +48,9 @@ def register(
             if sender.aad_object_id:
                 reference = reference_of(activity) if is_personal(activity) else None
                 if reference is not None:
-                    reference["locale"] = activity.locale or ""
+                    # Notices later follow the language the person last wrote in.
+                    text = activity.text or ""
+                    reference["locale"] = choose_locale(activity.locale, text).value
                 await escalations.remember_user(
                     person_of(sender), teams_id=sender.teams_id, reference=reference
                 )
