@@ -145,8 +145,7 @@ cat <<EOF
       「インシデントを報告」を押して、何があったか・相手（$DEMO_ABUSER）を書いて「報告する」。
    3. 上司のチャンネルに案件のスレッドが届きます。「判断する」→「承認して実行」。
       （Playground はカードの refresh に対応していないため「判断する」で上司用の表示を出します）
-   4. 職員の個人チャットに完了のお知らせが届きます（Playground は常に en-US を送るため英語の
-      "...the approved actions are complete." で届きます）。
+   4. 職員の個人チャットに「承認された対応が完了しました」と届きます。
 
   Walkthrough (a mail flood, a manager's approval, the mail kept as evidence):
    1. Manager: open the channel "市民相談課 - カスハラ対応（管理職）", type "@", pick

@@ -266,8 +266,8 @@ def test_manager_approves_a_reported_mail_flood_by_clicking_the_card(
     assert incident_id in decided.inner_text()
     assert APPROVE not in card_actions(decided), "a decided card must not offer approval again"
 
-    # Staff: told when the approved actions have finished (in the chat's language:
-    # the Playground sends locale en-US with every activity).
+    # Staff: told when the approved actions have finished (in the language she last wrote
+    # in; the Playground itself always sends locale en-US, so either is accepted).
     finished = [t("staff.finished", loc, id=incident_id) for loc in Locale]
     _wait_for_any(staff, finished, after=after_click, timeout=JOB_TIMEOUT)
 
