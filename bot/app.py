@@ -263,6 +263,7 @@ def build_app(
             background.append(asyncio.create_task(sns.monitor.run_forever(interval)))
 
     async def stop(_app: web.Application) -> None:
+        await escalations.drain()  # card updates already promised to the thread
         await sns.fetcher.aclose()
         for task in background:
             await stop_reminders(task)

@@ -9,10 +9,11 @@ other is told the case is already decided.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,7 @@ USER = "user"  # key: Entra object id -> {teams_id, name, upn, reference (person
 THREAD = "thread"  # key: incident id -> {conversation_id, activity_id, service_url, locale}
 DECISION = "decision"  # key: incident id -> the decision as taken
 MAMORU = Person(object_id="mamoru", display_name="Mamoru")  # the actor of automatic moves
+MANAGER_IDS_TTL = dt.timedelta(seconds=60)  # who gets the managers' view of a card
 NOTICE = "notice"  # key: "<incident>:<message key>" -> when the staff member was told
 
 # Default mail texts come from the playbooks' model replies (see bot/playbooks/*.yaml).
@@ -89,6 +91,8 @@ class Escalations:
         self._library = library
         self._clock = clock
         self._users: dict[str, dict[str, Any]] = {}  # last record stored, per object id
+        self._manager_ids_cache: tuple[dt.datetime, tuple[str, ...]] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         # Features hook in here (SNS cases: the safety/care checklist), wired in bot/app.py.
         self.task_source: Callable[[str], Awaitable[tuple[CareTask, ...]]] | None = None
         self.approval_listeners: list[
@@ -315,10 +319,31 @@ class Escalations:
             await self._enqueue(incident, approved)
             for listener in self.approval_listeners:
                 await listener(incident, actor, approved)
-        else:
+        # Everyone's copy of the card and the staff member's notice go out after the
+        # clicker's answer: Teams waits for the invoke, and 50 managers may click at once.
+        self._in_background(self._after_decision(incident, decision))
+        return Outcome(await self.card_for(incident.id, actor, locale))
+
+    async def _after_decision(self, incident: Incident, decision: Decision) -> None:
+        if decision is Decision.REJECT:
             await self.tell_staff(incident, "staff.rejected")
         await self.refresh_thread(incident.id)
-        return Outcome(await self.card_for(incident.id, actor, locale))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception as exc:  # logged by type: the case's state is already saved
+                log.error("after-decision update failed: %s", type(exc).__name__)
+
+        task = asyncio.create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self) -> None:
+        """Wait for the background updates (tests, shutdown)."""
+        while self._background:
+            await asyncio.gather(*list(self._background))
 
     async def _enqueue(self, incident: Incident, approved: list[ApprovedAction]) -> None:
         for action in approved:
@@ -426,13 +451,20 @@ class Escalations:
         drafts[ActionKind.FINAL_WARNING] = t("draft.final-warning", Locale.JA)
         return drafts
 
-    async def _manager_teams_ids(self, incident: Incident) -> tuple[str, ...]:
+    async def _manager_teams_ids(self, _incident: Incident) -> tuple[str, ...]:
+        # Every card build needs it and it reads every known user: keep it a minute.
+        now = self._clock.now()
+        cached = self._manager_ids_cache
+        if cached is not None and now - cached[0] < MANAGER_IDS_TTL:
+            return cached[1]
         users = await self._registry.all(USER)
         ids = []
         for object_id, record in users.items():
             if record.get("teams_id") and await self._directory.is_manager(object_id):
                 ids.append(record["teams_id"])
-        return tuple(sorted(ids))
+        result = tuple(sorted(ids))
+        self._manager_ids_cache = (now, result)
+        return result
 
 
 def text_card_notice(key: str, locale: Locale) -> dict[str, Any]:

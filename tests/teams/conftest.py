@@ -60,7 +60,9 @@ class BotUnderTest:
         activity = action_invoke(self.connector_url, verb, data, **kwargs)
         async with self.http.post(f"{self.url}/api/messages", json=activity) as r:
             body = await r.json(content_type=None)
-            return r.status, body or {}, self.connector.cards()
+        # Updates that follow the answer (the thread's card, notices) have then arrived too.
+        await self.services.escalations.drain()
+        return r.status, body or {}, self.connector.cards()
 
 
 async def start_bot(settings: Settings, **kwargs: Any) -> AsyncIterator[BotUnderTest]:
