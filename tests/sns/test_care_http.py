@@ -7,7 +7,6 @@ import hashlib
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,9 +19,10 @@ from bot.evidence.verify import verify_bundle
 from graph.sandbox import RunningSandbox, Tenant, make_sandbox, seed_demo, start_sandbox
 from graph.sandbox.seed import DEMO_MAILBOX, DEMO_MANAGERS_GROUP_ID, DEMO_USER_IDS
 from tests.sns.conftest import PNG, image, texts
+from tests.support.connector import MANAGERS_CHANNEL, in_channel
 from tests.teams.conftest import BotUnderTest, start_bot
 
-CHANNEL = "19:managers@thread.tacv2"
+CHANNEL = MANAGERS_CHANNEL
 STAFF = {"user_aad": DEMO_USER_IDS[DEMO_MAILBOX], "user_id": "29:tanaka", "user_name": "田中 花子"}
 KACHO = {
     "user_aad": DEMO_USER_IDS["kacho@city.example.jp"],
@@ -69,15 +69,6 @@ async def bot(
     )
     async for running in start_bot(settings, clock=clock):
         yield running
-
-
-def in_channel(**who: str) -> dict[str, Any]:
-    return {
-        "conversation_id": f"{CHANNEL};messageid=1",
-        "conversation_type": "channel",
-        "channelData": {"channel": {"id": CHANNEL}},
-        **who,
-    }
 
 
 async def escalated_sns_case(bot: BotUnderTest) -> str:

@@ -163,3 +163,16 @@ def action_invoke(
         },
     )
     return activity
+
+
+MANAGERS_CHANNEL = "19:managers@thread.tacv2"
+
+
+def in_channel(channel: str = MANAGERS_CHANNEL, **who: Any) -> dict[str, Any]:
+    """Keyword arguments for ``user_activity``: a post in a Teams channel by ``who``."""
+    return {
+        "conversation_id": f"{channel};messageid=1",
+        "conversation_type": "channel",
+        "channelData": {"channel": {"id": channel}, "team": {"id": "team-1"}},
+        **who,
+    }

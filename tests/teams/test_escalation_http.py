@@ -11,9 +11,10 @@ import pytest
 
 from bot.config import Settings
 from bot.domain.jobs import JobState
+from tests.support.connector import MANAGERS_CHANNEL, in_channel
 from tests.teams.conftest import BotUnderTest, start_bot
 
-CHANNEL = "19:managers@thread.tacv2"
+CHANNEL = MANAGERS_CHANNEL
 MANAGER_1 = {"user_aad": "aad-manager-1", "user_id": "29:manager-1", "user_name": "山田 課長"}
 MANAGER_2 = {"user_aad": "aad-manager-2", "user_id": "29:manager-2", "user_name": "佐藤 係長"}
 STAFF = {"user_aad": "aad-staff-1", "user_id": "29:staff-1", "user_name": "田中 花子"}
@@ -31,15 +32,6 @@ async def bot(tmp_path: Path) -> AsyncIterator[BotUnderTest]:
     )
     async for running in start_bot(settings):
         yield running
-
-
-def in_channel(**who: str) -> dict[str, Any]:
-    return {
-        "conversation_id": f"{CHANNEL};messageid=1",
-        "conversation_type": "channel",
-        "channelData": {"channel": {"id": CHANNEL}, "team": {"id": "team-1"}},
-        **who,
-    }
 
 
 async def setup_channel(bot: BotUnderTest) -> list[dict[str, Any]]:

@@ -27,9 +27,10 @@ from graph.sandbox.seed import (
     DEMO_MANAGERS_GROUP_ID,
     DEMO_USER_IDS,
 )
+from tests.support.connector import MANAGERS_CHANNEL, in_channel
 from tests.teams.conftest import BotUnderTest, start_bot
 
-CHANNEL = "19:managers@thread.tacv2"
+CHANNEL = MANAGERS_CHANNEL
 STAFF = {"user_aad": DEMO_USER_IDS[DEMO_MAILBOX], "user_id": "29:tanaka", "user_name": "田中 花子"}
 KACHO = {
     "user_aad": DEMO_USER_IDS["kacho@city.example.jp"],
@@ -67,15 +68,6 @@ async def bot(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[BotUnder
     )
     async for running in start_bot(settings):
         yield running
-
-
-def in_channel(**who: str) -> dict[str, Any]:
-    return {
-        "conversation_id": f"{CHANNEL};messageid=1",
-        "conversation_type": "channel",
-        "channelData": {"channel": {"id": CHANNEL}},
-        **who,
-    }
 
 
 async def reported_and_escalated(bot: BotUnderTest) -> str:
