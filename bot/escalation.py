@@ -39,7 +39,7 @@ from bot.domain.sns import CareTask
 from bot.teams.messenger import Messenger, Posted
 from cards.escalation import CaseView, Decided, JobLine, ViewMode, escalation_card
 from cards.i18n import t
-from cards.notices import text_card
+from cards.notices import notice_element, text_card
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +295,7 @@ class Escalations:
                 "already-decided": "esc.already",
                 "nothing-selected": "esc.nothing_selected",
             }[refused.reason]
-            card["body"].insert(1, text_card_notice(note_key, locale))
+            card["body"].insert(1, notice_element(note_key, locale))
             return Outcome(card, refused.reason)
 
         approved = [
@@ -465,15 +465,6 @@ class Escalations:
         result = tuple(sorted(ids))
         self._manager_ids_cache = (now, result)
         return result
-
-
-def text_card_notice(key: str, locale: Locale) -> dict[str, Any]:
-    """A highlighted one-line notice element."""
-    return {
-        "type": "Container",
-        "style": "warning",
-        "items": [{"type": "TextBlock", "text": t(key, locale), "wrap": True, "weight": "Bolder"}],
-    }
 
 
 def _note(decision: Decision, selected: tuple[ActionKind, ...], comment: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.locale import Locale
-from cards.elements import Element, card, execute, heading, next_steps, text
+from cards.elements import Element, card, container, execute, heading, next_steps, text
 from cards.i18n import t
 from cards.verbs import Verb
 
@@ -39,3 +39,8 @@ def error_card(locale: Locale, reference: str) -> Element:
 def text_card(message: str) -> Element:
     """A card with one sentence (proactive notices)."""
     return card([text(message)])
+
+
+def notice_element(key: str, locale: Locale) -> Element:
+    """A highlighted one-line notice, to put at the top of another card."""
+    return container([text(t(key, locale), weight="Bolder")], style="warning")

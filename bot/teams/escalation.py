@@ -12,7 +12,7 @@ from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnSta
 from bot.domain.escalation import Decision
 from bot.domain.locale import Locale
 from bot.domain.matcher import Command
-from bot.escalation import Escalations, text_card_notice
+from bot.escalation import Escalations
 from bot.exports import Exports
 from bot.guidance import choose_locale
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
@@ -21,7 +21,7 @@ from bot.teams.incidents import CommandHandler, person_of
 from bot.teams.messenger import is_personal, reference_of
 from bot.teams.replies import send_card
 from cards.i18n import t
-from cards.notices import text_card
+from cards.notices import notice_element, text_card
 from cards.verbs import Verb
 
 log = logging.getLogger(__name__)
@@ -93,10 +93,10 @@ def register(
         person = person_of(request.sender)
         card = await escalations.card_for(incident_id, person, request.locale)
         if not await escalations.is_manager(person):
-            card["body"].insert(1, text_card_notice("esc.not_manager", request.locale))
+            card["body"].insert(1, notice_element("esc.not_manager", request.locale))
             return ActionResult(replace=card)
         await exports.request(incident_id, person)
-        card["body"].insert(1, text_card_notice("export.queued", request.locale))
+        card["body"].insert(1, notice_element("export.queued", request.locale))
         return ActionResult(replace=card)
 
     async def setup(context: TurnContext, locale: Locale) -> None:
