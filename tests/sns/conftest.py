@@ -32,18 +32,9 @@ async def bot(tmp_path: Path) -> AsyncIterator[BotUnderTest]:
 
 async def report_sns_case(bot: BotUnderTest, what: str, submission: str = "sns-case-0001") -> str:
     """Report an SNS case as the staff member; returns its id."""
-    _, body, _ = await bot.click(
-        "incident.report.submit",
-        {
-            "submission_id": submission,
-            "type": "sns-defamation",
-            "what_happened": what,
-            "locale": "ja",
-        },
-        **STAFF,
+    return await bot.report(
+        submission_id=submission, type="sns-defamation", what_happened=what, **STAFF
     )
-    title = body["value"]["body"][0]["text"]
-    return title[title.index("KH-") : title.index("KH-") + 12]
 
 
 def image(bot: BotUnderTest, file_id: str, *, content_type: str = "image/*") -> dict[str, Any]:

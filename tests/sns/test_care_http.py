@@ -73,18 +73,9 @@ async def bot(
 
 async def escalated_sns_case(bot: BotUnderTest) -> str:
     await bot.say("setup", **in_channel(**KACHO))
-    await bot.say("こんにちは", **STAFF)
-    _, body, _ = await bot.click(
-        "incident.report.submit",
-        {
-            "submission_id": "care-0001-abcdef",
-            "type": "sns-defamation",
-            "what_happened": "Xで名指し",
-        },
-        **STAFF,
+    incident_id = await bot.report(
+        submission_id="care-0001-abcdef", type="sns-defamation", what_happened="Xで名指し", **STAFF
     )
-    title = body["value"]["body"][0]["text"]
-    incident_id = title[title.index("KH-") : title.index("KH-") + 12]
     await bot.run_jobs()
     return incident_id
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,30 @@ class BotUnderTest:
     def services(self) -> Services:
         """The bot's running pieces (job runner, escalations, persistence)."""
         return self.app[SERVICES]
+
+    async def report(
+        self,
+        *,
+        submission_id: str,
+        type: str,
+        what_happened: str,
+        counterpart: str = "",
+        **who: Any,
+    ) -> str:
+        """Submit the report form as ``who`` (after a first message); returns the case id."""
+        await self.say("こんにちは", **who)  # Teams installs the app before anyone reports
+        data = {
+            "submission_id": submission_id,
+            "type": type,
+            "what_happened": what_happened,
+            "counterpart": counterpart,
+            "locale": "ja",
+        }
+        _, body, _ = await self.click("incident.report.submit", data, **who)
+        title = body["value"]["body"][0]["text"]
+        match = re.search(r"KH-\d{4}-\d{4,}", title)
+        assert match, title
+        return match.group(0)
 
     async def run_jobs(self) -> int:
         """Run every due job now (the bot under test does not poll)."""

@@ -39,21 +39,13 @@ async def setup_channel(bot: BotUnderTest) -> list[dict[str, Any]]:
 
 
 async def report(bot: BotUnderTest, submission: str = "sub-escalate-0001") -> str:
-    # The staff member chats with Mamoru first (Teams installs the app personally).
-    await bot.say("こんにちは", **STAFF)
-    _, body, _ = await bot.click(
-        "incident.report.submit",
-        {
-            "submission_id": submission,
-            "type": "mass-email",
-            "what_happened": "同じ人から毎日100通のメール",
-            "counterpart": "angry@example.com",
-            "locale": "ja",
-        },
+    return await bot.report(
+        submission_id=submission,
+        type="mass-email",
+        what_happened="同じ人から毎日100通のメール",
+        counterpart="angry@example.com",
         **STAFF,
     )
-    title = body["value"]["body"][0]["text"]
-    return title[title.index("KH-") : title.index("KH-") + 12]
 
 
 def texts(card: dict[str, Any]) -> str:

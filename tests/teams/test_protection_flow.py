@@ -72,20 +72,13 @@ async def bot(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[BotUnder
 
 async def reported_and_escalated(bot: BotUnderTest) -> str:
     await bot.say("setup", **in_channel(**KACHO))
-    await bot.say("こんにちは", **STAFF)
-    _, body, _ = await bot.click(
-        "incident.report.submit",
-        {
-            "submission_id": "flow-0001-abcdef",
-            "type": "mass-email",
-            "what_happened": "九条という人から毎日100通以上",
-            "counterpart": DEMO_ABUSER,
-            "locale": "ja",
-        },
+    incident_id = await bot.report(
+        submission_id="flow-0001-abcdef",
+        type="mass-email",
+        what_happened="九条という人から毎日100通以上",
+        counterpart=DEMO_ABUSER,
         **STAFF,
     )
-    title = body["value"]["body"][0]["text"]
-    incident_id = title[title.index("KH-") : title.index("KH-") + 12]
     await bot.run_jobs()  # the escalation
     return incident_id
 
