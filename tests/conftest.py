@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+# Fixtures shared across test packages (pytest loads plugins only from the root conftest).
+pytest_plugins = ["tests.graph.fixtures"]
+
 MANDATORY_IN_CI = ("postgres", "e2e", "toolchain")
 
 

@@ -1,4 +1,4 @@
-"""Fixtures: an in-process Graph sandbox and a client talking real HTTP to it."""
+"""Fixtures: a client talking real HTTP to the sandbox (``sandbox``: tests/graph/fixtures.py)."""
 
 from __future__ import annotations
 
@@ -7,23 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from graph.mailbox import GraphMailboxClient
-from graph.sandbox import Limits, RunningSandbox, make_sandbox, start_sandbox
-from tests.graph.helpers import Sent, make_transport, new_tenant
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[RunningSandbox]:
-    """A sandbox with Graph's limits (window scaled down) serving on a free port."""
-    sb = make_sandbox(new_tenant(), Limits(requests_per_window=100_000, window_seconds=60))
-    running = await start_sandbox(sb)
-    yield running
-    await running.close()
-
-
-@pytest.fixture
-def sent() -> Sent:
-    """The client-side request recorder."""
-    return Sent()
+from graph.sandbox import RunningSandbox
+from tests.graph.helpers import Sent, make_transport
 
 
 @pytest.fixture

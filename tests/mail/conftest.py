@@ -1,4 +1,8 @@
-"""Fixtures: the mail protection use case wired to the in-process Graph sandbox."""
+"""Fixtures: the mail protection use case wired to the in-process Graph sandbox.
+
+``sandbox`` and ``sent`` are shared with the Graph tests (tests/graph/fixtures.py, loaded
+by tests/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -10,23 +14,8 @@ import pytest
 from bot.mail.graph_mailbox import GraphMailbox
 from bot.mail.jsonl_log import JsonlEmailEvidenceLog
 from graph.mailbox import GraphMailboxClient
-from graph.sandbox import Limits, RunningSandbox, make_sandbox, start_sandbox
-from tests.graph.helpers import Sent, make_transport, new_tenant
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[RunningSandbox]:
-    """A sandbox with Graph's limits (window scaled down) serving on a free port."""
-    sb = make_sandbox(new_tenant(), Limits(requests_per_window=100_000, window_seconds=60))
-    running = await start_sandbox(sb)
-    yield running
-    await running.close()
-
-
-@pytest.fixture
-def sent() -> Sent:
-    """Requests recorded at the client transport."""
-    return Sent()
+from graph.sandbox import RunningSandbox
+from tests.graph.helpers import Sent, make_transport
 
 
 @pytest.fixture
