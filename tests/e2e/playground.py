@@ -120,7 +120,12 @@ def _find_newest(
             else:
                 shown = candidate.inner_text()
             if text in shown:
-                return candidate
+                if in_title:
+                    return candidate
+                # Anchored on the text, not the position: a message that arrives meanwhile
+                # (a proactive notice) must not shift the locator to another card.
+                scope = page.locator(f"{BOT_MESSAGE} {inner}") if inner else messages
+                return scope.filter(has_text=text).last
     return None
 
 
