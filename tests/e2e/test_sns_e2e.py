@@ -26,6 +26,7 @@ from tests.e2e.conftest import Server
 from tests.e2e.playground import (
     click_card_action,
     send_message,
+    wait_for_bot_text,
     wait_for_card_text,
     wait_for_card_title,
 )
@@ -79,6 +80,9 @@ def test_staff_records_an_x_post_with_its_screenshot(page: Page, playground: Ser
     form.locator("textarea").first.fill("Xで実名と写真を載せられ、拡散されている")
     click_card_action(page, SUBMIT, card=form)
     wait_for_card_text(page, "個人のアカウントから返信")  # protecting the person
+    # The escalation's notice (no managers' channel in this test) arrives from a job; the
+    # Playground re-renders the chat when it lands, which would wipe a half-filled form.
+    wait_for_bot_text(page, "上司チャンネルがまだ登録されていません", timeout=30)
 
     inline = "data:image/png;base64," + base64.b64encode(PNG).decode()
     _mock_activity(playground, POST, [{"contentType": "image/png", "contentUrl": inline}])
