@@ -14,7 +14,7 @@ INFRA = DEPLOY / "infra"
 TEAMS = DEPLOY / "teams"
 ATK = REPO_ROOT / "node_modules" / ".bin" / "atk"
 CHECKOV = REPO_ROOT / ".venv" / "tools" / "checkov" / "bin" / "checkov"
-# The localization schema ships inside the Agents Toolkit (not among ../shared/schemas).
+# The localization schema ships inside the Agents Toolkit (not among the copies in tests/schemas).
 LOCALIZATION_SCHEMA = (
     REPO_ROOT
     / "node_modules/@microsoft/app-manifest/build/json-schemas/teams/v1.30"

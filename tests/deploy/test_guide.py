@@ -7,13 +7,13 @@ import re
 import pytest
 
 from tests.deploy.support import DEPLOY
-from tests.support.paths import REPO_ROOT, SHARED_DIR
+from tests.support.paths import REPO_ROOT
 
 GUIDES = [DEPLOY / "README.md", DEPLOY / "README.ja.md"]
 # Paths the guide names that a command creates (not in the repository).
 CREATED = {"deploy/app.zip", ".venv/bin/python", ".venv/bin/mamoru", ".venv/tools/checkov"}
 PATH = re.compile(
-    r"(?<![\w/])((?:\.\./shared|\.github|deploy|scripts|bot|tests|\.venv)/[\w./-]*[\w/]"
+    r"(?<![\w/])((?:\.\./[\w.-]+|\.github|deploy|docs|scripts|bot|tests|\.venv)/[\w./-]*[\w/]"
     r"|azure\.yaml|requirements\.lock|Makefile)"
 )
 
@@ -30,13 +30,26 @@ def test_every_file_the_guide_names_exists(guide) -> None:  # type: ignore[no-un
     assert "deploy/infra/main.bicep" in paths
     missing = []
     for path in sorted(paths - CREATED):
-        if path.startswith("../shared/"):
-            target = SHARED_DIR / path.removeprefix("../shared/")
-        else:
-            target = REPO_ROOT / path
-        if not target.exists():
+        if not (REPO_ROOT / path).exists():
             missing.append(path)
     assert not missing
+
+
+@pytest.mark.parametrize("guide", [*GUIDES, REPO_ROOT / "README.md"], ids=lambda p: p.name)
+def test_the_guides_point_only_inside_the_repository(guide) -> None:  # type: ignore[no-untyped-def]
+    # A clone from GitHub has nothing beside it: a path out of the repository is a dead link.
+    text = guide.read_text(encoding="utf-8")
+    outside = [p for p in named_paths(text) if p.startswith("../")]
+    links = re.findall(r"\]\(([^)#\s]+)", text)
+    dead = [
+        link
+        for link in links
+        if "://" not in link and not (guide.parent / link).resolve().is_relative_to(REPO_ROOT)
+    ]
+    missing = [
+        link for link in links if "://" not in link and not (guide.parent / link).exists()
+    ]
+    assert not outside and not dead and not missing, (outside, dead, missing)
 
 
 def test_both_guides_name_the_same_files_and_steps() -> None:

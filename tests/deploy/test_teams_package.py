@@ -58,7 +58,7 @@ def manifest() -> dict:
 
 
 def schema_for(manifest_version: str) -> dict:
-    """The official manifest schema of that version, from ../shared/schemas."""
+    """The official manifest schema of that version, copied into tests/schemas."""
     path = SCHEMAS_DIR / "teams-manifest" / f"MicrosoftTeams-{manifest_version}.schema.json"
     return json.loads(path.read_text(encoding="utf-8"))
 

@@ -1,13 +1,12 @@
-"""Where the tests find the official schemas: ``../shared/schemas`` beside the repository.
+"""Where the tests find the repository and the official schemas copied into it.
 
-``MAMORU_SHARED_DIR`` overrides it for a checkout placed elsewhere.
+The schemas live in ``tests/schemas`` (see its README for their sources), so a clone of the
+repository is all the tests need.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_DIR = Path(os.environ.get("MAMORU_SHARED_DIR") or REPO_ROOT.parent / "shared")
-SCHEMAS_DIR = SHARED_DIR / "schemas"
+SCHEMAS_DIR = REPO_ROOT / "tests" / "schemas"
