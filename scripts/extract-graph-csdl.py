@@ -73,9 +73,7 @@ def extract(source: Path, target: Path) -> None:
     ET.register_namespace("edmx", EDMX)
     ET.register_namespace("", EDM)
     root = ET.parse(source).getroot()
-    schema = next(
-        s for s in root.iter(f"{{{EDM}}}Schema") if s.get("Namespace") == NAMESPACE
-    )
+    schema = next(s for s in root.iter(f"{{{EDM}}}Schema") if s.get("Namespace") == NAMESPACE)
     by_name: dict[str, ET.Element] = {}
     for el in schema:
         if el.tag in {f"{{{EDM}}}EntityType", f"{{{EDM}}}ComplexType", f"{{{EDM}}}EnumType"}:

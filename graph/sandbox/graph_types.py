@@ -85,8 +85,7 @@ TYPES: dict[str, tuple[str | None, dict[str, str | None]]] = {
     ),
     "customSecurityAttributeValue": (
         None,
-        {
-        },
+        {},
     ),
     "dateTimeTimeZone": (
         None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import xml.etree.ElementTree as ET
+
 import pytest
 from pydantic import BaseModel
 
@@ -47,7 +48,7 @@ def properties(type_name: str) -> set[str]:
     current: str | None = type_name
     while current:
         assert current in types, (
-            f"{current} is not in {CSDL.name}: add it to ROOT_TYPES in scripts/extract-graph-csdl.py"
+            f"{current} is not in {CSDL.name}: add it to ROOT_TYPES (scripts/extract-graph-csdl.py)"
         )
         own, current = types[current]
         names |= own
