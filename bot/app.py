@@ -231,7 +231,11 @@ def build_app(
         return True, "reachable"
 
     web_app = build_web_app(
-        agent, adapter, auth_config, {"playbooks": playbooks_ok, "database": database_ok}
+        agent,
+        adapter,
+        auth_config,
+        {"playbooks": playbooks_ok, "database": database_ok},
+        tenant_id=settings.tenant_id,
     )
     reminders = Reminders(
         escalations=escalations,

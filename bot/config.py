@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     auth_type: BotAuthType = BotAuthType.CLIENT_SECRET
     # Accept requests without a token. Only for local runs (Agents Playground); never in Azure.
     allow_anonymous: bool = False
+    # Extra Bot Connector origins accepted as an activity's serviceUrl besides Microsoft's
+    # own hosts (comma-separated, e.g. a local stand-in connector in tests). Leave empty in
+    # Azure: the bot sends its token only to the host the incoming token named.
+    connector_origins: str = ""
 
     # --- Storage
     data_dir: Path = Path(".mamoru")
@@ -117,11 +121,27 @@ class Settings(BaseSettings):
 
     def serving_problem(self) -> str | None:
         """Why the bot must not serve /api/messages with these settings, or None if it may."""
+        if self.allow_anonymous and (self.client_id or self.website_hostname):
+            # Anonymous requests next to a real identity, or in App Service: anyone could
+            # post an activity as any manager. Refuse outright instead of warning.
+            why = "MAMORU_CLIENT_ID is set" if self.client_id else "WEBSITE_HOSTNAME is set"
+            return (
+                f"MAMORU_ALLOW_ANONYMOUS=true is only for a local run with the Agents "
+                f"Playground, but {why} (a bot identity or Azure App Service): set "
+                "MAMORU_ALLOW_ANONYMOUS=false"
+            )
         if not self.client_id and not self.allow_anonymous:
             return (
                 "no bot identity configured: set MAMORU_CLIENT_ID, MAMORU_TENANT_ID and "
                 "MAMORU_CLIENT_SECRET for Azure, or MAMORU_ALLOW_ANONYMOUS=true for a local "
                 "run with the Agents Playground"
+            )
+        if self.client_id and not self.tenant_id:
+            # Without a tenant the SDK would treat the bot as multi-tenant and accept
+            # tokens issued by any Entra tenant.
+            return (
+                "MAMORU_TENANT_ID is not set: set it to the directory (tenant) id of the "
+                "Microsoft 365 tenant the bot serves"
             )
         return None
 
@@ -143,6 +163,13 @@ class Settings(BaseSettings):
     def manager_id_set(self) -> frozenset[str]:
         """The configured manager object ids."""
         return frozenset(i.strip() for i in self.manager_ids.split(",") if i.strip())
+
+    @property
+    def connector_origin_set(self) -> frozenset[str]:
+        """The extra connector origins (``scheme://host[:port]``), lower-case."""
+        return frozenset(
+            o.strip().rstrip("/").lower() for o in self.connector_origins.split(",") if o.strip()
+        )
 
     @property
     def has_bot_identity(self) -> bool:

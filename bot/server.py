@@ -1,7 +1,8 @@
 """The aiohttp web application: ``POST /api/messages`` and ``GET /healthz``.
 
 Malformed requests get a 400 with a reason (never a 500): the SDK would raise on
-an activity that does not validate.
+an activity that does not validate. With a tenant configured, an activity from any
+other tenant (``conversation.tenantId``) gets a 403 before the bot sees it.
 """
 
 from __future__ import annotations
@@ -45,13 +46,25 @@ def _token_without_key_id(authorization: str | None) -> bool:
         return False
 
 
+def _foreign_tenant(body: dict[str, Any], tenant_id: str) -> bool:
+    """Whether the activity comes from a conversation outside ``tenant_id`` (or names none)."""
+    conversation = body.get("conversation")
+    tenant = conversation.get("tenantId") if isinstance(conversation, dict) else None
+    return not isinstance(tenant, str) or tenant.strip().lower() != tenant_id.strip().lower()
+
+
 def build_web_app(
     agent: AgentApplication[TurnState],
     adapter: CloudAdapter,
     auth_config: AgentAuthConfiguration,
     health_checks: dict[str, HealthCheck],
+    *,
+    tenant_id: str = "",
 ) -> web.Application:
-    """The web application serving the agent and the health endpoint."""
+    """The web application serving the agent and the health endpoint.
+
+    ``tenant_id``: when set, only activities from conversations of that tenant are served.
+    """
 
     async def messages(request: web.Request) -> web.StreamResponse:
         try:
@@ -65,6 +78,11 @@ def build_web_app(
         except ValidationError as exc:
             fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
             return _bad_request(f"the activity is malformed ({fields or 'shape'})")
+        if tenant_id and _foreign_tenant(body, tenant_id):
+            # A valid Bot Framework token says nothing about the tenant: Teams users of any
+            # organisation could otherwise reach the bot (and forge nothing else to do it).
+            log.warning("activity refused: conversation of another tenant")
+            return web.json_response({"error": "this bot serves one organisation only"}, status=403)
         response = await adapter.process(request, agent)
         return response if response is not None else web.Response(status=202)
 

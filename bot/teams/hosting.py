@@ -2,6 +2,11 @@
 
 With no bot identity configured (a local run), outgoing calls to the connector
 are made without a token; the SDK would otherwise ask MSAL for one and fail.
+
+With a bot identity, two checks the SDK leaves off by default are turned on: tokens
+must come from the Bot Framework or the configured tenant (issuer allow-list), and an
+activity's serviceUrl must be a Microsoft connector host *and* the host its token's
+``serviceurl`` claim names, so the bot never sends its own token anywhere else.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from microsoft_agents.hosting.core import (
 )
 from microsoft_agents.hosting.core.authorization import ClaimsIdentity
 from microsoft_agents.hosting.core.connector import ConnectorClientBase, UserTokenClientBase
+from microsoft_agents.hosting.core.security import OutboundHostValidator
+from yarl import URL
 
 from bot.config import BotAuthType, Settings
 
@@ -52,6 +59,31 @@ class AnonymousClientFactory(RestChannelServiceClientFactory):
         return await super().create_user_token_client(context, claims_identity, use_anonymous=True)
 
 
+class ConnectorHostValidator(OutboundHostValidator):
+    """The SDK's serviceUrl validator, plus origins configured explicitly.
+
+    Enabled, the SDK refuses (401) an activity whose serviceUrl is not a Microsoft
+    connector host, or whose host differs from its token's ``serviceurl`` claim. The
+    extra origins (``MAMORU_CONNECTOR_ORIGINS``) let a local stand-in connector on
+    ``http://127.0.0.1`` through, which the SDK's rules (https, no loopback) would not.
+    """
+
+    def __init__(self, extra_origins: frozenset[str] = frozenset()) -> None:
+        super().__init__(enabled=True)
+        self._extra_origins = frozenset(_origin(URL(o)) for o in extra_origins)
+
+    def is_allowed(self, url: str | URL) -> bool:
+        """Whether ``url`` may be an activity's serviceUrl."""
+        parsed = URL(str(url))
+        if parsed.host and _origin(parsed) in self._extra_origins:
+            return not parsed.user and not parsed.password
+        return super().is_allowed(url)
+
+
+def _origin(url: URL) -> str:
+    return f"{url.scheme}://{url.host_port_subcomponent}".lower()
+
+
 def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
     """The SDK's view of the bot identity (also used to validate incoming tokens)."""
     if not settings.has_bot_identity:
@@ -63,6 +95,10 @@ def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
         client_secret=settings.client_secret.get_secret_value() or None,
         cert_pfx_file=str(settings.certificate_path) if settings.certificate_path else None,
         anonymous_allowed=settings.allow_anonymous,
+        # The default list: the Bot Framework issuer and this tenant's v1/v2 Entra issuers
+        # (the SDK adds Microsoft's own first-party tenants). Another tenant's token is
+        # refused even when its audience is this bot.
+        validate_issuer=True,
     )
 
 
@@ -73,7 +109,10 @@ def build_hosting(
     config = auth_configuration(settings)
     connections = MsalConnectionManager(connections_configurations={"SERVICE_CONNECTION": config})
     if settings.has_bot_identity:
-        adapter = CloudAdapter(connection_manager=connections)
+        adapter = CloudAdapter(
+            connection_manager=connections,
+            host_validator=ConnectorHostValidator(settings.connector_origin_set),
+        )
     else:
         adapter = CloudAdapter(channel_service_client_factory=AnonymousClientFactory(connections))
     # No typing indicator: answers are immediate, and under load the SDK would send one per

@@ -93,6 +93,11 @@ class BotUnderTest:
 async def start_bot(settings: Settings, **kwargs: Any) -> AsyncIterator[BotUnderTest]:
     """Run the bot built from ``settings`` next to a fake connector (jobs run on demand)."""
     connector, connector_server = await start_connector()
+    connector_url = str(connector_server.make_url("")).rstrip("/")
+    if settings.has_bot_identity and not settings.connector_origins:
+        # With an identity the bot accepts only Microsoft's connector hosts (https, never
+        # loopback): the stand-in connector must be named, as an operator would name one.
+        settings = settings.model_copy(update={"connector_origins": connector_url})
     app = build_app(settings, run_jobs=False, **kwargs)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
@@ -100,7 +105,7 @@ async def start_bot(settings: Settings, **kwargs: Any) -> AsyncIterator[BotUnder
         yield BotUnderTest(
             url=str(server.make_url("")).rstrip("/"),
             connector=connector,
-            connector_url=str(connector_server.make_url("")).rstrip("/"),
+            connector_url=connector_url,
             http=http,
             app=app,
             app_data_dir=settings.data_dir,

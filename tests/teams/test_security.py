@@ -20,8 +20,11 @@ import asyncio
 import datetime as dt
 import ipaddress
 import json
+import os
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -324,10 +327,20 @@ def _token(claims: dict[str, Any], key: rsa.RSAPrivateKey = TRUSTED_KEY, kid: st
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
 
-async def _post(bot: BotUnderTest, authorization: str | None) -> int:
+async def _post(
+    bot: BotUnderTest,
+    authorization: str | None,
+    *,
+    tenant: str | None = TENANT_ID,
+    service_url: str | None = None,
+) -> int:
     """Send a staff message with this Authorization header; the HTTP status."""
     bot.connector.clear()
-    activity = user_activity(bot.connector_url, text="毎日大量のメールが届きます")
+    activity = user_activity(service_url or bot.connector_url, text="毎日大量のメールが届きます")
+    if tenant is None:
+        del activity["conversation"]["tenantId"]
+    else:
+        activity["conversation"]["tenantId"] = tenant
     headers = {"Authorization": authorization} if authorization is not None else {}
     response = await bot.post(activity, **headers)
     return response.status
@@ -419,6 +432,61 @@ async def test_malformed_authorization_headers_are_refused(secured_bot: BotUnder
         assert secured_bot.connector.sent == []
 
 
+OTHER_TENANT_ID = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
+
+
+async def test_token_from_another_tenant_is_refused(secured_bot: BotUnderTest) -> None:
+    # Signed by the (trusted) Entra keys, for this bot's audience, but issued by another
+    # organisation's tenant: a multi-tenant check would let it in.
+    claims = _claims(
+        f"https://login.microsoftonline.com/{OTHER_TENANT_ID}/v2.0",
+        secured_bot.connector_url,
+        tid=OTHER_TENANT_ID,
+        ver="2.0",
+        azp=APP_ID,
+    )
+    assert await _post(secured_bot, f"Bearer {_token(claims)}", tenant=OTHER_TENANT_ID) == 401
+    v1 = _claims(
+        f"https://sts.windows.net/{OTHER_TENANT_ID}/", secured_bot.connector_url, tid=OTHER_TENANT_ID
+    )
+    assert await _post(secured_bot, f"Bearer {_token(v1)}") == 401
+    assert secured_bot.connector.sent == []
+
+
+async def test_activity_from_another_tenant_is_refused(secured_bot: BotUnderTest) -> None:
+    # A genuine Bot Framework token names no tenant: the conversation's tenant decides.
+    token = _token(_claims(BOT_FRAMEWORK_ISSUER, secured_bot.connector_url))
+    assert await _post(secured_bot, f"Bearer {token}", tenant=OTHER_TENANT_ID) == 403
+    assert await _post(secured_bot, f"Bearer {token}", tenant=None) == 403
+    assert secured_bot.connector.sent == []
+    assert await _post(secured_bot, f"Bearer {token}", tenant=TENANT_ID.upper()) in (200, 202)
+
+
+async def test_service_url_the_token_did_not_name_is_refused(
+    secured_bot: BotUnderTest, sign_in_routed: FakeSignIn
+) -> None:
+    # The token names Teams' connector; the activity points the bot at another host (the
+    # stand-in connector plays the attacker's): the bot must not send its token there.
+    tokens_before = sign_in_routed.tokens_issued
+    for issuer in (BOT_FRAMEWORK_ISSUER, ENTRA_ISSUER):
+        claims = _claims(issuer, "https://smba.trafficmanager.net/jp/")
+        assert await _post(secured_bot, f"Bearer {_token(claims)}") == 401
+    assert secured_bot.connector.sent == []
+    assert sign_in_routed.tokens_issued == tokens_before
+
+
+async def test_service_url_outside_the_connector_hosts_is_refused(
+    secured_bot: BotUnderTest, sign_in_routed: FakeSignIn
+) -> None:
+    # Even when the (valid) token names it: only Microsoft's connector hosts are served.
+    tokens_before = sign_in_routed.tokens_issued
+    for foreign in ("https://evil.example/", "http://smba.trafficmanager.net/jp/"):
+        token = _token(_claims(BOT_FRAMEWORK_ISSUER, foreign))
+        assert await _post(secured_bot, f"Bearer {token}", service_url=foreign) == 401, foreign
+    assert sign_in_routed.tokens_issued == tokens_before
+    assert sign_in_routed.refused_hosts == []
+
+
 # --- startup and health
 
 
@@ -442,3 +510,34 @@ async def test_healthz_needs_no_token(secured_bot: BotUnderTest) -> None:
         body = await r.json()
     assert r.status == 200
     assert body["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("MAMORU_CLIENT_ID", APP_ID), ("WEBSITE_HOSTNAME", "app.azurewebsites.net")]
+)
+def test_anonymous_mode_with_an_identity_or_in_azure_does_not_start(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    # `mamoru serve` exits with an error instead of serving forged managers.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAMORU_")}
+    env.pop("WEBSITE_HOSTNAME", None)
+    env.update(
+        MAMORU_ALLOW_ANONYMOUS="true",
+        MAMORU_TENANT_ID=TENANT_ID,
+        MAMORU_DATA_DIR=str(tmp_path),
+        MAMORU_GRAPH_SANDBOX_EMBEDDED="false",
+        MAMORU_PORT="1",  # never reached
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+        **{name: value},
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "MAMORU_ALLOW_ANONYMOUS=false" in done.stderr + done.stdout
+    assert f"{name} is set" in done.stderr + done.stdout
