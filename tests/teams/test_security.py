@@ -447,7 +447,9 @@ async def test_token_from_another_tenant_is_refused(secured_bot: BotUnderTest) -
     )
     assert await _post(secured_bot, f"Bearer {_token(claims)}", tenant=OTHER_TENANT_ID) == 401
     v1 = _claims(
-        f"https://sts.windows.net/{OTHER_TENANT_ID}/", secured_bot.connector_url, tid=OTHER_TENANT_ID
+        f"https://sts.windows.net/{OTHER_TENANT_ID}/",
+        secured_bot.connector_url,
+        tid=OTHER_TENANT_ID,
     )
     assert await _post(secured_bot, f"Bearer {_token(v1)}") == 401
     assert secured_bot.connector.sent == []
