@@ -5,7 +5,7 @@ is the Bot Connector's (the activity's ``serviceUrl``) or one configured explici
 a URL pasted in the text is never fetched. No redirects are followed (they could
 lead anywhere). The bot's own token is sent when it has one; a local run (Agents
 Playground) has none and the Playground serves attachments from its own host.
-Images only (checked by the response type *and* the file's first bytes), up to a
+Images only (checked by the response type *and* the file's full signature), up to a
 size limit read as a stream. An image inlined as a ``data:`` URL is decoded, not fetched.
 """
 
@@ -32,13 +32,6 @@ NOT_IMAGE = "not-image"
 REFUSED = "connector-refused"
 UNREACHABLE = "unreachable"
 
-_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"BM", "image/bmp"),
-)
 _EXTENSIONS = {
     "image/png": "png",
     "image/jpeg": "jpg",
@@ -78,13 +71,36 @@ class Downloaded:
         return _EXTENSIONS.get(self.media_type, "img")
 
 
+# Enough of a file's start to check every signature below in full.
+SIGNATURE_BYTES = 32
+_JPEG_MARKERS = frozenset({0xDB, 0xC0, 0xC2, 0xC4, 0xDD, 0xFE, *range(0xE0, 0xF0)})
+_BMP_HEADER_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
+_WEBP_CHUNKS = (b"VP8 ", b"VP8L", b"VP8X")
+
+
 def sniff_image(head: bytes) -> str | None:
-    """The image media type of a file starting with ``head``, or None if not an image."""
-    for magic, media_type in _MAGIC:
-        if head.startswith(magic):
-            return media_type
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+    """The image media type of a file starting with ``head``, or None if not an image.
+
+    Each format's whole signature is checked, not just its first bytes: PNG's 8-byte
+    signature followed by its IHDR chunk; JPEG's start-of-image followed by a real
+    marker; GIF87a/GIF89a; RIFF/WEBP with a VP8 chunk; BMP's "BM" with zero reserved
+    fields and a known header size (two letters alone would let text files through).
+    """
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[8:16] == b"\x00\x00\x00\x0dIHDR":
+        return "image/png"
+    if head[:3] == b"\xff\xd8\xff" and len(head) > 3 and head[3] in _JPEG_MARKERS:
+        return "image/jpeg"
+    if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 13:
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP" and head[12:16] in _WEBP_CHUNKS:
         return "image/webp"
+    if (
+        head[:2] == b"BM"
+        and len(head) >= 18
+        and head[6:10] == b"\x00\x00\x00\x00"
+        and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES
+    ):
+        return "image/bmp"
     return None
 
 
@@ -156,7 +172,7 @@ class AttachmentFetcher:
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.info("attachment download failed: %s", type(exc).__name__)
             raise AttachmentRefused(UNREACHABLE) from exc
-        media_type = sniff_image(bytes(data[:16]))
+        media_type = sniff_image(bytes(data[:SIGNATURE_BYTES]))
         if media_type is None:
             raise AttachmentRefused(NOT_IMAGE)
         return Downloaded(bytes(data), media_type)
@@ -172,7 +188,7 @@ class AttachmentFetcher:
             data = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
             raise AttachmentRefused(NOT_IMAGE) from None
-        media_type = sniff_image(data[:16])
+        media_type = sniff_image(data[:SIGNATURE_BYTES])
         if media_type is None:
             raise AttachmentRefused(NOT_IMAGE)
         return Downloaded(data, media_type)

@@ -21,6 +21,7 @@ from bot.domain.incidents import Incident, IncidentState, IncidentType, Person
 from bot.domain.ports import BlobStore, Clock, Directory, Registry, Store
 from bot.domain.sns import platform_of, scan_urls
 from bot.domain.sns_capture import CaptureResult, CaseChoice, Note, PendingCapture, RecordedPost
+from bot.evidence.blobs import sha256_hex
 from bot.sns.attachments import AttachmentFetcher, AttachmentRefused, IncomingAttachment
 from bot.sns.form import CaptureForm
 
@@ -97,9 +98,16 @@ class SnsCapture:
             elif len(urls) < MAX_PENDING_URLS:
                 urls.append(url)
         shots = list(pending.screenshots)
+        # The limit is checked before anything is downloaded: a message with hundreds of
+        # attachments costs at most the free slots' downloads, never more.
+        downloads_left = MAX_PENDING_SHOTS - len(shots)
         for attachment in attachments:
             if attachment.content_type.lower().startswith(_IGNORED_TYPES):
                 continue
+            if downloads_left <= 0 or len(shots) >= MAX_PENDING_SHOTS:
+                notes.append(Note("sns.shot.too_many", {"max": str(MAX_PENDING_SHOTS)}))
+                break
+            downloads_left -= 1
             name = attachment.name or "screenshot"
             try:
                 downloaded = await self._fetcher.fetch(attachment, service_url)
@@ -111,13 +119,11 @@ class SnsCapture:
                     )
                 )
                 continue
-            sha = await self._blobs.put(downloaded.data)
+            sha = sha256_hex(downloaded.data)
             if any(s.sha256 == sha for s in shots):
                 notes.append(Note("sns.shot.again", {"sha": sha[:12]}))
                 continue
-            if len(shots) >= MAX_PENDING_SHOTS:
-                notes.append(Note("sns.shot.too_many", {"max": str(MAX_PENDING_SHOTS)}))
-                continue
+            await self._blobs.put(downloaded.data)
             filename = f"screenshot-{len(shots) + 1}-{sha[:12]}.{downloaded.extension}"
             shots.append(Screenshot(sha, filename, downloaded.media_type))
             notes.append(Note("sns.shot.saved", {"sha": sha[:12]}))

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.domain.evidence import SnsPostItem, decode
 from bot.evidence.blobs import LocalBlobStore
 from bot.evidence.verify import verify_case
+from bot.sns.capture import MAX_PENDING_SHOTS
 from tests.sns.conftest import PNG, PNG_2, STAFF, image, report_sns_case, texts
 from tests.teams.conftest import BotUnderTest, start_bot
 
@@ -136,6 +137,26 @@ async def test_bad_attachments_are_refused_clearly(bot: BotUnderTest) -> None:
     assert "Teams以外の場所を指しているため、取得しませんでした" in shown
     assert elsewhere_hits == []  # nothing fetched from another host
     assert POST in shown  # the URL itself is kept
+
+
+async def test_screenshot_limit_is_checked_before_downloading(bot: BotUnderTest) -> None:
+    await report_sns_case(bot, "Xで中傷された")
+    shots = [PNG + bytes([i]) for i in range(MAX_PENDING_SHOTS + 25)]
+    for i, data in enumerate(shots):
+        bot.connector.files[f"s{i}"] = (200, "image/png", data)
+    attachments = [image(bot, f"s{i}") for i in range(3)]
+    await bot.say(POST, attachments=attachments, **STAFF)
+    assert len(bot.connector.downloads) == 3
+    # One message with far more images than the capture may hold: only the free slots
+    # are downloaded, and the person is told the rest were not kept.
+    bot.connector.downloads.clear()
+    attachments = [image(bot, f"s{i}") for i in range(3, len(shots))]
+    (card,) = await bot.say(POST, attachments=attachments, **STAFF)
+    assert len(bot.connector.downloads) == MAX_PENDING_SHOTS - 3
+    assert f"{MAX_PENDING_SHOTS}" in texts(card)
+    bot.connector.downloads.clear()
+    await bot.say(POST, attachments=[image(bot, "s0")], **STAFF)
+    assert bot.connector.downloads == []  # full: nothing more is fetched
 
 
 async def test_form_problems_and_no_case(bot: BotUnderTest) -> None:

@@ -95,11 +95,29 @@ def test_deletion_deal_detection(text: str, deal: bool) -> None:
     assert offers_deletion_deal(text) is deal
 
 
-def test_image_sniffing() -> None:
-    assert sniff_image(b"\x89PNG\r\n\x1a\n....") == "image/png"
-    assert sniff_image(b"\xff\xd8\xff\xe0") == "image/jpeg"
+def test_image_sniffing_checks_whole_signatures() -> None:
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01"
+    bmp = b"BM" + (70).to_bytes(4, "little") + b"\0\0\0\0" + (54).to_bytes(4, "little")
+    bmp += (40).to_bytes(4, "little")
+    assert sniff_image(png) == "image/png"
+    assert sniff_image(b"\xff\xd8\xff\xe0\x00\x10JFIF") == "image/jpeg"
+    assert sniff_image(b"\xff\xd8\xff\xdb\x00\x84") == "image/jpeg"
+    assert sniff_image(b"GIF89a\x01\x00\x01\x00\x80\x00\x00") == "image/gif"
     assert sniff_image(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
-    assert sniff_image(b"%PDF-1.7") is None
+    assert sniff_image(bmp) == "image/bmp"
+    # Only the first bytes of a signature: not an image.
+    for fake in (
+        b"\x89PNG\r\n\x1a\n....",  # PNG signature without its IHDR chunk
+        b"\x89PNG\r\n",
+        b"\xff\xd8\xff\x00garbage",  # no JPEG marker after start-of-image
+        b"GIF89a",
+        b"RIFF\x00\x00\x00\x00WEBPJUNK",
+        b"RIFF\x00\x00\x00\x00WAVEfmt ",
+        b"BMW is a car brand, not a bitmap",  # "BM" alone
+        b"%PDF-1.7",
+        b"",
+    ):
+        assert sniff_image(fake) is None, fake
 
 
 def _imports(path: Path) -> set[str]:
