@@ -16,7 +16,7 @@ from bot.domain.escalation import ActionKind
 from bot.domain.evidence import NoteItem
 from bot.domain.incidents import Incident
 from bot.domain.jobs import Job
-from bot.domain.mailbox import MailboxError, MailboxUnavailable, SenderSpec, parse_sender
+from bot.domain.mailbox import MailboxError, MailboxUnavailable, SenderSpec, protection_target
 from bot.domain.ports import Registry, Store
 from bot.escalation import MAMORU, USER
 from bot.jobs.runner import JobContext
@@ -123,11 +123,9 @@ class ActionJobs:
 
 def _sender_of(incident: Incident) -> SenderSpec:
     counterparts = incident.counterparts
-    try:
-        if counterparts.emails:
-            return parse_sender(address=counterparts.emails[0])
-        if counterparts.domains:
-            return parse_sender(domain=counterparts.domains[0])
-    except MailboxError as exc:
-        raise PermanentJobError("invalid-counterpart") from exc
-    raise PermanentJobError("no-counterpart-address")
+    if not (counterparts.emails or counterparts.domains):
+        raise PermanentJobError("no-counterpart-address")
+    target = protection_target(counterparts.emails, counterparts.domains)
+    if target is None:
+        raise PermanentJobError("invalid-counterpart")
+    return target

@@ -14,6 +14,7 @@ from enum import StrEnum
 from bot.domain.escalation import ActionKind, ActionMode, Decision, mode_of
 from bot.domain.incidents import JST, Incident
 from bot.domain.locale import Locale
+from bot.domain.mailbox import protection_target
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.sns import CareTask
 from cards.elements import Element, card, container, execute, heading, text
@@ -172,6 +173,25 @@ def _why(kind: ActionKind, locale: Locale) -> Element:
     return text(t(f"action.kind.{kind}.why", locale), size="Small", subtle=True, spacing="None")
 
 
+def _explained(kind: ActionKind, view: CaseView, locale: Locale) -> list[Element]:
+    """Why the action helps, and for mail protection exactly whose mail the rule takes."""
+    items = [_why(kind, locale)]
+    if kind is ActionKind.MAIL_PROTECTION:
+        c = view.incident.counterparts
+        target = protection_target(c.emails, c.domains)
+        if target is not None and target.address:
+            scope = t("action.rule.address", locale, address=target.address)
+        elif target is not None:
+            domain = target.domain or ""
+            # Name the look-alikes a reader would worry about (example.co → example.com).
+            longer = f"{domain}m, {domain}.jp" if domain.endswith(".co") else f"{domain}.jp"
+            scope = t("action.rule.domain", locale, domain=domain, longer=longer)
+        else:
+            scope = t("action.rule.none", locale)
+        items.append(text(scope, size="Small", spacing="None"))
+    return items
+
+
 def _proposal_inputs(view: CaseView, locale: Locale) -> list[Element]:
     items: list[Element] = []
     for kind in view.proposals:
@@ -206,7 +226,7 @@ def _proposal_list(view: CaseView, locale: Locale) -> list[Element]:
     for kind in view.proposals:
         mark = "☑" if kind in chosen else "☐"
         items.append(text(f"{mark} {t(f'action.kind.{kind}', locale)}"))
-        items.append(_why(kind, locale))
+        items.extend(_explained(kind, view, locale))
     return items
 
 

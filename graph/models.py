@@ -110,6 +110,7 @@ class MessageRule(GraphModel):
     is_enabled: bool = True
     conditions: MessageRulePredicates
     actions: MessageRuleActions
+    exceptions: MessageRulePredicates | None = None  # the rule skips mail matching these
 
 
 class ExistingRule(GraphModel):
@@ -120,6 +121,7 @@ class ExistingRule(GraphModel):
     sequence: int | None = None
     is_enabled: bool | None = None
     conditions: MessageRulePredicates | None = None
+    exceptions: MessageRulePredicates | None = None
     actions: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -42,7 +42,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     who = protect.add_mutually_exclusive_group(required=True)
     who.add_argument("--sender", metavar="ADDRESS", help="one sender address (exact match)")
-    who.add_argument("--domain", metavar="DOMAIN", help="every sender of a domain")
+    who.add_argument(
+        "--domain",
+        metavar="DOMAIN",
+        help="every sender of exactly this domain (example.co: not example.com, example.co.jp "
+        "or sub.example.co); such mail is moved but left unread",
+    )
     protect.add_argument("--case", metavar="ID", help="case id naming the evidence folder")
     protect.set_defaults(handler=run_protect)
 
@@ -125,7 +130,12 @@ def run_protect(args: argparse.Namespace) -> int:
     """Protect one mailbox; prints a summary, or what to do."""
     from bot.mail.graph_mailbox import graph_mailbox_from_settings
     from bot.mail.jsonl_log import JsonlEmailEvidenceLog
-    from bot.mail.protect import ProtectionRequest, default_case_id, protect_mailbox
+    from bot.mail.protect import (
+        ProtectionRequest,
+        default_case_id,
+        protect_mailbox,
+        rule_scope,
+    )
 
     settings = _settings()
     if settings is None:
@@ -199,6 +209,8 @@ def run_protect(args: argparse.Namespace) -> int:
                 "recorded": result.recorded,
                 "already_done": result.already_done,
                 "vanished": len(result.vanished),
+                "other_senders_left_alone": result.other_senders,
+                "rule": rule_scope(sender),
                 "complete": result.complete,
                 "evidence_log": (
                     "database (mamoru evidence verify " + result.case_id + ")"

@@ -35,6 +35,35 @@ class SenderSpec:
         """``"address"`` or ``"domain"``."""
         return "address" if self.address else "domain"
 
+    def matches(self, sender_address: str) -> bool:
+        """Whether mail from ``sender_address`` is this sender's: exact, never a substring.
+
+        A domain matches only itself: ``example.co`` is not ``example.com``,
+        ``example.co.jp`` nor ``mail.example.co``. Comparison ignores case.
+        """
+        address = sender_address.strip().lower()
+        if self.address:
+            return address == self.address.lower()
+        _, at, host = address.rpartition("@")
+        return bool(at) and host == (self.domain or "").lower()
+
+    def rule_exclusions(self) -> list[str]:
+        """For a domain: the sender substrings that mark *another* domain (rule exceptions).
+
+        Inbox rules can only match a domain as a substring (``senderContains``):
+        ``@example.co`` is contained in ``@example.com`` and ``@example.co.jp`` too.
+        Any other domain that contains it continues with one more host-name character,
+        so excepting ``@example.co`` followed by each of ``a-z 0-9 - .`` leaves exactly
+        the domain itself. Empty for an exact address (matched exactly by the rule).
+        """
+        if self.address or not self.domain:
+            return []
+        return [f"@{self.domain}{c}" for c in DOMAIN_CONTINUATIONS]
+
+
+# Characters that can follow a domain inside a longer host name (rule matching ignores case).
+DOMAIN_CONTINUATIONS = "abcdefghijklmnopqrstuvwxyz0123456789-."
+
 
 @dataclass(frozen=True, slots=True)
 class MailFolder:
@@ -168,6 +197,21 @@ def parse_sender(address: str | None = None, domain: str | None = None) -> Sende
     if not _valid_domain(host):
         raise InvalidMailTarget("not a valid e-mail address: the domain part is malformed")
     return SenderSpec(address=value)
+
+
+def protection_target(emails: Sequence[str], domains: Sequence[str]) -> SenderSpec | None:
+    """Whose mail a case's mail protection covers: its first address, else its first domain.
+
+    None when the case names neither or the first one is malformed (nothing to protect).
+    """
+    try:
+        if emails:
+            return parse_sender(address=emails[0])
+        if domains:
+            return parse_sender(domain=domains[0])
+    except InvalidMailTarget:
+        return None
+    return None
 
 
 def validate_case_id(case_id: str) -> str:

@@ -90,18 +90,30 @@ class GraphMailbox:
     async def ensure_rule(
         self, mailbox: str, name: str, sender: SenderSpec, folder_id: str
     ) -> None:
-        """Create or update the rule: move to the folder, mark read, stop other rules."""
+        """Create or update the rule: move to the folder, stop other rules.
+
+        An address rule matches the address exactly and marks the mail read. A domain
+        rule can only say "the sender contains @domain" (Graph has no exact-domain
+        predicate), so every longer domain is listed as an exception
+        (``SenderSpec.rule_exclusions``), and it does not mark mail read: what it
+        catches stays visible as unread in the evidence folder.
+        """
+        exceptions = None
         if sender.address:
             recipient = Recipient(email_address=EmailAddress(address=sender.address))
             conditions = MessageRulePredicates(from_addresses=[recipient])
         else:
             conditions = MessageRulePredicates(sender_contains=["@" + (sender.domain or "")])
+            exceptions = MessageRulePredicates(sender_contains=sender.rule_exclusions())
         rule = MessageRule(
             display_name=name,
             sequence=1,  # first, so no user rule (e.g. a forward) acts on this mail before it
             conditions=conditions,
+            exceptions=exceptions,
             actions=MessageRuleActions(
-                move_to_folder=folder_id, mark_as_read=True, stop_processing_rules=True
+                move_to_folder=folder_id,
+                mark_as_read=bool(sender.address),  # sent even when False: updates old rules
+                stop_processing_rules=True,
             ),
         )
         async with _graph_errors():

@@ -6,7 +6,8 @@ approval in Teams. Steps:
 1. ensure ``Inbox/<evidence root>/<case id>``;
 2. create or update the inbox rule first, so mail arriving during the run already
    goes to the evidence folder;
-3. list the sender's messages across the mailbox;
+3. list the sender's messages across the mailbox, keeping only those whose sender
+   is exactly the address, or exactly in the domain (``SenderSpec.matches``);
 4. for each one not yet done: move it (unless already in the folder), fetch its
    MIME, hash it and record it in the evidence log.
 
@@ -51,6 +52,21 @@ def default_case_id(mailbox: str, sender: SenderSpec) -> str:
     return "MAIL-" + hashlib.sha256(key.encode()).hexdigest()[:10].upper()
 
 
+def rule_scope(sender: SenderSpec) -> str:
+    """What the inbox rule matches, in words (``mamoru mail protect`` prints it)."""
+    if sender.address:
+        return (
+            f"mail whose sender address is exactly {sender.address} (moved, marked read) / "
+            f"差出人アドレスが {sender.address} と完全一致するメール（移動し既読にする）"
+        )
+    return (
+        f"mail whose sender's domain is exactly {sender.domain}, not longer domains such as "
+        f"{sender.domain}.jp nor subdomains (moved, left unread) / "
+        f"差出人のドメインがちょうど {sender.domain} のメールだけ（{sender.domain}.jp などの"
+        "別ドメインやサブドメインは対象外。移動のみで既読にはしない）"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ProtectionRequest:
     """What to protect: a mailbox, whose mail, under which case."""
@@ -71,6 +87,7 @@ class ProtectionResult:
     recorded: int = 0
     already_done: int = 0
     vanished: list[str] = field(default_factory=list)  # ids deleted by the user mid-run
+    other_senders: int = 0  # listed by the mail service but not this sender's: left alone
 
     @property
     def complete(self) -> bool:
@@ -94,7 +111,11 @@ async def protect_mailbox(
     folder = await mailbox.ensure_folder(upn, [evidence_root, case_id])
     result.folder_id = folder.id
     await mailbox.ensure_rule(upn, rule_name(case_id), request.sender, folder.id)
-    items = await mailbox.messages_from(upn, request.sender)
+    listed = await mailbox.messages_from(upn, request.sender)
+    # Checked here again, whatever the mail service's filter did: mail of another domain
+    # (example.com for example.co) is never moved into the evidence folder.
+    items = [m for m in listed if request.sender.matches(m.sender)]
+    result.other_senders = len(listed) - len(items)
     recorded = await evidence.recorded_email_ids(case_id)
     result.found = len(items)
     todo = [m for m in items if not (m.id in recorded and m.folder_id == folder.id)]

@@ -319,6 +319,8 @@ class Tenant:
         for rule in sorted(box.rules, key=lambda r: r.get("sequence") or 0):
             if not rule.get("isEnabled", True) or not _matches(rule.get("conditions") or {}, msg):
                 continue
+            if _matches(rule.get("exceptions") or {}, msg):
+                continue  # an exception wins over the conditions, as in Exchange
             actions = rule.get("actions") or {}
             if actions.get("markAsRead"):
                 msg.is_read = True

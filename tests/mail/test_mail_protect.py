@@ -149,6 +149,61 @@ async def test_domain_protection(
     assert box.rules[0]["conditions"] == {"senderContains": ["@bad.example"]}
 
 
+async def test_domain_protection_never_takes_another_domains_mail(
+    sandbox: RunningSandbox, mailbox: GraphMailbox, evidence: JsonlEmailEvidenceLog
+) -> None:
+    tenant, box = sandbox.sandbox.tenant, box_of(sandbox)
+    ids = flood(sandbox, sender="a@example.co", n=3)
+    look_alikes = ("x@example.com", "y@example.co.jp", "z@mail.example.co", "w@example.co-op.jp")
+    innocent = {
+        tenant.deliver(box, from_address=who, subject="ご案内", body="b").immutable_id
+        for who in look_alikes
+    }
+    result = await protect_mailbox(mailbox, evidence, request(parse_sender(domain="example.co")))
+    assert in_folder(box, result.folder_id) == ids
+    assert all(box.messages[m].folder_id != result.folder_id for m in innocent)
+    rule = box.rules[0]
+    assert rule["conditions"] == {"senderContains": ["@example.co"]}
+    assert "@example.com" in rule["exceptions"]["senderContains"]
+    assert rule["actions"]["markAsRead"] is False  # a domain rule leaves mail unread
+    # New mail: the rule takes example.co's and leaves the look-alikes in the inbox, unread.
+    later = tenant.deliver(box, from_address="b@EXAMPLE.CO", subject="再送", body="b")
+    assert later.folder_id == result.folder_id and not later.is_read
+    for who in look_alikes:
+        other = tenant.deliver(box, from_address=who, subject="お知らせ", body="b")
+        assert other.folder_id != result.folder_id and not other.is_read, who
+
+
+async def test_domain_protection_checks_each_listed_message(
+    sandbox: RunningSandbox, mailbox: GraphMailbox, evidence: JsonlEmailEvidenceLog
+) -> None:
+    # Whatever the mail service lists, only exact matches are moved or recorded.
+    real = mailbox.messages_from
+
+    async def sloppy(upn: str, sender: SenderSpec) -> list[Any]:
+        return await real(upn, SenderSpec(domain="example.org")) + await real(upn, sender)
+
+    mailbox.messages_from = sloppy  # type: ignore[method-assign]
+    ids = flood(sandbox, sender="a@example.co", n=2)
+    result = await protect_mailbox(mailbox, evidence, request(parse_sender(domain="example.co")))
+    assert in_folder(box_of(sandbox), result.folder_id) == ids
+    assert result.other_senders > 0 and result.found == len(ids)
+
+
+def test_sender_matching_is_exact() -> None:
+    domain = parse_sender(domain="example.co")
+    assert domain.matches("A@Example.CO")
+    for other in ("a@example.com", "a@example.co.jp", "a@mail.example.co", "example.co", ""):
+        assert not domain.matches(other), other
+    address = parse_sender(address="Kujou@Example.net")
+    assert address.matches("kujou@example.net")
+    assert not address.matches("kujou@example.net.evil") and not address.matches(
+        "xkujou@example.net"
+    )
+    assert address.rule_exclusions() == []
+    assert len(domain.rule_exclusions()) == 38
+
+
 def executed_moves(sandbox: RunningSandbox) -> Counter[str]:
     return Counter(
         r.path.split("/")[-2]
