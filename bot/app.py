@@ -15,6 +15,9 @@ from aiohttp import web
 from yarl import URL
 
 from bot.action_jobs import ActionJobs
+from bot.cases.listing import CaseListing
+from bot.cases.tasks import CARE_EVENT_JOB, Calendar, CaseTasks
+from bot.cases.viewers import Viewers
 from bot.config import GraphMode, Settings
 from bot.directory import ManagerDirectory
 from bot.domain.access import Viewer
@@ -28,6 +31,7 @@ from bot.domain.ports import (
     Registry,
     Store,
     SystemClock,
+    TaskRepository,
 )
 from bot.domain.sns import LegalClock, MonitoringPlan
 from bot.escalation import ESCALATE_JOB, Escalations
@@ -43,12 +47,13 @@ from bot.reminders import stop as stop_reminders
 from bot.server import build_web_app
 from bot.sns.attachments import AttachmentFetcher
 from bot.sns.capture import SnsCapture
-from bot.sns.care import CARE_EVENT_JOB, Calendar, CareTasks
 from bot.sns.monitor import SpreadMonitor
 from bot.store import migrate
 from bot.store.engine import create_engines
 from bot.store.registry import SqlRegistry
 from bot.store.sql import SqlStore
+from bot.store.tasks import SqlTasks
+from bot.teams import cases as case_routes
 from bot.teams import escalation as escalation_routes
 from bot.teams import guidance as guidance_routes
 from bot.teams import incidents as incident_routes
@@ -74,6 +79,7 @@ class Persistence:
     registry: Registry
     jobs: JobQueue
     blobs: BlobStore
+    tasks: TaskRepository
     migrate_url: str | None  # set when build_app owns the database (runs migrations)
 
 
@@ -111,6 +117,7 @@ def build_persistence(settings: Settings, clock: Clock) -> Persistence:
         registry=SqlRegistry(engines, clock=clock, write_lock=write_lock),
         jobs=SqlJobQueue(engines, clock=clock, write_lock=write_lock),
         blobs=blobs,
+        tasks=SqlTasks(engines, write_lock=write_lock),
         migrate_url=url,
     )
 
@@ -154,6 +161,7 @@ def build_app(
         messenger=Messenger(adapter, settings.client_id),
         library=guide.library,
         clock=clock,
+        admin_contact=settings.admin_contact,
     )
     sns = build_sns(
         settings, persistence, clock, Messenger(adapter, settings.client_id), escalations
@@ -182,7 +190,7 @@ def build_app(
         "org-mail": action_jobs.org_mail,
         EXPORT_JOB: exports.run_export_job,
     }
-    care = wire_care(escalations, persistence, mailbox, clock, handlers)
+    tasks = wire_tasks(escalations, persistence, directory, mailbox, clock, handlers)
     runner = JobRunner(
         persistence.jobs,
         handlers,
@@ -210,11 +218,18 @@ def build_app(
         legal_clock=sns.legal_clock,
         post_to_thread=escalations.post_to_thread,
     )
-    sns_routes.register_care(actions, care, escalations)
     sns_routes.register_monitor(actions, sns.monitor)
     commands |= escalation_routes.register(
         agent, actions, escalations, exports, department=settings.default_department
     )
+    listing = CaseListing(
+        store=persistence.store,
+        tasks=tasks,
+        viewers=Viewers(directory, department=settings.default_department),
+        clock=clock,
+        page_size=settings.case_list_page_size,
+    )
+    commands |= case_routes.register(actions, listing, tasks, escalations, guide.library)
     guidance_routes.register(agent, actions, guide, commands)
     lifecycle.register(agent, guide.library)
 
@@ -244,6 +259,7 @@ def build_app(
         jobs=persistence.jobs,
         library=guide.library,
         clock=clock,
+        tasks=tasks,
         undecided_after=dt.timedelta(hours=settings.escalation_reminder_hours),
     )
     web_app.router.add_get("/exports/{token}", exports.serve)
@@ -351,25 +367,28 @@ def build_sns(
     return SnsPieces(capture, fetcher, legal_clock, monitor)
 
 
-def wire_care(
+def wire_tasks(
     escalations: Escalations,
     persistence: Persistence,
+    directory: Directory,
     calendar: Calendar,
     clock: Clock,
     handlers: dict[str, JobHandler],
-) -> CareTasks:
-    """Safety/care checklist on approval, shown on the thread card; follow-up events job."""
-    care = CareTasks(
+) -> CaseTasks:
+    """Tasks for people on approval, shown on the thread card; the 1:1 calendar event job."""
+    tasks = CaseTasks(
+        tasks=persistence.tasks,
         registry=persistence.registry,
+        directory=directory,
         jobs=persistence.jobs,
         calendar=calendar,
         clock=clock,
         on_change=escalations.refresh_thread,
     )
-    escalations.task_source = care.tasks
-    escalations.approval_listeners.append(care.on_approved)
-    handlers[CARE_EVENT_JOB] = care.care_event_job
-    return care
+    escalations.task_source = tasks.tasks
+    escalations.approval_listeners.append(tasks.on_approved)
+    handlers[CARE_EVENT_JOB] = tasks.care_event_job
+    return tasks
 
 
 async def start_demo_sandbox(url: str) -> RunningSandbox:

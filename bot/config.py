@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     escalation_reminder_hours: float = Field(default=24.0, gt=0)  # undecided: re-notify after
     reminder_check_minutes: float = Field(default=5.0, gt=0)  # how often reminders are looked for
     department_mailbox: str = ""  # UPN the organisation's mails (cut-off notice...) are sent from
+    # Whom staff ask when their managers have not set Mamoru up yet (shown to them as is),
+    # e.g. "情報政策課 Teams 担当（内線 1234）". Empty: "your IT or Teams administrator".
+    admin_contact: str = Field(default="", max_length=200)
+    case_list_page_size: int = Field(default=8, ge=1, le=20)  # cases per page of 「案件一覧」
 
     # --- Microsoft Graph
     graph_mode: GraphMode = GraphMode.SANDBOX

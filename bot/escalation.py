@@ -30,12 +30,12 @@ from bot.domain.escalation import (
     mode_of,
     proposals_for,
 )
-from bot.domain.incidents import Incident, IncidentState, Person
+from bot.domain.incidents import JST, Incident, IncidentState, Person
 from bot.domain.jobs import Job, JobSpec, JobState
 from bot.domain.locale import Locale
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.ports import Clock, Directory, JobQueue, Registry, Store
-from bot.domain.sns import CareTask
+from bot.domain.tasks import CaseTask
 from bot.teams.messenger import Messenger, Posted
 from cards.escalation import CaseView, Decided, JobLine, ViewMode, escalation_card
 from cards.i18n import t
@@ -51,6 +51,9 @@ DECISION = "decision"  # key: incident id -> the decision as taken
 MAMORU = Person(object_id="mamoru", display_name="Mamoru")  # the actor of automatic moves
 MANAGER_IDS_TTL = dt.timedelta(seconds=60)  # who gets the managers' view of a card
 NOTICE = "notice"  # key: "<incident>:<message key>" -> when the staff member was told
+# key: incident id -> {department, locale, waiting}: reported before its department's
+# managers' channel existed; escalated by the department's `setup`.
+UNSENT = "unsent"
 
 # Default mail texts come from the playbooks' model replies (see bot/playbooks/*.yaml).
 DRAFT_SCRIPTS: dict[ActionKind, tuple[str, str]] = {
@@ -82,8 +85,10 @@ class Escalations:
         messenger: Messenger,
         library: PlaybookLibrary,
         clock: Clock,
+        admin_contact: str = "",
     ) -> None:
         self._store = store
+        self._admin_contact = admin_contact
         self._registry = registry
         self._directory = directory
         self._jobs = jobs
@@ -94,7 +99,7 @@ class Escalations:
         self._manager_ids_cache: tuple[dt.datetime, tuple[str, ...]] | None = None
         self._background: set[asyncio.Task[None]] = set()
         # Features hook in here (SNS cases: the safety/care checklist), wired in bot/app.py.
-        self.task_source: Callable[[str], Awaitable[tuple[CareTask, ...]]] | None = None
+        self.task_source: Callable[[str], Awaitable[tuple[CaseTask, ...]]] | None = None
         self.approval_listeners: list[
             Callable[[Incident, Person, list[ApprovedAction]], Awaitable[None]]
         ] = []
@@ -103,8 +108,12 @@ class Escalations:
 
     async def register_channel(
         self, department: str, *, channel_id: str, service_url: str, tenant_id: str, by: Person
-    ) -> None:
-        """Make ``channel_id`` the managers' channel of ``department``."""
+    ) -> int:
+        """Make ``channel_id`` the managers' channel of ``department``.
+
+        Cases of the department reported before (no channel to go to) are escalated now,
+        each by a durable job; returns how many.
+        """
         await self._registry.put(
             CHANNEL,
             department,
@@ -117,6 +126,23 @@ class Escalations:
             },
         )
         log.info("managers' channel registered for a department")
+        waiting = 0
+        for incident_id, unsent in (await self._registry.all(UNSENT)).items():
+            if not unsent.get("waiting") or unsent.get("department") != department:
+                continue
+            await self._jobs.enqueue(
+                JobSpec(
+                    kind=ESCALATE_JOB,
+                    incident_id=incident_id,
+                    params={"locale": unsent.get("locale", Locale.JA.value)},
+                    # One per case and channel: a repeated setup queues nothing more.
+                    idempotency_key=f"{incident_id}:escalate:{channel_id}",
+                )
+            )
+            waiting += 1
+        if waiting:
+            log.info("%d unsent cases queued for the new managers' channel", waiting)
+        return waiting
 
     async def remember_user(
         self, person: Person, *, teams_id: str, reference: dict[str, Any] | None, upn: str = ""
@@ -161,8 +187,19 @@ class Escalations:
     async def run_escalation_job(self, job: Job, _context: object) -> None:
         """Job handler: open the thread and tell the staff member where the case went."""
         incident = await self.load(job.incident_id)
-        sent = await self.escalate(incident, Locale.from_tag(job.params.get("locale")))
-        await self.tell_staff(incident, "esc.sent_to_managers" if sent else "esc.no_channel")
+        locale = Locale.from_tag(job.params.get("locale"))
+        if await self.escalate(incident, locale):
+            await self._tell_staff_once(incident, "esc.sent_to_managers")
+            return
+        # Nobody would see it: keep it for the department's `setup`, and say so and whom
+        # to ask (silence here once left cases unseen for good).
+        await self._registry.put(
+            UNSENT,
+            incident.id,
+            {"department": incident.department, "locale": locale.value, "waiting": True},
+        )
+        contact = self._admin_contact or t("esc.not_set_up.contact", Locale.JA)
+        await self._tell_staff_once(incident, "esc.not_set_up", contact=contact)
 
     async def escalate(self, incident: Incident, locale: Locale) -> bool:
         """Open the case's thread in its department's channel; False if none is registered."""
@@ -201,6 +238,9 @@ class Escalations:
             await self._store.transition(
                 incident.id, IncidentState.ESCALATED, actor=incident.reporter
             )
+        unsent = await self._registry.get(UNSENT, incident.id)
+        if unsent and unsent.get("waiting"):
+            await self._registry.put(UNSENT, incident.id, {**unsent, "waiting": False})
         log.info("incident %s escalated", incident.id)
         return True
 
@@ -218,8 +258,12 @@ class Escalations:
                 comment=decision.get("comment", ""),
                 actions=tuple(ActionKind(k) for k in decision.get("actions", [])),
             )
+        # Only the approved actions' jobs: an export or a calendar entry is not progress of
+        # an action (the 1:1's task line says it is in the calendar).
         jobs = [
-            j for j in await self._jobs.jobs_for_incident(incident.id) if j.kind != ESCALATE_JOB
+            j
+            for j in await self._jobs.jobs_for_incident(incident.id)
+            if j.kind in JOB_KINDS.values()
         ]
         return CaseView(
             incident=incident,
@@ -228,6 +272,7 @@ class Escalations:
             decided=decided,
             jobs=tuple(_job_line(j) for j in jobs),
             tasks=await self.task_source(incident.id) if self.task_source else (),
+            today=self._clock.now().astimezone(JST).date(),
         )
 
     async def card_for(self, incident_id: str, viewer: Person, locale: Locale) -> dict[str, Any]:
@@ -392,9 +437,9 @@ class Escalations:
         }
         await self._messenger.send(reference, text_card(t(key, locale, **values)))
 
-    async def tell_staff(self, incident: Incident, key: str) -> None:
+    async def tell_staff(self, incident: Incident, key: str, **values: Any) -> None:
         """A proactive message in the reporter's personal chat (if Mamoru can reach them)."""
-        if not await self.tell(incident.reporter.object_id, key, id=incident.id):
+        if not await self.tell(incident.reporter.object_id, key, id=incident.id, **values):
             log.info("incident %s: reporter not reachable proactively", incident.id)
 
     async def tell(self, object_id: str, key: str, **values: Any) -> bool:
@@ -430,12 +475,12 @@ class Escalations:
             with contextlib.suppress(InvalidTransition):  # another event moved it first
                 await self._store.transition(incident.id, target, actor=MAMORU)
 
-    async def _tell_staff_once(self, incident: Incident, key: str) -> None:
+    async def _tell_staff_once(self, incident: Incident, key: str, **values: Any) -> None:
         # Progress events repeat; the staff member hears each news once per case.
         notice = f"{incident.id}:{key}"
         if await self._registry.get(NOTICE, notice) is None:
             await self._registry.put(NOTICE, notice, {"at": self._clock.now().isoformat()})
-            await self.tell_staff(incident, key)
+            await self.tell_staff(incident, key, **values)
 
     # --- helpers
 

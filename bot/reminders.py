@@ -1,4 +1,5 @@
-"""Reminders: undecided escalations are re-notified; open cases prompt their owner.
+"""Reminders: undecided escalations are re-notified; open cases prompt their owner; overdue
+tasks are reminded to whoever owns them (in their personal chat, else in the case's thread).
 
 ``tick()`` runs every few minutes (a loop started with the app) and is safe with
 several bot instances: each reminder is taken with an at-most-once marker, so two
@@ -12,11 +13,13 @@ import contextlib
 import datetime as dt
 import logging
 
+from bot.cases.tasks import CaseTasks
 from bot.domain.incidents import IncidentState
 from bot.domain.locale import Locale
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.ports import Clock, JobQueue, Registry, Store
-from bot.escalation import DECISION, THREAD, Escalations
+from bot.escalation import DECISION, THREAD, USER, Escalations
+from cards.i18n import t
 
 log = logging.getLogger(__name__)
 OPEN = frozenset(
@@ -37,7 +40,9 @@ class Reminders:
         library: PlaybookLibrary,
         clock: Clock,
         undecided_after: dt.timedelta,
+        tasks: CaseTasks | None = None,
     ) -> None:
+        self._tasks = tasks
         self._escalations = escalations
         self._store = store
         self._registry = registry
@@ -56,6 +61,35 @@ class Reminders:
                 sent += await self._undecided(incident_id, thread, now)
             elif incident.state in OPEN:
                 sent += await self._follow_ups(incident_id, incident.type.value, now)
+        return sent + await self._overdue_tasks()
+
+    async def _overdue_tasks(self) -> int:
+        if self._tasks is None:
+            return 0
+        sent = 0
+        for task in await self._tasks.overdue():
+            # Once per task and due date (a task handed over with a new owner keeps its date).
+            if not await self._jobs.mark_once(
+                f"task-overdue:{task.incident_id}:{task.kind.value}:{task.due.isoformat()}"
+            ):
+                continue
+            record = await self._registry.get(USER, task.owner_id) or {}
+            locale = Locale.from_tag((record.get("reference") or {}).get("locale"))
+            values = {"id": task.incident_id, "due": task.due.isoformat()}
+            if not await self._escalations.tell(
+                task.owner_id,
+                "tasks.reminder",
+                task=t(f"task.{task.kind.value}", locale),
+                **values,
+            ):
+                await self._escalations.post_to_thread(
+                    task.incident_id,
+                    "tasks.reminder",
+                    task=t(f"task.{task.kind.value}", Locale.JA),
+                    **values,
+                )
+            sent += 1
+            log.info("incident %s: overdue task reminded", task.incident_id)
         return sent
 
     async def _undecided(self, incident_id: str, thread: dict[str, str], now: dt.datetime) -> int:

@@ -16,10 +16,10 @@ from bot.domain.incidents import JST, Incident
 from bot.domain.locale import Locale
 from bot.domain.mailbox import protection_target
 from bot.domain.playbooks import PlaybookLibrary
-from bot.domain.sns import CareTask
+from bot.domain.tasks import CaseTask
 from cards.elements import Element, card, container, execute, heading, text
 from cards.i18n import t
-from cards.sns_tasks import task_checklist
+from cards.tasks import task_checklist
 from cards.verbs import Verb
 
 MAX_REFRESH_USERS = 60  # Teams' limit for user-specific views
@@ -65,7 +65,8 @@ class CaseView:
     decided: Decided | None = None
     jobs: tuple[JobLine, ...] = ()
     mail_count: int | None = None
-    tasks: tuple[CareTask, ...] = ()  # safety and care checklist (SNS cases)
+    tasks: tuple[CaseTask, ...] = ()  # tasks for people (police, platform, safety, care...)
+    today: dt.date | None = None  # in Japan: which open tasks are overdue
 
 
 def escalation_card(
@@ -112,7 +113,8 @@ def escalation_card(
     else:
         body.extend(_proposal_list(view, locale))
         body.append(_status(view, locale))
-    body.extend(task_checklist(view.tasks, incident.id, locale))
+    today = view.today or dt.datetime.now(JST).date()
+    body.extend(task_checklist(view.tasks, incident.id, locale, today=today))
     if offer_decide and view.decided is None and mode is ViewMode.READ:
         actions.append(
             execute(_DECIDE[locale], Verb.ESCALATION_REFRESH, locale, incident=incident.id)
@@ -242,9 +244,6 @@ def _status(view: CaseView, locale: Locale) -> Element:
     if view.jobs:
         items.append(heading(t("esc.progress", locale), size="Default"))
         items.extend(text(_job_line(job, locale)) for job in view.jobs)
-    tasks = [k for k in decided.actions if mode_of(k) is ActionMode.TASK]
-    for kind in tasks:
-        items.append(text(f"☐ {t(f'action.kind.{kind}', locale)} — {t('esc.task', locale)}"))
     return container(items, separator=True)
 
 

@@ -122,45 +122,6 @@ def incident_summary_card(incident: Incident, library: PlaybookLibrary, locale: 
     return card(body, actions)
 
 
-def my_incidents_card(
-    incidents: list[Incident], library: PlaybookLibrary, locale: Locale
-) -> Element:
-    """The cases the person reported or is the target of, newest first, with their state."""
-    body: list[Element] = [heading(t("incident.mine", locale), size="Large")]
-    if not incidents:
-        body.append(text(t("incident.none", locale)))
-    for incident in incidents:
-        playbook = library.get(incident.type.value)
-        flag = "🚨 " if incident.physical_threat else ""
-        body.append(
-            {
-                "type": "ColumnSet",
-                "separator": True,
-                "columns": [
-                    {
-                        "type": "Column",
-                        "width": "auto",
-                        "items": [text(f"{flag}**{incident.id}**")],
-                    },
-                    {
-                        "type": "Column",
-                        "width": "stretch",
-                        "items": [
-                            text(playbook.title(locale) if playbook else incident.type.value),
-                            text(_date(incident), size="Small", subtle=True, spacing="None"),
-                        ],
-                    },
-                    {
-                        "type": "Column",
-                        "width": "auto",
-                        "items": [text(t(f"state.{incident.state}", locale), weight="Bolder")],
-                    },
-                ],
-            }
-        )
-    return card(body, [execute(t("action.report", locale), Verb.REPORT_OPEN, locale)])
-
-
 def _date(incident: Incident) -> str:
     from bot.domain.incidents import JST
 

@@ -30,5 +30,11 @@ class Verb(StrEnum):
     SNS_PROTECT = "sns.protect.show"
     SNS_PLATFORMS = "sns.platforms.show"
     SNS_PLATFORM_REPORTED = "sns.platform.reported"
-    SNS_TASK_DONE = "sns.task.done"
+    SNS_TASK_DONE = "sns.task.done"  # cards posted before tasks were shared by every case
     SNS_MONITOR_ANSWER = "sns.monitor.answer"
+    # Case work (issue 13)
+    TASK_DONE = "task.done"
+    TASK_ASSIGN = "task.assign"
+    CASES_LIST = "cases.list"
+    CASE_SHOW = "case.show"
+    EXPORT_LINK = "export.link"

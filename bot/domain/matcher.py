@@ -28,6 +28,7 @@ class Command(StrEnum):
     REPORT = "report"
     MY_INCIDENTS = "my-incidents"
     SETUP = "setup"
+    CASES = "cases"  # managers: the open cases of their departments
 
 
 _COMMAND_WORDS: dict[str, Command] = {
@@ -46,6 +47,9 @@ _COMMAND_WORDS: dict[str, Command] = {
     "my cases": Command.MY_INCIDENTS,
     "自分の案件": Command.MY_INCIDENTS,
     "私の案件": Command.MY_INCIDENTS,
+    "cases": Command.CASES,
+    "case list": Command.CASES,
+    "案件一覧": Command.CASES,
     "setup": Command.SETUP,
     "セットアップ": Command.SETUP,
 }

@@ -263,3 +263,35 @@ class Registry(Protocol):
     async def all(self, kind: str) -> dict[str, dict[str, Any]]:
         """Every record of ``kind``, by key."""
         ...
+
+
+# --- Case tasks (issue 13 item 8).
+from bot.domain.tasks import CaseTask, TaskKind  # noqa: E402
+
+
+class TaskRepository(Protocol):
+    """The manual tasks of each case (one per case and kind)."""
+
+    async def add_tasks(self, tasks: Sequence[CaseTask]) -> list[CaseTask]:
+        """Insert the tasks whose (case, kind) is new; returns those inserted."""
+        ...
+
+    async def tasks_of(self, incident_id: str) -> list[CaseTask]:
+        """The case's tasks, in the order created."""
+        ...
+
+    async def tasks_of_many(self, incident_ids: Sequence[str]) -> dict[str, list[CaseTask]]:
+        """The tasks of several cases at once (the case list), by case id."""
+        ...
+
+    async def save_task(self, task: CaseTask) -> None:
+        """Store the task's owner and done fields; raises ``TaskNotFound``."""
+        ...
+
+    async def get_task(self, incident_id: str, kind: TaskKind) -> CaseTask:
+        """The case's task ``kind``; raises ``TaskNotFound``."""
+        ...
+
+    async def open_overdue(self, today: dt.date) -> list[CaseTask]:
+        """Every task not done whose due date is before ``today``."""
+        ...

@@ -1,9 +1,9 @@
-"""SNS cases: post URLs and their platform, the legal clock, monitoring and care tasks.
+"""SNS cases: post URLs and their platform, the legal clock and spread monitoring.
 
 Plain rules only: what counts as a post URL (http/https only), which platform a host
-belongs to, how many days a post has left before access logs are typically gone,
-when the case owner is next asked about the spread, and the checklist items a
-manager's approval creates.
+belongs to, how many days a post has left before access logs are typically gone and
+when the case owner is next asked about the spread. The safety and care checklist is
+made of case tasks (``bot.domain.tasks``), like every task for people.
 """
 
 from __future__ import annotations
@@ -166,57 +166,6 @@ class MonitoringPlan:
         last = daily[-1] if daily else start
         weekly = [last + dt.timedelta(weeks=w) for w in range(1, self.weekly_weeks + 1)]
         return (*daily, *weekly)
-
-
-# --- Safety and care, tracked on the case.
-
-
-class TaskKind(StrEnum):
-    """A checklist item created when a manager approves protection or care."""
-
-    OFF_COUNTER = "off-counter"
-    SAFE_COMMUTE = "safe-commute"
-    SURNAME_TAG = "surname-tag"
-    FOLLOWUP_1ON1 = "followup-1on1"
-    PHYSICIAN = "physician-referral"
-
-
-# Which checklist items each approved action (ActionKind value) creates, and in how many days.
-TASKS_FOR_ACTION: dict[str, tuple[tuple[TaskKind, int], ...]] = {
-    "safety-measures": (
-        (TaskKind.OFF_COUNTER, 1),
-        (TaskKind.SAFE_COMMUTE, 1),
-        (TaskKind.SURNAME_TAG, 3),
-    ),
-    "care-followup": ((TaskKind.FOLLOWUP_1ON1, 3), (TaskKind.PHYSICIAN, 7)),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class CareTask:
-    """One checklist item on a case: who owns it, when it is due, whether it is done."""
-
-    kind: TaskKind
-    owner_id: str
-    owner_name: str
-    due: dt.date
-    done_at: dt.datetime | None = None
-    done_by: str = ""
-
-    @property
-    def done(self) -> bool:
-        """Whether someone marked it done."""
-        return self.done_at is not None
-
-
-def tasks_for(
-    action: str, *, owner_id: str, owner_name: str, today: dt.date
-) -> tuple[CareTask, ...]:
-    """The checklist items approving ``action`` creates (none for other actions)."""
-    return tuple(
-        CareTask(kind, owner_id, owner_name, today + dt.timedelta(days=days))
-        for kind, days in TASKS_FOR_ACTION.get(action, ())
-    )
 
 
 _DEAL = re.compile(

@@ -155,3 +155,22 @@ registry = Table(
     Column("value", Text, nullable=False),  # a JSON object
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+
+# --- Case tasks (issue 13 item 8; migration 0004_case_tasks) ------------------------------
+# What people must do after an approval: one row per (case, kind), with its owner, due
+# date and who marked it done. Typed and queried like the rest of the model (reminders
+# look up the open ones that are overdue), not a registry record.
+case_tasks = Table(
+    "case_tasks",
+    metadata,
+    Column("incident_id", String(20), ForeignKey("incidents.id"), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("owner_id", String(64), nullable=False),
+    Column("owner_name", String(200), nullable=False),
+    Column("due", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True), nullable=True),
+    Column("done_by", String(200), nullable=False),
+    Index("ix_case_tasks_open_due", "done_at", "due"),
+)

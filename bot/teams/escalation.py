@@ -112,13 +112,16 @@ def register(
             return
         channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
         channel_id = (channel_data.get("channel") or {}).get("id") or conversation.id.split(";")[0]
-        await escalations.register_channel(
+        waiting = await escalations.register_channel(
             department,
             channel_id=channel_id,
             service_url=activity.service_url or "",
             tenant_id=sender.tenant_id,
             by=person_of(sender),
         )
-        await send_card(context, text_card(t("esc.setup.done", locale, department=department)))
+        message = t("esc.setup.done", locale, department=department)
+        if waiting:  # cases reported before this setup: their escalation jobs are queued
+            message += "\n\n" + t("esc.setup.pending", locale, count=waiting)
+        await send_card(context, text_card(message))
 
     return {Command.SETUP: setup}

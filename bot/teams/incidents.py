@@ -1,4 +1,4 @@
-"""Incident reporting from Teams: the report form, its submission and "my incidents".
+"""Incident reporting from Teams: the report form and its submission.
 
 A form carries a fresh ``submission_id``; the store creates one incident per id,
 so a double click or a retried invoke never opens a second case.
@@ -13,7 +13,6 @@ from typing import Any
 
 from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnState
 
-from bot.domain.access import Viewer
 from bot.domain.incidents import Incident, Person
 from bot.domain.locale import Locale
 from bot.domain.matcher import Command
@@ -24,7 +23,7 @@ from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult
 from bot.teams.identity import Sender
 from bot.teams.replies import send_card
 from cards.guidance import guidance_card
-from cards.report import incident_summary_card, my_incidents_card, report_form_card
+from cards.report import incident_summary_card, report_form_card
 from cards.verbs import Verb
 
 log = logging.getLogger(__name__)
@@ -52,11 +51,6 @@ def register(
     def new_form(locale: Locale, playbook_id: object = None) -> dict[str, object]:
         values = {"type": playbook_id} if isinstance(playbook_id, str) else None
         return report_form_card(library, locale, submission_id=uuid.uuid4().hex, values=values)
-
-    async def my_incidents(sender: Sender, locale: Locale) -> dict[str, object]:
-        viewer = Viewer(object_id=person_of(sender).object_id)
-        incidents = await store.list_incidents(viewer, limit=20)
-        return my_incidents_card(incidents, library, locale)
 
     @actions.on(Verb.REPORT_OPEN)
     async def open_report(_context: TurnContext, request: ActionRequest) -> ActionResult:
@@ -98,14 +92,7 @@ def register(
             send=extra_cards(incident, request.locale) if extra_cards else [],
         )
 
-    @actions.on(Verb.MY_INCIDENTS)
-    async def list_mine(_context: TurnContext, request: ActionRequest) -> ActionResult:
-        return ActionResult(replace=await my_incidents(request.sender, request.locale))
-
     async def report_command(context: TurnContext, locale: Locale) -> None:
         await send_card(context, new_form(locale))
 
-    async def my_incidents_command(context: TurnContext, locale: Locale) -> None:
-        await send_card(context, await my_incidents(Sender.of(context.activity), locale))
-
-    return {Command.REPORT: report_command, Command.MY_INCIDENTS: my_incidents_command}
+    return {Command.REPORT: report_command}

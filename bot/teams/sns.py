@@ -17,13 +17,11 @@ from microsoft_agents.hosting.core.app._routes.route_rank import RouteRank
 from bot.config import Settings
 from bot.domain.incidents import Incident, IncidentType
 from bot.domain.locale import Locale
-from bot.domain.sns import LegalClock, Platform, TaskKind, looks_like_capture, offers_deletion_deal
+from bot.domain.sns import LegalClock, Platform, looks_like_capture, offers_deletion_deal
 from bot.domain.sns_capture import Note
-from bot.escalation import Escalations
 from bot.guidance import choose_locale
 from bot.sns.attachments import IncomingAttachment, TokenSource
 from bot.sns.capture import NothingToRecord, SnsCapture
-from bot.sns.care import CareTasks, TaskNotFound
 from bot.sns.form import InvalidCapture, parse_capture
 from bot.sns.monitor import InvalidSpread, SpreadMonitor, parse_observation
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
@@ -232,30 +230,6 @@ def register(
                 request.locale, case_id=case_id, platforms=[platform], recorded=recorded
             )
         )
-
-
-def register_care(actions: ActionDispatcher, care: CareTasks, escalations: Escalations) -> None:
-    """Add the verb that marks a safety/care checklist item done (managers only)."""
-
-    @actions.on(Verb.SNS_TASK_DONE)
-    async def task_done(_context: TurnContext, request: ActionRequest) -> ActionResult:
-        incident_id = request.data.get("incident")
-        try:
-            kind = TaskKind(str(request.data.get("task")))
-        except ValueError:
-            raise InvalidAction("This checklist item is not known.") from None
-        if not isinstance(incident_id, str):
-            raise InvalidAction("The card does not name a case.")
-        actor = person_of(request.sender)
-        await escalations.load(incident_id)  # IncidentNotFound -> the dispatcher's answer
-        if not await escalations.is_manager(actor):
-            log.info("checklist item refused for a non-manager")
-            raise InvalidAction(t("sns.tasks.not_manager", request.locale))
-        try:
-            await care.mark_done(incident_id, kind, actor)
-        except TaskNotFound:
-            raise InvalidAction("This case has no such checklist item.") from None
-        return ActionResult(replace=await escalations.card_for(incident_id, actor, request.locale))
 
 
 def register_monitor(actions: ActionDispatcher, monitor: SpreadMonitor) -> None:

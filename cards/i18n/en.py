@@ -125,12 +125,10 @@ STRINGS: dict[str, str] = {
     "esc.job.failed": "failed ({error})",
     "esc.job.cancelled": "cancelled",
     "esc.archived": "{done:,} / {total:,} mails preserved in the evidence folder",
-    "esc.task": "Owner: manager (manual)",
     "esc.reminder": "⏰ {id} has waited over {hours} hours for a decision.",
     "esc.setup.done": 'This channel is now the managers\' channel of "{department}". New cases arrive here as threads.',
     "esc.setup.refused": "Only people registered as managers can run setup. Ask IT to add you.",
     "esc.setup.personal": "Run setup in a channel of the managers' team, not in a personal chat.",
-    "esc.no_channel": 'No managers\' channel is registered yet. A manager registers one by sending "@Mamoru setup" in a team channel. Until then, tell your manager directly.',
     "esc.sent_to_managers": "The case was sent to your managers' channel. You will be told when they decide.",
     "staff.started": "{id}: your manager approved the actions; they are running now.",
     "staff.finished": "{id}: the approved actions are complete. You don't need to answer the sender.",
@@ -170,3 +168,8 @@ STRINGS: dict[str, str] = {
 from cards.i18n.sns_strings import EN as _SNS  # noqa: E402
 
 STRINGS |= _SNS
+
+# Case work (issue 13: tasks, case list and detail, unsent cases, exports).
+from cards.i18n.case_strings import EN as _CASES  # noqa: E402
+
+STRINGS |= _CASES

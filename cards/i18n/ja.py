@@ -125,12 +125,10 @@ STRINGS: dict[str, str] = {
     "esc.job.failed": "失敗（{error}）",
     "esc.job.cancelled": "取り消し",
     "esc.archived": "{done:,} / {total:,} 通を証拠フォルダへ保全",
-    "esc.task": "担当: 上司（手作業）",
     "esc.reminder": "⏰ {id} は {hours} 時間以上、判断待ちです。",
     "esc.setup.done": "このチャンネルを「{department}」の上司チャンネルとして登録しました。新しい案件はここにスレッドで届きます。",
     "esc.setup.refused": "setup を実行できるのは上司として登録された人だけです。情報システム担当に依頼してください。",
     "esc.setup.personal": "setup は上司のチームのチャンネルで実行してください（個人チャットでは登録できません）。",
-    "esc.no_channel": "上司チャンネルがまだ登録されていません。上司がチームのチャンネルで「@Mamoru setup」と送ると登録されます。それまでは直接上司に伝えてください。",
     "esc.sent_to_managers": "上司のチャンネルに案件を送りました。判断が出たらお知らせします。",
     "staff.started": "{id}: 上司が対応を承認し、実行を始めました。",
     "staff.finished": "{id}: 承認された対応が完了しました。あなたが相手に返信する必要はありません。",
@@ -170,3 +168,8 @@ STRINGS: dict[str, str] = {
 from cards.i18n.sns_strings import JA as _SNS  # noqa: E402
 
 STRINGS |= _SNS
+
+# Case work (issue 13: tasks, case list and detail, unsent cases, exports).
+from cards.i18n.case_strings import JA as _CASES  # noqa: E402
+
+STRINGS |= _CASES

@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from bot.domain.cases import CaseDetail, CaseFilter, CasePage, CaseRow, Scope
 from bot.domain.incidents import (
     Counterparts,
     Incident,
@@ -21,11 +22,13 @@ from bot.domain.incidents import (
 )
 from bot.domain.locale import Locale
 from bot.domain.report import FieldProblem
+from bot.domain.tasks import tasks_for
 from bot.playbooks import load_library
+from cards.case_list import case_detail_card, case_list_card
 from cards.guidance import guidance_card, scripts_card
 from cards.menu import MenuReason, menu_card, welcome_card
 from cards.notices import error_card, manager_card, notice_card
-from cards.report import incident_summary_card, my_incidents_card, report_form_card
+from cards.report import incident_summary_card, report_form_card
 from cards.verbs import Verb
 from tests.sns.sample_cards import sns_cards
 from tests.support.paths import SCHEMAS_DIR
@@ -67,8 +70,7 @@ def every_card() -> Iterator[tuple[str, dict[str, Any]]]:
             report_form_card(library, locale, submission_id="abcdefgh", problems=_PROBLEMS),
         )
         yield f"incident-summary-{locale}", incident_summary_card(incident, library, locale)
-        yield f"my-incidents-{locale}", my_incidents_card([incident] * 20, library, locale)
-        yield f"my-incidents-empty-{locale}", my_incidents_card([], library, locale)
+        yield from _case_cards(incident, library, locale)
         yield f"manager-{locale}", manager_card(locale, playbook_id="mass-email")
         yield f"notice-{locale}", notice_card("unknown_action.title", "unknown_action.body", locale)
         yield f"error-{locale}", error_card(locale, "abc123")
@@ -90,6 +92,28 @@ def _sample_incident() -> Incident:
     return open_incident(
         draft, incident_id="KH-2026-0001", at=dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
     )
+
+
+def _case_cards(incident: Incident, library: Any, locale: Locale) -> Iterator[tuple[str, Any]]:
+    at = incident.created_at
+    tasks = tuple(
+        task
+        for action in ("police-consultation", "safety-measures", "care-followup")
+        for task in tasks_for(
+            incident.id, action, owner_id="m1", owner_name="山田 課長", at=at, today=at.date()
+        )
+    )
+    row = CaseRow(incident, age_days=12, open_tasks=tasks, overdue_tasks=2)
+    full = CasePage(Scope.MANAGED, CaseFilter.OPEN, (row,) * 8, page=2, pages=3, count=20)
+    yield f"case-list-{locale}", case_list_card(full, library, locale)
+    empty = CasePage(Scope.MINE, CaseFilter.FINISHED, (), 1, 1, 0, downgraded=True)
+    yield f"case-list-empty-{locale}", case_list_card(empty, library, locale)
+    managers = (Person("m1", "山田 課長"), Person("m2", "佐藤 係長"))
+    detail = CaseDetail(incident, tasks, can_act=True, managers=managers)
+    later = at.date() + dt.timedelta(days=5)
+    yield f"case-detail-{locale}", case_detail_card(detail, library, locale, today=later)
+    readonly = CaseDetail(incident, tasks, can_act=False, managers=())
+    yield f"case-detail-staff-{locale}", case_detail_card(readonly, library, locale, today=later)
 
 
 CARDS = list(every_card())

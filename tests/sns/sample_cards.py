@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from bot.domain.evidence import Screenshot
+from bot.domain.incidents import Person
 from bot.domain.locale import Locale
 from bot.domain.report import FieldProblem
-from bot.domain.sns import LegalClock, Platform, tasks_for
+from bot.domain.sns import LegalClock, Platform
 from bot.domain.sns_capture import CaptureResult, CaseChoice, Note, PendingCapture, RecordedPost
 from bot.domain.sns_monitor import SpreadObservation
+from bot.domain.tasks import tasks_for
 from cards.elements import card
 from cards.sns import (
     capture_form_card,
@@ -22,7 +24,7 @@ from cards.sns import (
 )
 from cards.sns_monitor import spread_prompt_card, spread_recorded_card
 from cards.sns_platforms import platforms_card
-from cards.sns_tasks import task_checklist
+from cards.tasks import task_checklist
 
 NOW = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 SHOT = Screenshot("a" * 64, "screenshot-1.png", "image/png")
@@ -67,8 +69,14 @@ def sns_cards(locale: Locale) -> Iterator[tuple[str, dict[str, Any]]]:
         f"sns-monitor-recorded-{locale}",
         spread_recorded_card("KH-2026-0001", 12, observation, locale, notes),
     )
+    owner = {"owner_id": "m", "owner_name": "課長", "at": NOW, "today": NOW.date()}
     tasks = [
-        *tasks_for("safety-measures", owner_id="m", owner_name="課長", today=NOW.date()),
-        *tasks_for("care-followup", owner_id="m", owner_name="課長", today=NOW.date()),
+        *tasks_for("KH-2026-0001", "safety-measures", **owner),  # type: ignore[arg-type]
+        *tasks_for("KH-2026-0001", "care-followup", **owner),  # type: ignore[arg-type]
     ]
-    yield f"sns-tasks-{locale}", card(task_checklist(tasks, "KH-2026-0001", locale))
+    managers = [Person("m2", "佐藤 係長")]
+    later = NOW.date() + dt.timedelta(days=2)  # the first ones are overdue by then
+    yield (
+        f"sns-tasks-{locale}",
+        card(task_checklist(tasks, "KH-2026-0001", locale, today=later, managers=managers)),
+    )

@@ -108,7 +108,7 @@ async def test_approved_safety_and_care_become_a_tracked_checklist(
     _status, body, _ = await bot.click(
         "sns.task.done", {"incident": incident_id, "task": "off-counter"}, **STAFF
     )
-    assert "管理職だけ" in body["value"]["message"]
+    assert "この部署の上司だけ" in body["value"]["message"]
     bot.connector.clear()
     _, body, _ = await bot.click(
         "sns.task.done", {"incident": incident_id, "task": "off-counter"}, **in_channel(**KACHO)

@@ -77,12 +77,40 @@ async def test_report_opens_a_thread_and_tells_the_staff(bot: BotUnderTest) -> N
     assert "上司のチャンネルに案件を送りました" in texts(staff_notices[-1].activity)
 
 
-async def test_report_without_channel_tells_staff_what_to_do(bot: BotUnderTest) -> None:
-    await report(bot)
-    bot.connector.clear()
-    await bot.run_jobs()
-    assert not bot.connector.threads
-    assert "上司チャンネルがまだ登録されていません" in texts(bot.connector.sent[-1].activity)
+async def test_a_case_reported_before_setup_reaches_the_channel_after_setup(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        allow_anonymous=True,
+        data_dir=tmp_path,
+        manager_ids="aad-manager-1",
+        admin_contact="情報政策課（内線 1234）",
+        graph_sandbox_embedded=False,
+        _env_file=None,
+    )
+    async for bot in start_bot(settings):
+        incident_id = await report(bot)
+        bot.connector.clear()
+        await bot.run_jobs()
+        assert not bot.connector.threads
+        told = texts(bot.connector.sent[-1].activity)
+        assert bot.connector.sent[-1].conversation_id == "a:personal-staff-1"
+        assert "まだ Mamoru を設定していない" in told and "情報政策課（内線 1234）" in told
+        assert "110" in told  # someone who may be in danger hears what to do now
+
+        cards = await setup_channel(bot)
+        assert "1 件" in texts(cards[0])  # the setup says a waiting case is on its way
+        bot.connector.clear()
+        await bot.run_jobs()
+        (thread,) = bot.connector.threads
+        assert incident_id in texts(thread["params"]["activity"])
+        staff = [s for s in bot.connector.sent if s.conversation_id == "a:personal-staff-1"]
+        assert "上司のチャンネルに案件を送りました" in texts(staff[-1].activity)
+
+        await setup_channel(bot)  # again: nothing is sent twice
+        bot.connector.clear()
+        await bot.run_jobs()
+        assert len(bot.connector.threads) == 1
 
 
 async def test_refresh_gives_managers_the_decide_view_and_others_the_state(
@@ -243,5 +271,12 @@ async def test_reminders_for_undecided_cases_and_follow_ups(tmp_path: Path) -> N
         prompt = bot.connector.sent[-1]
         assert prompt.conversation_id == "a:personal-manager-1"
         assert "証拠フォルダに新しいメール" in texts(prompt.activity)
+        bot.connector.clear()
         clock.now_value += dt.timedelta(days=30)
-        assert await reminders.tick() == 1  # the 14-day one; the 3-day one is not repeated
+        # The 14-day follow-up (the 3-day one is not repeated), and the police consultation
+        # task (due 3 days after approval) is overdue: its owner hears it once.
+        assert await reminders.tick() == 2
+        told = [texts(s.activity) for s in bot.connector.sent]
+        assert any("警察" in m and "期限" in m and incident_id in m for m in told)
+        assert all(s.conversation_id == "a:personal-manager-1" for s in bot.connector.sent)
+        assert await reminders.tick() == 0

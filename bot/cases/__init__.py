@@ -1,0 +1,1 @@
+"""Case work after a report: tasks with owners, the case list and detail, who views what."""
