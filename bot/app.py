@@ -55,6 +55,7 @@ from bot.store.sql import SqlStore
 from bot.store.tasks import SqlTasks
 from bot.teams import cases as case_routes
 from bot.teams import escalation as escalation_routes
+from bot.teams import exports as export_routes
 from bot.teams import guidance as guidance_routes
 from bot.teams import incidents as incident_routes
 from bot.teams import lifecycle
@@ -230,6 +231,7 @@ def build_app(
         page_size=settings.case_list_page_size,
     )
     commands |= case_routes.register(actions, listing, tasks, escalations, guide.library)
+    export_routes.register(actions, exports, escalations)
     guidance_routes.register(agent, actions, guide, commands)
     lifecycle.register(agent, guide.library)
 
@@ -262,7 +264,8 @@ def build_app(
         tasks=tasks,
         undecided_after=dt.timedelta(hours=settings.escalation_reminder_hours),
     )
-    web_app.router.add_get("/exports/{token}", exports.serve)
+    web_app.router.add_get("/exports/{link}", exports.page)
+    web_app.router.add_post("/exports/{link}", exports.download)
     web_app[SERVICES] = Services(guide, persistence, escalations, runner, reminders)
     web_app[SNS] = sns
     background: list[asyncio.Task[None]] = []

@@ -437,6 +437,35 @@ class Escalations:
         }
         await self._messenger.send(reference, text_card(t(key, locale, **values)))
 
+    async def post_card_to_thread(
+        self, incident_id: str, build: Callable[[Locale], dict[str, Any]]
+    ) -> None:
+        """A card in the case's thread, built in the thread's language."""
+        thread = await self._registry.get(THREAD, incident_id)
+        if thread is None:
+            return
+        reference = {
+            "channelId": "msteams",
+            "serviceUrl": thread["service_url"],
+            "conversation": {"id": thread["conversation_id"], "isGroup": True},
+            "bot": {"id": "mamoru"},
+        }
+        await self._messenger.send(reference, build(Locale.from_tag(thread.get("locale"))))
+
+    async def reachable(self, object_id: str) -> bool:
+        """Whether Mamoru can write to this person's personal chat (they wrote to it once)."""
+        record = await self._registry.get(USER, object_id)
+        return bool(record and record.get("reference"))
+
+    async def send_to(self, object_id: str, build: Callable[[Locale], dict[str, Any]]) -> bool:
+        """A card in someone's personal chat, in their language; False if not reachable."""
+        record = await self._registry.get(USER, object_id)
+        if not record or not record.get("reference"):
+            return False
+        locale = Locale.from_tag(record["reference"].get("locale"))
+        await self._messenger.send(record["reference"], build(locale))
+        return True
+
     async def tell_staff(self, incident: Incident, key: str, **values: Any) -> None:
         """A proactive message in the reporter's personal chat (if Mamoru can reach them)."""
         if not await self.tell(incident.reporter.object_id, key, id=incident.id, **values):

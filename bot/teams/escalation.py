@@ -96,7 +96,10 @@ def register(
             card["body"].insert(1, notice_element("esc.not_manager", request.locale))
             return ActionResult(replace=card)
         await exports.request(incident_id, person)
-        card["body"].insert(1, notice_element("export.queued", request.locale))
+        # Say now if the link cannot reach them, and how to fix it (the thread says it too).
+        reachable = await escalations.reachable(person.object_id)
+        key = "export.queued" if reachable else "export.queued.unreachable"
+        card["body"].insert(1, notice_element(key, request.locale))
         return ActionResult(replace=card)
 
     async def setup(context: TurnContext, locale: Locale) -> None:

@@ -63,6 +63,7 @@ JA: dict[str, str] = {
     "export.unreachable": "Mamoru からあなたの個人チャットに送れません。Teams で Mamoru との個人チャットを開いて一度話しかけ（例:「ヘルプ」）、このボタンをもう一度押してください。",
     "export.sent": "ダウンロード用リンクをあなたの個人チャットに送りました（{minutes} 分有効・1回限り）。",
     "export.not_yours": "この証拠一式は別の人の依頼です。必要なら案件カードから自分で出力してください。",
+    "export.expired": "この証拠一式は古くなりました（24時間）。案件カードからもう一度出力してください。",
     "export.queued.unreachable": "証拠一式を作成しています。ただし Mamoru からあなたの個人チャットに送れないため、できあがりはスレッドでお知らせします。Teams で Mamoru との個人チャットを開いて一度話しかけておいてください（例:「ヘルプ」）。",
 }
 
@@ -125,5 +126,6 @@ EN: dict[str, str] = {
     "export.unreachable": 'Mamoru cannot write to your personal chat. Open a personal chat with Mamoru in Teams, write once (e.g. "help"), then press this button again.',
     "export.sent": "The download link is in your personal chat (valid {minutes} minutes, once).",
     "export.not_yours": "This bundle was requested by someone else. Export your own from the case card if you need it.",
+    "export.expired": "This bundle is more than 24 hours old. Export it again from the case card.",
     "export.queued.unreachable": 'The evidence bundle is being made, but Mamoru cannot write to your personal chat, so the thread will say when it is ready. Open a personal chat with Mamoru and write once (e.g. "help").',
 }

@@ -86,8 +86,6 @@ STRINGS: dict[str, str] = {
     "incident.reported": "Report received ({id})",
     "incident.threat": "Threat of physical harm: your manager is alerted first. If you are in danger, call 110 now.",
     "incident.next": "Your manager decides the actions. You don't need to answer the sender yourself. Updates arrive here.",
-    "incident.mine": "My incidents",
-    "incident.none": "You have not reported any incident yet.",
     "incident.unknown": "This case does not exist or you may not see it.",
     "action.my_incidents": "My incidents",
     "state.reported": "Reported",
@@ -160,8 +158,7 @@ STRINGS: dict[str, str] = {
     "draft.final-warning": "Dear Mr/Ms ___, this is ___, chief of the ___ Section, ___ Ward.\nWe have already declined your contacts and invitations to our staff that are unrelated to their work. As this continues, the ward considers it may be customer harassment that harms our staff's working environment.\nIf it continues, we will consider legal steps, including consulting the police. Matters concerning the ward's services are welcome at this section's counter.",
     "esc.follow_up": "📋 Follow-up for {id}: {text}",
     "export.button": "Export evidence",
-    "export.queued": "The evidence bundle (report, CSV, original mails, hashes) is being prepared. Its download link will arrive in your personal chat (valid 30 minutes).",
-    "export.ready": "The evidence bundle of {id} is ready (valid 30 minutes, for you only): {url}\nRecipients can check it is unaltered with the steps in VERIFY.txt.",
+    "export.queued": "The evidence bundle (report, CSV, original mails, hashes) is being prepared. A download button will arrive in your personal chat (the link works once, for 10 minutes).",
 }
 
 # SNS cases (issue 6): kept in their own module, merged here.

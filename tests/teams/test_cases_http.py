@@ -112,9 +112,7 @@ async def test_tasks_are_handed_over_and_done_by_managers_only(bot: BotUnderTest
     # Only to a manager of the department.
     _, body, _ = await bot.click("task.assign", {**police, "owner": "aad-staff-1"}, **PERSONAL_M1)
     assert "担当にできるのは部署の上司だけ" in body["value"]["message"]
-    _, body, _ = await bot.click(
-        "task.assign", {**police, "owner": "aad-manager-2"}, **PERSONAL_M1
-    )
+    _, body, _ = await bot.click("task.assign", {**police, "owner": "aad-manager-2"}, **PERSONAL_M1)
     assert "警察（生活安全課・サイバー窓口）への相談（担当 佐藤 係長" in texts(body["value"])
     bot.connector.clear()
     _, body, _ = await bot.click("task.done", police, **in_channel(**MANAGER_2))

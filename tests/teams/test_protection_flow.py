@@ -206,6 +206,27 @@ async def test_runner_killed_mid_archive_then_restarted(
     assert len(emails) == len(set(emails)) == FLOOD  # each mail recorded exactly once
 
 
+def download_url(activity: dict[str, Any]) -> str:
+    """The download button's URL on a card Mamoru sent."""
+    for attachment in activity["attachments"]:
+        for action in attachment["content"].get("actions", []):
+            if action["type"] == "Action.OpenUrl":
+                return str(action["url"])
+    raise AssertionError("no download button")
+
+
+async def download(bot: BotUnderTest, url: str, *, status: int = 200) -> bytes:
+    """What the download page does: read the secret from the fragment, POST it."""
+    path, _, fragment = url.partition("#")
+    assert fragment.startswith("k=")
+    link = path.split("/exports/")[1]
+    async with bot.http.get(f"{bot.url}/exports/{link}") as page:
+        assert page.status == 200 and '<form method="post">' in await page.text()
+    async with bot.http.post(f"{bot.url}/exports/{link}", data={"k": fragment[2:]}) as response:
+        assert response.status == status
+        return await response.read()
+
+
 async def test_manager_exports_the_bundle_from_the_card(
     bot: BotUnderTest, sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
@@ -235,14 +256,15 @@ async def test_manager_exports_the_bundle_from_the_card(
         (j.kind, j.last_error) for j in jobs
     ]
     (message,) = [s for s in bot.connector.sent if s.conversation_id == "a:personal-kacho"]
-    url = re.search(r"http://\S+/exports/[\w-]+", str(message.activity))
-    assert url is not None
-    path = url.group(0).split("/exports/")[1]
-    async with bot.http.get(f"{bot.url}/exports/{path}") as response:
-        assert response.status == 200
-        bundle = tmp_path / "bundle.zip"
-        bundle.write_bytes(await response.read())
+    url = download_url(message.activity)
+    bundle = tmp_path / "bundle.zip"
+    bundle.write_bytes(await download(bot, url))
     result = verify_bundle(bundle)
     assert result.ok and result.count == FLOOD + 1  # the staff statement and every mail
-    async with bot.http.get(f"{bot.url}/exports/{'x' * 43}") as response:
-        assert response.status == 404
+    # The thread hears it too, with a button for a new link.
+    thread = [
+        s.activity
+        for s in bot.connector.sent
+        if s.conversation_id.startswith(MANAGERS_CHANNEL) and s.method == "POST"
+    ]
+    assert any("証拠一式ができました（高橋 課長 さんの依頼）" in str(a) for a in thread)

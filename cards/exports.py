@@ -1,0 +1,51 @@
+"""Evidence-bundle delivery cards: the download link for the requester, the thread's notice."""
+
+from __future__ import annotations
+
+from bot.domain.locale import Locale
+from cards.elements import Element, card, container, execute, heading, text
+from cards.i18n import t
+from cards.verbs import Verb
+
+
+def export_ready_card(
+    incident_id: str, export_id: str, name: str, url: str, minutes: int, locale: Locale
+) -> Element:
+    """The requester's card: a download button (single-use link) and a way to get a new one."""
+    return card(
+        [
+            heading(t("export.ready.title", locale, id=incident_id)),
+            text(t("export.ready.body", locale, minutes=minutes, name=name)),
+        ],
+        [
+            {"type": "Action.OpenUrl", "title": t("export.download", locale), "url": url},
+            _new_link(incident_id, export_id, locale),
+        ],
+    )
+
+
+def export_thread_card(
+    incident_id: str, export_id: str, name: str, *, reachable: bool, locale: Locale
+) -> Element:
+    """The thread's notice: the bundle is ready, where the link went, and how to fix delivery."""
+    key = "export.thread" if reachable else "export.thread.unreachable"
+    style = "default" if reachable else "warning"
+    return card(
+        [container([text(t(key, locale, id=incident_id, name=name))], style=style)],
+        [_new_link(incident_id, export_id, locale)],
+    )
+
+
+def export_notice_card(key: str, locale: Locale, **values: object) -> Element:
+    """A short answer to a link request (sent to the personal chat, not reachable, not yours)."""
+    return card([text(t(key, locale, **values), weight="Bolder")])
+
+
+def _new_link(incident_id: str, export_id: str, locale: Locale) -> Element:
+    return execute(
+        t("export.new_link", locale),
+        Verb.EXPORT_LINK,
+        locale,
+        incident=incident_id,
+        export=export_id,
+    )
