@@ -230,7 +230,6 @@ async def download(bot: BotUnderTest, url: str, *, status: int = 200) -> bytes:
 async def test_manager_exports_the_bundle_from_the_card(
     bot: BotUnderTest, sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    import re
 
     from bot.evidence.verify import verify_bundle
 
