@@ -46,9 +46,7 @@ def test_the_guides_point_only_inside_the_repository(guide) -> None:  # type: ig
         for link in links
         if "://" not in link and not (guide.parent / link).resolve().is_relative_to(REPO_ROOT)
     ]
-    missing = [
-        link for link in links if "://" not in link and not (guide.parent / link).exists()
-    ]
+    missing = [link for link in links if "://" not in link and not (guide.parent / link).exists()]
     assert not outside and not dead and not missing, (outside, dead, missing)
 
 
