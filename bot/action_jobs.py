@@ -16,7 +16,7 @@ from bot.domain.escalation import ActionKind
 from bot.domain.evidence import NoteItem
 from bot.domain.incidents import Incident
 from bot.domain.jobs import Job
-from bot.domain.mailbox import MailboxError, MailboxUnavailable, SenderSpec, protection_target
+from bot.domain.mailbox import MailboxError, SenderSpec, protection_target
 from bot.domain.ports import Registry, Store
 from bot.escalation import MAMORU, USER
 from bot.jobs.runner import JobContext
@@ -73,11 +73,9 @@ class ActionJobs:
             while not task.done():
                 await asyncio.wait({task}, timeout=PROGRESS_EVERY_SECONDS)
                 await context.progress(*latest)
+            # Mail errors go to the runner as they are: bot.jobs.faults decides whether the
+            # job waits (throttling, a permission still propagating) or fails.
             result = task.result()
-        except MailboxUnavailable as exc:
-            raise RetryableJobError(exc.code or "graph-unavailable") from None
-        except MailboxError as exc:
-            raise PermanentJobError(exc.code or type(exc).__name__) from None
         finally:
             task.cancel()
         await context.progress(result.found, result.found, {"folder_id": result.folder_id})

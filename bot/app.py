@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 from yarl import URL
@@ -26,6 +27,7 @@ from bot.domain.matcher import Matcher
 from bot.domain.ports import (
     BlobStore,
     Clock,
+    DecisionLog,
     Directory,
     JobQueue,
     Registry,
@@ -38,6 +40,7 @@ from bot.escalation import ESCALATE_JOB, Escalations
 from bot.evidence.blobs import LocalBlobStore
 from bot.exports import EXPORT_JOB, Exports
 from bot.guidance import Guide
+from bot.jobs.periodic import SecondProcess, SingleRunnerLock, SqlLeases, every
 from bot.jobs.runner import JobHandler, JobRunner
 from bot.jobs.sql import SqlJobQueue
 from bot.mail.graph_mailbox import GraphMailbox, graph_mailbox_from_settings
@@ -49,7 +52,7 @@ from bot.sns.attachments import AttachmentFetcher
 from bot.sns.capture import SnsCapture
 from bot.sns.monitor import SpreadMonitor
 from bot.store import migrate
-from bot.store.engine import create_engines
+from bot.store.engine import Engines, create_engines
 from bot.store.registry import SqlRegistry
 from bot.store.sql import SqlStore
 from bot.store.tasks import SqlTasks
@@ -77,11 +80,14 @@ class Persistence:
     """Everything kept in the database, on one set of engines."""
 
     store: Store
+    decisions: DecisionLog  # the same SqlStore: a decision is part of its case
     registry: Registry
     jobs: JobQueue
     blobs: BlobStore
     tasks: TaskRepository
     migrate_url: str | None  # set when build_app owns the database (runs migrations)
+    engines: Engines
+    write_lock: asyncio.Lock  # SQLite: this process's writers queue here
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +119,17 @@ def build_persistence(settings: Settings, clock: Clock) -> Persistence:
     engines = create_engines(url)
     write_lock = asyncio.Lock()  # SQLite: this process's writers queue here, not on the file
     blobs = LocalBlobStore(settings.data_dir / "blobs")
+    store = SqlStore(engines, blobs=blobs, clock=clock, write_lock=write_lock)
     return Persistence(
-        store=SqlStore(engines, blobs=blobs, clock=clock, write_lock=write_lock),
+        store=store,
+        decisions=store,
         registry=SqlRegistry(engines, clock=clock, write_lock=write_lock),
         jobs=SqlJobQueue(engines, clock=clock, write_lock=write_lock),
         blobs=blobs,
         tasks=SqlTasks(engines, write_lock=write_lock),
         migrate_url=url,
+        engines=engines,
+        write_lock=write_lock,
     )
 
 
@@ -156,6 +166,7 @@ def build_app(
 
     escalations = Escalations(
         store=persistence.store,
+        decisions=persistence.decisions,
         registry=persistence.registry,
         directory=directory,
         jobs=persistence.jobs,
@@ -197,6 +208,8 @@ def build_app(
         handlers,
         clock=clock,
         on_change=escalations.on_job_change,
+        deadline=dt.timedelta(hours=settings.job_deadline_hours),
+        permission_window=dt.timedelta(hours=settings.permission_propagation_hours),
     )
 
     actions = ActionDispatcher()
@@ -269,6 +282,12 @@ def build_app(
     web_app[SERVICES] = Services(guide, persistence, escalations, runner, reminders)
     web_app[SNS] = sns
     background: list[asyncio.Task[None]] = []
+    leases = SqlLeases(persistence.engines, clock=clock, write_lock=persistence.write_lock)
+    single_runner = (
+        SingleRunnerLock(Path(persistence.engines.write.url.database or "mamoru.db"))
+        if persistence.engines.is_sqlite and persistence.migrate_url
+        else None
+    )
 
     sandboxes: list[RunningSandbox] = []
 
@@ -279,11 +298,23 @@ def build_app(
             log.info("database ready (%s)", _redacted(persistence.migrate_url))
         if embedded_sandbox:
             sandboxes.append(await start_demo_sandbox(settings.graph_sandbox_url))
+        if run_jobs and single_runner is not None:
+            try:
+                single_runner.acquire()
+            except SecondProcess as exc:
+                # Serve the chat, but leave jobs and periodic work to the process that has them.
+                log.error("%s", exc)
+                return
         if run_jobs:
             runner.start()
             interval = dt.timedelta(minutes=settings.reminder_check_minutes)
-            background.append(asyncio.create_task(reminders.run_forever(interval)))
-            background.append(asyncio.create_task(sns.monitor.run_forever(interval)))
+            # Once per period across instances: whoever takes the period's lease does it.
+            for name, tick in (("reminders", reminders.tick), ("sns-monitor", sns.monitor.tick)):
+                background.append(
+                    asyncio.create_task(
+                        every(interval, name, tick, leases=leases, owner=runner.worker_id)
+                    )
+                )
 
     async def stop(_app: web.Application) -> None:
         await escalations.drain()  # card updates already promised to the thread
@@ -291,6 +322,8 @@ def build_app(
         for task in background:
             await stop_reminders(task)
         await runner.stop()
+        if single_runner is not None:
+            single_runner.release()
         if own_mailbox:
             await mailbox.aclose()
         for sandbox in sandboxes:

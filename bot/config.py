@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     manager_group_id: str = ""
     escalation_reminder_hours: float = Field(default=24.0, gt=0)  # undecided: re-notify after
     reminder_check_minutes: float = Field(default=5.0, gt=0)  # how often reminders are looked for
+    # Jobs waiting out transient faults (docs/jobs.md): total deadline per job, counted
+    # from its approval or last resumption; 403 while Exchange applies a new grant.
+    job_deadline_hours: float = Field(default=24.0, gt=0)
+    permission_propagation_hours: float = Field(default=2.0, ge=0)
     department_mailbox: str = ""  # UPN the organisation's mails (cut-off notice...) are sent from
     # Whom staff ask when their managers have not set Mamoru up yet (shown to them as is),
     # e.g. "情報政策課 Teams 担当（内線 1234）". Empty: "your IT or Teams administrator".

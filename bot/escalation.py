@@ -2,9 +2,10 @@
 
 The application service between Teams (``bot/teams/escalation.py``), the domain
 rules (``bot.domain.escalation``), the store, the job queue and the messenger.
-Exactly one decision per case: the state machine's move out of ``escalated``
-happens under the store's lock, so of two concurrent approvals one wins and the
-other is told the case is already decided.
+Exactly one decision per case: the state machine's move out of ``escalated``, the
+decision and the approved jobs are written in one transaction on the locked case
+(``DecisionLog.decide``), so of two concurrent approvals one wins and the other is told
+the case is already decided, and a crash never leaves an approved case without its jobs.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.decisions import DecisionPlan, DecisionRecord
 from bot.domain.errors import InvalidTransition
 from bot.domain.escalation import (
     ALREADY_DECIDED,
@@ -34,7 +36,7 @@ from bot.domain.incidents import JST, Incident, IncidentState, Person
 from bot.domain.jobs import Job, JobSpec, JobState
 from bot.domain.locale import Locale
 from bot.domain.playbooks import PlaybookLibrary
-from bot.domain.ports import Clock, Directory, JobQueue, Registry, Store
+from bot.domain.ports import Clock, DecisionLog, Directory, JobQueue, Registry, Store
 from bot.domain.tasks import CaseTask
 from bot.teams.messenger import Messenger, Posted
 from cards.escalation import CaseView, Decided, JobLine, ViewMode, escalation_card
@@ -47,10 +49,9 @@ log = logging.getLogger(__name__)
 CHANNEL = "channel"  # key: department -> {channel_id, service_url, tenant_id, by}
 USER = "user"  # key: Entra object id -> {teams_id, name, upn, reference (personal chat)}
 THREAD = "thread"  # key: incident id -> {conversation_id, activity_id, service_url, locale}
-DECISION = "decision"  # key: incident id -> the decision as taken
 MAMORU = Person(object_id="mamoru", display_name="Mamoru")  # the actor of automatic moves
 MANAGER_IDS_TTL = dt.timedelta(seconds=60)  # who gets the managers' view of a card
-NOTICE = "notice"  # key: "<incident>:<message key>" -> when the staff member was told
+REFRESH_EVERY_SECONDS = 3.0  # at most one update of a thread's card per case this often
 # key: incident id -> {department, locale, waiting}: reported before its department's
 # managers' channel existed; escalated by the department's `setup`.
 UNSENT = "unsent"
@@ -79,6 +80,7 @@ class Escalations:
         self,
         *,
         store: Store,
+        decisions: DecisionLog,
         registry: Registry,
         directory: Directory,
         jobs: JobQueue,
@@ -88,6 +90,7 @@ class Escalations:
         admin_contact: str = "",
     ) -> None:
         self._store = store
+        self._decisions = decisions
         self._admin_contact = admin_contact
         self._registry = registry
         self._directory = directory
@@ -98,6 +101,11 @@ class Escalations:
         self._users: dict[str, dict[str, Any]] = {}  # last record stored, per object id
         self._manager_ids_cache: tuple[dt.datetime, tuple[str, ...]] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        # Coalescing of job events: the last (state, wait) seen per job, pending refreshes.
+        self._job_states: dict[str, tuple[JobState, str | None]] = {}
+        self._refresh_pending: set[str] = set()
+        self._last_refresh: dict[str, float] = {}
+        self.refresh_every = REFRESH_EVERY_SECONDS
         # Features hook in here (SNS cases: the safety/care checklist), wired in bot/app.py.
         self.task_source: Callable[[str], Awaitable[tuple[CaseTask, ...]]] | None = None
         self.approval_listeners: list[
@@ -246,25 +254,33 @@ class Escalations:
 
     # --- views
 
-    async def view(self, incident: Incident) -> CaseView:
-        """Everything the escalation card shows for ``incident`` now."""
-        decision = await self._registry.get(DECISION, incident.id)
+    async def view(
+        self,
+        incident: Incident,
+        *,
+        decision: DecisionRecord | None = None,
+        jobs: Sequence[Job] | None = None,
+    ) -> CaseView:
+        """Everything the escalation card shows for ``incident`` now.
+
+        ``decision`` and ``jobs`` may be given when the caller has just written them.
+        """
+        if decision is None:
+            decision = await self._decisions.decision_of(incident.id)
         decided = None
-        if decision:
+        if decision is not None:
             decided = Decided(
-                decision=Decision(decision["decision"]),
-                by=decision["by_name"],
-                at=dt.datetime.fromisoformat(decision["at"]),
-                comment=decision.get("comment", ""),
-                actions=tuple(ActionKind(k) for k in decision.get("actions", [])),
+                decision=decision.decision,
+                by=decision.by.display_name,
+                at=decision.at,
+                comment=decision.comment,
+                actions=decision.actions,
             )
+        if jobs is None:
+            jobs = await self._jobs.jobs_for_incident(incident.id)
         # Only the approved actions' jobs: an export or a calendar entry is not progress of
         # an action (the 1:1's task line says it is in the calendar).
-        jobs = [
-            j
-            for j in await self._jobs.jobs_for_incident(incident.id)
-            if j.kind in JOB_KINDS.values()
-        ]
+        jobs = [j for j in jobs if j.kind in JOB_KINDS.values()]
         return CaseView(
             incident=incident,
             proposals=proposals_for(incident),
@@ -275,10 +291,17 @@ class Escalations:
             today=self._clock.now().astimezone(JST).date(),
         )
 
-    async def card_for(self, incident_id: str, viewer: Person, locale: Locale) -> dict[str, Any]:
+    async def decision_of(self, incident_id: str) -> DecisionRecord | None:
+        """The case's decision, or None while undecided."""
+        return await self._decisions.decision_of(incident_id)
+
+    async def card_for(
+        self, incident_id: str, viewer: Person, locale: Locale, *, view: CaseView | None = None
+    ) -> dict[str, Any]:
         """The card ``viewer`` should see (a refresh): the decide view only for deciders."""
-        incident = await self._store.load_incident(incident_id)
-        view = await self.view(incident)
+        if view is None:
+            view = await self.view(await self._store.load_incident(incident_id))
+        incident = view.incident
         note = None
         mode = ViewMode.READ
         manager = await self.is_manager(viewer)
@@ -307,30 +330,49 @@ class Escalations:
         inputs: dict[str, Any],
         locale: Locale,
     ) -> Outcome:
-        """Record ``actor``'s decision once, enqueue the approved actions, update everyone."""
-        incident = await self._store.load_incident(incident_id)
-        proposals = proposals_for(incident)
-        selected = tuple(k for k in proposals if str(inputs.get(f"act.{k}", "")).lower() == "true")
+        """Record ``actor``'s decision once, with its approved jobs, and update everyone.
+
+        One transaction writes the state change, the decision and the jobs; the clicker's
+        answer is rendered from what was written, without reading it back.
+        """
         comment = str(inputs.get("comment") or "").strip()[:1000]
-        try:
+        is_manager = await self.is_manager(actor)
+        drafts = self._drafts()
+        at = self._clock.now()
+
+        def plan(incident: Incident) -> DecisionPlan:
+            # Runs on the case as locked in the transaction: the rules see the latest state.
+            proposals = proposals_for(incident)
+            selected = tuple(
+                k for k in proposals if str(inputs.get(f"act.{k}", "")).lower() == "true"
+            )
             check_decision(
-                incident,
-                actor,
-                is_manager=await self.is_manager(actor),
-                decision=decision,
-                selected=selected,
+                incident, actor, is_manager=is_manager, decision=decision, selected=selected
             )
-            target = (
-                IncidentState.ACTIONS_APPROVED
-                if decision is Decision.APPROVE
-                else IncidentState.REJECTED
+            approved = [
+                ApprovedAction(k, draft=str(inputs.get(f"draft.{k}") or drafts.get(k, "")))
+                for k in selected
+            ]
+            approve = decision is Decision.APPROVE
+            return DecisionPlan(
+                target=IncidentState.ACTIONS_APPROVED if approve else IncidentState.REJECTED,
+                note=_note(decision, selected, comment),
+                record=DecisionRecord(
+                    incident_id=incident.id,
+                    decision=decision,
+                    by=actor,
+                    at=at,
+                    comment=comment,
+                    actions=tuple(a.kind for a in approved),
+                ),
+                jobs=tuple(_job_specs(incident.id, approved)) if approve else (),
             )
+
+        try:
             try:
-                incident = await self._store.transition(
-                    incident.id, target, actor=actor, note=_note(decision, selected, comment)
-                )
+                decided = await self._decisions.decide(incident_id, plan, actor=actor)
             except InvalidTransition:
-                raise DecisionRefused(incident.id, ALREADY_DECIDED) from None
+                raise DecisionRefused(incident_id, ALREADY_DECIDED) from None
         except DecisionRefused as refused:
             log.info("decision on %s refused: %s", incident_id, refused.reason)
             card = await self.card_for(incident_id, actor, locale)
@@ -343,31 +385,51 @@ class Escalations:
             card["body"].insert(1, notice_element(note_key, locale))
             return Outcome(card, refused.reason)
 
-        approved = [
-            ApprovedAction(k, draft=str(inputs.get(f"draft.{k}") or self._drafts().get(k, "")))
-            for k in selected
-        ]
-        await self._registry.put(
-            DECISION,
-            incident.id,
-            {
-                "decision": decision.value,
-                "by": actor.object_id,
-                "by_name": actor.display_name,
-                "at": self._clock.now().isoformat(),
-                "comment": comment,
-                "actions": [a.kind.value for a in approved],
-            },
-        )
+        incident = decided.incident
         log.info("incident %s: %s by a manager", incident.id, decision.value)
         if decision is Decision.APPROVE:
-            await self._enqueue(incident, approved)
+            approved = [
+                ApprovedAction(k, draft=str(inputs.get(f"draft.{k}") or drafts.get(k, "")))
+                for k in decided.record.actions
+            ]
             for listener in self.approval_listeners:
                 await listener(incident, actor, approved)
         # Everyone's copy of the card and the staff member's notice go out after the
         # clicker's answer: Teams waits for the invoke, and 50 managers may click at once.
         self._in_background(self._after_decision(incident, decision))
-        return Outcome(await self.card_for(incident.id, actor, locale))
+        view = await self.view(incident, decision=decided.record, jobs=decided.jobs)
+        return Outcome(await self.card_for(incident.id, actor, locale, view=view))
+
+    async def resume_job(
+        self, incident_id: str, job_id: str, actor: Person, locale: Locale
+    ) -> Outcome:
+        """A manager resumes a failed or stopped job of the case, where it left off.
+
+        The same job row runs again from its checkpoint: what it already did is not done
+        again, and a mail already sent stays sent once (its marker holds).
+        """
+        incident = await self._store.load_incident(incident_id)
+        refused = None
+        if not await self.is_manager(actor):
+            refused = "esc.not_manager"
+        elif involved(incident, actor):
+            refused = "esc.own_case"
+        else:
+            jobs = {j.id: j for j in await self._jobs.jobs_for_incident(incident_id)}
+            job = jobs.get(job_id)
+            if job is None or job.kind not in JOB_KINDS.values():
+                refused = "esc.not_resumable"
+            else:
+                resumed = await self._jobs.resume(job.id)
+                if resumed.state is not JobState.QUEUED:
+                    refused = "esc.not_resumable"
+                else:
+                    log.info("incident %s: job %s resumed by a manager", incident_id, job.id)
+                    self._job_states.pop(job.id, None)
+                    self._schedule_refresh(incident_id)
+        card = await self.card_for(incident_id, actor, locale)
+        card["body"].insert(1, notice_element(refused or "esc.resumed", locale))
+        return Outcome(card, refused)
 
     async def _after_decision(self, incident: Incident, decision: Decision) -> None:
         if decision is Decision.REJECT:
@@ -389,21 +451,6 @@ class Escalations:
         """Wait for the background updates (tests, shutdown)."""
         while self._background:
             await asyncio.gather(*list(self._background))
-
-    async def _enqueue(self, incident: Incident, approved: list[ApprovedAction]) -> None:
-        for action in approved:
-            job_kind = JOB_KINDS.get(action.mode)
-            if job_kind is None:
-                continue  # a task for people: shown on the card with its owner
-            await self._jobs.enqueue(
-                JobSpec(
-                    kind=job_kind,
-                    incident_id=incident.id,
-                    params={"action": action.kind.value, "draft": action.draft},
-                    # One job per action per case, ever: retries and double clicks add nothing.
-                    idempotency_key=f"{incident.id}:{action.kind.value}",
-                )
-            )
 
     # --- updates
 
@@ -481,34 +528,66 @@ class Escalations:
         return True
 
     async def on_job_change(self, job: Job) -> None:
-        """Job progress and results go to the thread; start and finish go to the staff member."""
+        """Job progress and results go to the thread; start and finish go to the staff member.
+
+        Progress events only schedule a refresh of the thread's card, at most one per case
+        every ``refresh_every`` seconds; state changes also move the case and tell the
+        staff member (each notice once per case, across instances).
+        """
         if job.kind == ESCALATE_JOB:
             return  # the escalation itself reports through its own messages
-        await self.refresh_thread(job.incident_id)
-        jobs = [
-            j for j in await self._jobs.jobs_for_incident(job.incident_id) if j.kind != ESCALATE_JOB
-        ]
-        incident = await self._store.load_incident(job.incident_id)
+        seen = (job.state, job.wait_reason)
+        previous = self._job_states.get(job.id)
+        self._job_states[job.id] = seen
+        self._schedule_refresh(job.incident_id)
+        if previous == seen:
+            return  # progress only: the coalesced refresh shows it
         if job.state is JobState.RUNNING:
-            await self._move(incident, IncidentState.IN_PROGRESS)
-            await self._tell_staff_once(incident, "staff.started")
-        if all(j.state.finished for j in jobs):
-            await self._move(incident, IncidentState.MONITORING)
-            failed = any(j.state is JobState.FAILED for j in jobs)
-            await self._tell_staff_once(incident, "staff.failed" if failed else "staff.finished")
+            await self._move(job.incident_id, IncidentState.IN_PROGRESS)
+            await self._tell_staff_once(job.incident_id, "staff.started")
+        elif job.state.finished:
+            self._job_states.pop(job.id, None)
+            jobs = [
+                j
+                for j in await self._jobs.jobs_for_incident(job.incident_id)
+                if j.kind != ESCALATE_JOB
+            ]
+            if all(j.state.finished for j in jobs):
+                await self._move(job.incident_id, IncidentState.MONITORING)
+                failed = any(j.state is not JobState.SUCCEEDED for j in jobs)
+                await self._tell_staff_once(
+                    job.incident_id, "staff.failed" if failed else "staff.finished"
+                )
 
-    async def _move(self, incident: Incident, target: IncidentState) -> None:
-        # Progress events race and repeat: move only when the state machine allows it.
-        current = await self._store.load_incident(incident.id)
-        if current.can_move_to(target):
-            with contextlib.suppress(InvalidTransition):  # another event moved it first
-                await self._store.transition(incident.id, target, actor=MAMORU)
+    def _schedule_refresh(self, incident_id: str) -> None:
+        """Refresh the case's thread soon: at once if idle, else after ``refresh_every``."""
+        if incident_id in self._refresh_pending:
+            return
+        self._refresh_pending.add(incident_id)
+        loop = asyncio.get_running_loop()
+        last = self._last_refresh.get(incident_id)
+        delay = 0.0 if last is None else max(0.0, last + self.refresh_every - loop.time())
 
-    async def _tell_staff_once(self, incident: Incident, key: str, **values: Any) -> None:
-        # Progress events repeat; the staff member hears each news once per case.
-        notice = f"{incident.id}:{key}"
-        if await self._registry.get(NOTICE, notice) is None:
-            await self._registry.put(NOTICE, notice, {"at": self._clock.now().isoformat()})
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            # Cleared before the update: an event arriving meanwhile schedules the next one.
+            self._refresh_pending.discard(incident_id)
+            self._last_refresh[incident_id] = loop.time()
+            await self.refresh_thread(incident_id)
+
+        self._in_background(later())
+
+    async def _move(self, incident_id: str, target: IncidentState) -> None:
+        # Job events race and repeat: the state machine refuses a move that is not allowed.
+        with contextlib.suppress(InvalidTransition):
+            await self._store.transition(incident_id, target, actor=MAMORU)
+
+    async def _tell_staff_once(self, incident: Incident | str, key: str, **values: Any) -> None:
+        # Events repeat and several instances see them: the marker lets exactly one tell.
+        incident_id = incident if isinstance(incident, str) else incident.id
+        if await self._jobs.mark_once(f"notice:{incident_id}:{key}"):
+            if isinstance(incident, str):
+                incident = await self._store.load_incident(incident_id)
             await self.tell_staff(incident, key, **values)
 
     # --- helpers
@@ -541,6 +620,24 @@ class Escalations:
         return result
 
 
+def _job_specs(incident_id: str, approved: list[ApprovedAction]) -> list[JobSpec]:
+    specs = []
+    for action in approved:
+        job_kind = JOB_KINDS.get(action.mode)
+        if job_kind is None:
+            continue  # a task for people: shown on the card with its owner
+        specs.append(
+            JobSpec(
+                kind=job_kind,
+                incident_id=incident_id,
+                params={"action": action.kind.value, "draft": action.draft},
+                # One job per action per case: a manager resumes this job, never a new one.
+                idempotency_key=f"{incident_id}:{action.kind.value}",
+            )
+        )
+    return specs
+
+
 def _note(decision: Decision, selected: tuple[ActionKind, ...], comment: str) -> str:
     actions = ", ".join(k.value for k in selected) if decision is Decision.APPROVE else ""
     parts = [f"{decision.value}: {actions}".rstrip(": ")]
@@ -561,6 +658,9 @@ def _job_line(job: Job) -> JobLine:
         done=job.progress_done,
         total=job.progress_total,
         error=job.last_error or "",
+        job_id=job.id,
+        wait_reason=job.wait_reason or "" if job.waiting else "",
+        next_try=job.run_after if job.waiting else None,
     )
 
 

@@ -18,7 +18,7 @@ from bot.domain.incidents import IncidentState
 from bot.domain.locale import Locale
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.ports import Clock, JobQueue, Registry, Store
-from bot.escalation import DECISION, THREAD, USER, Escalations
+from bot.escalation import THREAD, USER, Escalations
 from cards.i18n import t
 
 log = logging.getLogger(__name__)
@@ -106,11 +106,11 @@ class Reminders:
         return 1
 
     async def _follow_ups(self, incident_id: str, playbook_id: str, now: dt.datetime) -> int:
-        decision = await self._registry.get(DECISION, incident_id)
+        decision = await self._escalations.decision_of(incident_id)
         playbook = self._library.get(playbook_id)
-        if not decision or not playbook:
+        if decision is None or not playbook:
             return 0
-        decided_at = dt.datetime.fromisoformat(decision["at"])
+        decided_at = decision.at
         sent = 0
         for number, follow_up in enumerate(playbook.follow_ups):
             if now < decided_at + dt.timedelta(days=follow_up.after_days):
@@ -118,7 +118,7 @@ class Reminders:
             if not await self._jobs.mark_once(f"follow-up:{incident_id}:{number}"):
                 continue
             # The owner is the manager who decided; the thread hears it if they can't be reached.
-            owner = decision.get("by", "")
+            owner = decision.by.object_id
             record = await self._registry.get("user", owner) or {}
             locale = Locale.from_tag((record.get("reference") or {}).get("locale"))
             text = follow_up.text(locale)

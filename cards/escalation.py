@@ -42,6 +42,14 @@ class JobLine:
     done: int = 0
     total: int = 0
     error: str = ""
+    job_id: str = ""
+    wait_reason: str = ""  # waiting out a transient fault: why (job.wait.<reason>)
+    next_try: dt.datetime | None = None  # and when it tries again
+
+    @property
+    def resumable(self) -> bool:
+        """Whether a manager may resume it (failed or stopped)."""
+        return self.state in ("failed", "cancelled") and bool(self.job_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +132,18 @@ def escalation_card(
             execute(
                 t("export.button", locale), Verb.ESCALATION_EXPORT, locale, incident=incident.id
             )
+        )
+        # A manager resumes a failed or stopped job where it left off (same job, same key).
+        actions.extend(
+            execute(
+                t("esc.resume", locale, name=t(f"action.kind.{job.kind}", locale)),
+                Verb.ESCALATION_RESUME,
+                locale,
+                incident=incident.id,
+                job=job.job_id,
+            )
+            for job in view.jobs
+            if job.resumable
         )
     result = card(body, actions or None)
     # Managers keep getting their view after the decision too (the export button).
@@ -249,6 +269,13 @@ def _status(view: CaseView, locale: Locale) -> Element:
 
 def _job_line(job: JobLine, locale: Locale) -> str:
     state = t(f"esc.job.{job.state}", locale, error=job.error or "?")
+    if job.state == "queued" and job.wait_reason:
+        at = job.next_try.astimezone(JST).strftime("%H:%M") if job.next_try else "?"
+        try:
+            reason = t(f"job.wait.{job.wait_reason}", locale)
+        except KeyError:  # a reason this version has no words for: show its code
+            reason = job.wait_reason
+        state = t("esc.job.waiting", locale, reason=reason, at=at)
     name = t(f"action.kind.{job.kind}", locale)
     if job.kind is ActionKind.MAIL_PROTECTION and job.total:
         return f"{name}: {t('esc.archived', locale, done=job.done, total=job.total)} — {state}"

@@ -24,6 +24,7 @@ class Verb(StrEnum):
     ESCALATION_APPROVE = "escalation.approve"
     ESCALATION_REJECT = "escalation.reject"
     ESCALATION_EXPORT = "escalation.export"
+    ESCALATION_RESUME = "escalation.job.resume"
     # SNS cases (issue 6)
     SNS_CAPTURE_SUBMIT = "sns.capture.submit"
     SNS_CAPTURE_DISCARD = "sns.capture.discard"

@@ -112,6 +112,18 @@ class Job:
     created_at: dt.datetime
     updated_at: dt.datetime
     finished_at: dt.datetime | None
+    wait_reason: str | None = None  # waiting out a transient fault (e.g. "graph-throttled")
+    resumed_at: dt.datetime | None = None  # a manager resumed it: its windows restart here
+
+    @property
+    def window_start(self) -> dt.datetime:
+        """Where the job's deadline and permission-propagation window are counted from."""
+        return self.resumed_at or self.created_at
+
+    @property
+    def waiting(self) -> bool:
+        """Whether it is queued again after a transient fault (the card says why and when)."""
+        return self.state is JobState.QUEUED and self.wait_reason is not None
 
     @classmethod
     def new(cls, job_id: str, spec: JobSpec, *, at: dt.datetime) -> Job:

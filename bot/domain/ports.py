@@ -203,9 +203,22 @@ class JobQueue(Protocol):
         ...
 
     async def fail(
-        self, job_id: str, worker_id: str, error: str, *, retry_at: dt.datetime | None
+        self,
+        job_id: str,
+        worker_id: str,
+        error: str,
+        *,
+        retry_at: dt.datetime | None,
+        wait_reason: str | None = None,
     ) -> Job:
-        """Record ``error`` (a short code); queue again at ``retry_at``, or fail for good."""
+        """Record ``error`` (a short code); queue again at ``retry_at``, or fail for good.
+
+        With ``wait_reason`` (a transient fault) the attempt is given back.
+        """
+        ...
+
+    async def resume(self, job_id: str) -> Job:
+        """Queue a failed or cancelled job again from its checkpoint (else unchanged)."""
         ...
 
     async def release(self, job_id: str, worker_id: str) -> Job:
@@ -294,4 +307,24 @@ class TaskRepository(Protocol):
 
     async def open_overdue(self, today: dt.date) -> list[CaseTask]:
         """Every task not done whose due date is before ``today``."""
+        ...
+
+
+# --- Decisions (issue 12): one transaction per decision.
+from bot.domain.decisions import DecidedCase, DecisionRecord, Planner  # noqa: E402
+
+
+class DecisionLog(Protocol):
+    """Managers' decisions, each written with its state change and jobs in one transaction."""
+
+    async def decide(self, incident_id: str, planner: Planner, *, actor: Person) -> DecidedCase:
+        """Lock the case, ask ``planner`` what to write, write all of it or nothing.
+
+        Raises what the planner raises (``DecisionRefused``), ``InvalidTransition`` if the
+        case cannot move any more, ``IncidentNotFound``.
+        """
+        ...
+
+    async def decision_of(self, incident_id: str) -> DecisionRecord | None:
+        """The case's decision, or None while undecided."""
         ...

@@ -72,6 +72,7 @@ class MemoryJobQueue:
                     job,
                     state=JobState.RUNNING,
                     attempts=job.attempts + 1,
+                    wait_reason=None,
                     lease_owner=worker_id,
                     lease_until=now + lease,
                     updated_at=now,
@@ -110,6 +111,7 @@ class MemoryJobQueue:
                     progress_done=done,
                     progress_total=total,
                     checkpoint=saved,
+                    attempts=1 if done > job.progress_done else job.attempts,
                     lease_until=until,
                     updated_at=now,
                 )
@@ -132,17 +134,26 @@ class MemoryJobQueue:
             )
 
     async def fail(
-        self, job_id: str, worker_id: str, error: str, *, retry_at: dt.datetime | None
+        self,
+        job_id: str,
+        worker_id: str,
+        error: str,
+        *,
+        retry_at: dt.datetime | None,
+        wait_reason: str | None = None,
     ) -> Job:
         """Record ``error``; queue again at ``retry_at`` or fail for good; ``LeaseLost``."""
         async with self._lock:
             job = self._owned(job_id, worker_id)
             now = self._clock.now()
             final = retry_at is None
+            waiting = not final and wait_reason is not None
             return self._put(
                 replace(
                     job,
                     state=JobState.FAILED if final else JobState.QUEUED,
+                    attempts=job.attempts - 1 if waiting else job.attempts,
+                    wait_reason=short_error(wait_reason) if waiting and wait_reason else None,
                     last_error=short_error(error),
                     run_after=job.run_after if retry_at is None else retry_at,
                     lease_owner=None,
@@ -184,6 +195,29 @@ class MemoryJobQueue:
                     lease_until=None,
                     updated_at=now,
                     finished_at=now,
+                )
+            )
+
+    async def resume(self, job_id: str) -> Job:
+        """Queue a failed or cancelled job again from its checkpoint (else unchanged)."""
+        async with self._lock:
+            job = self._job(job_id)
+            if job.state not in (JobState.FAILED, JobState.CANCELLED):
+                return _copy(job)
+            now = self._clock.now()
+            return self._put(
+                replace(
+                    job,
+                    state=JobState.QUEUED,
+                    attempts=0,
+                    run_after=now,
+                    last_error=None,
+                    wait_reason=None,
+                    lease_owner=None,
+                    lease_until=None,
+                    finished_at=None,
+                    resumed_at=now,
+                    updated_at=now,
                 )
             )
 

@@ -6,10 +6,15 @@ lease taken over) the next run starts from ``ctx.checkpoint``. Steps must theref
 idempotent, and a non-idempotent effect (sendMail) goes behind ``ctx.mark_once(key)``
 called BEFORE the effect. See docs/jobs.md for the whole argument.
 
-Outcomes: return → succeeded; ``RetryableJobError`` → queued again after an exponential
-backoff with jitter, until ``max_attempts``; ``PermanentJobError`` or any other exception
-→ failed at once, recording a short code (the error code or the exception type, never
-its message). Logs carry job ids, kinds, states and counts only.
+Outcomes (``bot.jobs.faults`` classifies): return → succeeded; a transient fault
+(database connection or lock, Graph throttling/unavailable, network, a permission
+still propagating) → queued again with a wait reason after a
+backoff (Graph's Retry-After if longer), without using up an attempt, until the job's
+deadline; a permanent fault (``PermanentJobError``, a missing mailbox, a malformed
+value) → failed at once; ``RetryableJobError`` or anything else → retried after a backoff until
+``max_attempts``, then failed. Progress resets the attempt count, so a job that is
+killed again and again but advances each time is never given up. Errors are recorded
+as short codes (never messages). Logs carry job ids, kinds, states and counts only.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.domain.errors import LeaseLost, PermanentJobError, RetryableJobError
+from bot.domain.errors import LeaseLost
 from bot.domain.jobs import Job, checkpoint_object
 from bot.domain.ports import Clock, JobQueue, SystemClock
+from bot.jobs.faults import Fault, FaultKind, classify
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +131,9 @@ class JobRunner:
         release_timeout: float = 5.0,
         on_change: JobListener | None = None,
         rng: random.Random | None = None,
+        deadline: dt.timedelta = dt.timedelta(hours=24),
+        permission_window: dt.timedelta = dt.timedelta(hours=2),
+        wait_backoff: Backoff | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -143,6 +152,12 @@ class JobRunner:
         self._release_timeout = release_timeout
         self._on_change = on_change
         self._rng = rng or random.Random()
+        # Transient faults: how long a job may keep waiting in total (from its approval or
+        # its last resumption), and how long a 403 counts as a permission still propagating.
+        self._deadline = deadline
+        self._permission_window = permission_window
+        self._wait_backoff = wait_backoff or Backoff(base_seconds=5.0, max_seconds=600.0)
+        self._waits: dict[str, int] = {}  # consecutive waits per job: the backoff's exponent
         self._stopping = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._handler_task: asyncio.Task[None] | None = None
@@ -237,19 +252,55 @@ class JobRunner:
         except LeaseLost:
             log.warning("job %s (%s): lease lost, left to its new owner", job.id, job.kind)
             return await self._queue.get(job.id)
-        except RetryableJobError as exc:
-            return await self._finish(context.job, exc.code, retry=True)
-        except PermanentJobError as exc:
-            return await self._finish(context.job, exc.code, retry=False)
         except asyncio.CancelledError:
             return await self._cancelled(context.job, task)
         except Exception as exc:
-            # The type only: exception messages may quote mail or user text.
-            return await self._finish(context.job, type(exc).__name__, retry=False)
+            # Recorded as a short code: exception messages may quote mail or user text.
+            fault = classify(
+                exc,
+                job=context.job,
+                now=self._clock.now(),
+                permission_window=self._permission_window,
+            )
+            return await self._fault(context.job, fault)
         finally:
             beat.cancel()
             self._handler_task = None
+        self._waits.pop(job.id, None)
         return await self._complete(context.job)
+
+    async def _fault(self, job: Job, fault: Fault) -> Job:
+        if fault.kind is FaultKind.PERMANENT:
+            self._waits.pop(job.id, None)
+            return await self._finish(job, fault.reason, retry=False)
+        if fault.kind is FaultKind.RETRY:
+            return await self._finish(job, fault.reason, retry=True)
+        now = self._clock.now()
+        deadline = job.window_start + self._deadline
+        if now >= deadline:
+            self._waits.pop(job.id, None)
+            return await self._finish(job, f"deadline:{fault.reason}", retry=False)
+        waits = self._waits.get(job.id, 0) + 1
+        self._waits[job.id] = waits
+        delay = self._wait_backoff.delay(waits, self._rng)
+        if fault.retry_after is not None:
+            delay = max(delay, dt.timedelta(seconds=fault.retry_after))
+        retry_at = min(now + delay, deadline)
+        try:
+            waiting = await self._queue.fail(
+                job.id, self.worker_id, fault.reason, retry_at=retry_at, wait_reason=fault.reason
+            )
+        except LeaseLost:
+            return await self._queue.get(job.id)
+        log.info(
+            "job %s (%s) waiting: %s (next try in %.0f s)",
+            job.id,
+            job.kind,
+            fault.reason,
+            (retry_at - now).total_seconds(),
+        )
+        await self._notify(waiting)
+        return waiting
 
     async def _cancelled(self, job: Job, task: asyncio.Task[None]) -> Job:
         """The handler was interrupted: by stop() (release the job) or with our own task."""

@@ -14,14 +14,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy import Row, and_, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,47 +36,15 @@ from bot.domain.jobs import (
 )
 from bot.domain.ports import Clock, SystemClock
 from bot.store.engine import Engines, create_engines
+from bot.store.job_rows import dumps as _dumps
+from bot.store.job_rows import job_from_row as _job
+from bot.store.job_rows import job_values
 from bot.store.tables import job_once_keys, jobs
 
 log = logging.getLogger(__name__)
 
 _RUNNING = str(JobState.RUNNING)
 _QUEUED = str(JobState.QUEUED)
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; everything Mamoru stores is UTC.
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def _utc_or_none(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else _utc(value)
-
-
-def _dumps(value: Mapping[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)
-
-
-def _job(row: Row[Any]) -> Job:
-    return Job(
-        id=row.id,
-        kind=row.kind,
-        incident_id=row.incident_id,
-        idempotency_key=row.idempotency_key,
-        params=json.loads(row.params),
-        state=JobState(row.state),
-        attempts=row.attempts,
-        progress_done=row.progress_done,
-        progress_total=row.progress_total,
-        checkpoint=json.loads(row.checkpoint),
-        last_error=row.last_error,
-        run_after=_utc(row.run_after),
-        lease_owner=row.lease_owner,
-        lease_until=_utc_or_none(row.lease_until),
-        created_at=_utc(row.created_at),
-        updated_at=_utc(row.updated_at),
-        finished_at=_utc_or_none(row.finished_at),
-    )
 
 
 def _uninterruptible[**P, T](
@@ -160,21 +127,7 @@ class SqlJobQueue:
             # winner's commit and then inserts nothing; both then read the winner's row.
             inserted = await conn.execute(
                 self._insert(conn)(jobs)
-                .values(
-                    id=job.id,
-                    kind=job.kind,
-                    incident_id=job.incident_id,
-                    idempotency_key=job.idempotency_key,
-                    params=_dumps(job.params),
-                    state=str(job.state),
-                    attempts=0,
-                    progress_done=0,
-                    progress_total=0,
-                    checkpoint=_dumps(job.checkpoint),
-                    run_after=now,
-                    created_at=now,
-                    updated_at=now,
-                )
+                .values(**job_values(job))
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
                 .returning(jobs.c.id)
             )
@@ -253,6 +206,7 @@ class SqlJobQueue:
                     .values(
                         state=_RUNNING,
                         attempts=jobs.c.attempts + 1,
+                        wait_reason=None,
                         lease_owner=worker_id,
                         lease_until=now + lease,
                         updated_at=now,
@@ -310,6 +264,9 @@ class SqlJobQueue:
             "progress_total": total,
             "checkpoint": _dumps(saved),
             "updated_at": now,
+            # Headway resets the crash counter: a job killed again and again but advancing
+            # each time is never given up (only one that dies without progress is).
+            "attempts": case((jobs.c.progress_done < done, 1), else_=jobs.c.attempts),
         }
         if lease is not None:
             values["lease_until"] = now + lease
@@ -330,21 +287,69 @@ class SqlJobQueue:
         return _job(row)
 
     async def fail(
-        self, job_id: str, worker_id: str, error: str, *, retry_at: dt.datetime | None
+        self,
+        job_id: str,
+        worker_id: str,
+        error: str,
+        *,
+        retry_at: dt.datetime | None,
+        wait_reason: str | None = None,
     ) -> Job:
-        """Record ``error``; queue again at ``retry_at`` or fail for good; ``LeaseLost``."""
+        """Record ``error``; queue again at ``retry_at`` or fail for good; ``LeaseLost``.
+
+        With ``wait_reason`` (a transient fault) the attempt is given back: waiting out
+        throttling or a dropped connection never uses up the job's attempts.
+        """
         now = self._now()
         values: dict[str, Any] = {
             "last_error": short_error(error),
             "lease_owner": None,
             "lease_until": None,
             "updated_at": now,
+            "wait_reason": None,
         }
         if retry_at is None:
             values.update(state=str(JobState.FAILED), finished_at=now)
         else:
             values.update(state=_QUEUED, run_after=retry_at.astimezone(dt.UTC))
+            if wait_reason is not None:
+                values.update(wait_reason=short_error(wait_reason), attempts=jobs.c.attempts - 1)
         return _job(await self._owned_update(job_id, worker_id, **values))
+
+    @_uninterruptible
+    async def resume(self, job_id: str) -> Job:
+        """Queue a failed or cancelled job again, from its checkpoint, with fresh attempts.
+
+        Same row, same idempotency key: what it already did is not done again (the
+        handler resumes from its checkpoint; once-markers still hold). A job in any
+        other state is returned unchanged.
+        """
+        now = self._now()
+        resumable = [str(JobState.FAILED), str(JobState.CANCELLED)]
+        async with self._tx() as conn:
+            row = (
+                await conn.execute(
+                    update(jobs)
+                    .where(jobs.c.id == job_id, jobs.c.state.in_(resumable))
+                    .values(
+                        state=_QUEUED,
+                        attempts=0,
+                        run_after=now,
+                        last_error=None,
+                        wait_reason=None,
+                        lease_owner=None,
+                        lease_until=None,
+                        finished_at=None,
+                        resumed_at=now,
+                        updated_at=now,
+                    )
+                    .returning(*jobs.c)
+                )
+            ).one_or_none()
+            if row is None:
+                return _job(await self._row(conn, job_id))
+        log.info("job %s resumed", job_id)
+        return _job(row)
 
     async def release(self, job_id: str, worker_id: str) -> Job:
         """Give the job back, due now, with the interrupted attempt refunded; ``LeaseLost``."""

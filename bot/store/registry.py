@@ -1,6 +1,8 @@
 """The Teams registry (``Registry`` port) on SQL, and in memory for tests.
 
-Records are small JSON objects keyed by (kind, key); a put replaces the record.
+Records are small JSON objects keyed by (kind, key); a put replaces the record with one
+``INSERT … ON CONFLICT DO UPDATE`` (PostgreSQL and SQLite alike), so two first saves of
+the same key at once both succeed, the later one winning.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.domain.ports import Clock, SystemClock
 from bot.store.engine import Engines, create_engines
@@ -39,7 +43,7 @@ class SqlRegistry:
         return cls(create_engines(url), clock=clock)
 
     async def put(self, kind: str, key: str, value: dict[str, Any]) -> None:
-        """Create or replace the record (delete + insert in one transaction: portable)."""
+        """Create or replace the record (one upsert: concurrent first saves never collide)."""
         row = {
             "kind": kind,
             "key": key,
@@ -48,10 +52,13 @@ class SqlRegistry:
         }
         lock = self._write_lock if self._engines.is_sqlite else contextlib.nullcontext()
         async with lock, self._engines.write.begin() as conn:
+            upsert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(registry)
             await conn.execute(
-                delete(registry).where(registry.c.kind == kind, registry.c.key == key)
+                upsert.values(**row).on_conflict_do_update(
+                    index_elements=["kind", "key"],
+                    set_={"value": upsert.excluded.value, "updated_at": upsert.excluded.updated_at},
+                )
             )
-            await conn.execute(insert(registry).values(**row))
 
     async def get(self, kind: str, key: str) -> dict[str, Any] | None:
         """The record, or None."""

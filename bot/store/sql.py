@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,7 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.access import Viewer, can_view
+from bot.domain.decisions import DecidedCase, DecisionRecord, Planner
 from bot.domain.errors import AccessDenied, IncidentNotFound
+from bot.domain.escalation import ActionKind, Decision
 from bot.domain.evidence import (
     GENESIS_HASH,
     NoteItem,
@@ -38,6 +42,7 @@ from bot.domain.incidents import (
     incident_year,
     open_incident,
 )
+from bot.domain.jobs import Job
 from bot.domain.ports import BlobStore, Clock, SystemClock
 from bot.store.common import (
     EmailLogMixin,
@@ -46,13 +51,16 @@ from bot.store.common import (
     scoped_key,
 )
 from bot.store.engine import Engines, create_engines
+from bot.store.job_rows import job_values
 from bot.store.sql_evidence import SqlEvidenceMixin
 from bot.store.tables import (
+    decisions,
     evidence_heads,
     incident_events,
     incident_sequences,
     incident_targets,
     incidents,
+    jobs,
 )
 
 log = logging.getLogger(__name__)
@@ -315,3 +323,61 @@ class SqlStore(SqlEvidenceMixin, EmailLogMixin):
             current = await self._load(conn, incident_id, lock=True)
             await conn.execute(insert(incident_events).values(**_event_row(incident_id, event)))
         return current.with_event(event)
+
+    # --- decisions (``DecisionLog``): one transaction per decision
+
+    async def decide(self, incident_id: str, planner: Planner, *, actor: Person) -> DecidedCase:
+        """Lock the case, ask ``planner`` what to write, then write all of it or nothing.
+
+        The state change, its timeline event, the decision row and the approved jobs go
+        into one transaction (the jobs table is the outbox the runner reads): a crash at
+        any point leaves the case either undecided or decided with every job queued.
+        """
+        async with self._tx() as conn:
+            current = await self._load(conn, incident_id, lock=True)
+            plan = planner(current)  # DecisionRefused: nothing was written
+            at = plan.record.at
+            moved = current.moved_to(plan.target, actor=actor, at=at, note=plan.note)
+            await conn.execute(
+                update(incidents)
+                .where(incidents.c.id == incident_id)
+                .values(state=str(plan.target))
+            )
+            await conn.execute(
+                insert(incident_events).values(**_event_row(incident_id, moved.timeline[-1]))
+            )
+            record = plan.record
+            await conn.execute(
+                insert(decisions).values(
+                    incident_id=incident_id,
+                    decision=record.decision.value,
+                    by_id=record.by.object_id,
+                    by_name=record.by.display_name,
+                    at=record.at,
+                    comment=record.comment,
+                    actions=json.dumps([k.value for k in record.actions]),
+                )
+            )
+            queued = tuple(Job.new(uuid.uuid4().hex, spec, at=at) for spec in plan.jobs)
+            if queued:
+                # One statement for all of them (executemany as a multi-row INSERT).
+                await conn.execute(insert(jobs), [job_values(j) for j in queued])
+        log.info("incident %s: %s -> %s (decision)", incident_id, current.state, plan.target)
+        return DecidedCase(moved, record, queued)
+
+    async def decision_of(self, incident_id: str) -> DecisionRecord | None:
+        """The case's decision, or None while undecided."""
+        async with self._engines.read.connect() as conn:
+            row = (
+                await conn.execute(select(decisions).where(decisions.c.incident_id == incident_id))
+            ).one_or_none()
+        if row is None:
+            return None
+        return DecisionRecord(
+            incident_id=row.incident_id,
+            decision=Decision(row.decision),
+            by=Person(row.by_id, row.by_name),
+            at=_utc(row.at),
+            comment=row.comment,
+            actions=tuple(ActionKind(k) for k in json.loads(row.actions)),
+        )

@@ -128,6 +128,10 @@ jobs = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=True),
+    # Waiting out a transient fault (migration 0005): why, e.g. "permission-propagation".
+    Column("wait_reason", String(64), nullable=True),
+    # When a manager last resumed it: its deadline and permission window restart there.
+    Column("resumed_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("idempotency_key", name="uq_jobs_idempotency_key"),
     # Claiming scans by state and due time; the CLI and the thread card look up by incident.
     Index("ix_jobs_state_run_after", "state", "run_after"),
@@ -173,4 +177,30 @@ case_tasks = Table(
     Column("done_at", DateTime(timezone=True), nullable=True),
     Column("done_by", String(200), nullable=False),
     Index("ix_case_tasks_open_due", "done_at", "due"),
+)
+
+
+# --- Decisions and leases (issue 12; migration 0005) ---------------------------------------
+# A manager's decision is part of its case: one row per incident, inserted in the same
+# transaction as the state change and the approved jobs (bot/store/decisions.py).
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("incident_id", String(20), ForeignKey("incidents.id"), primary_key=True),
+    Column("decision", String(16), nullable=False),
+    Column("by_id", String(64), nullable=False),
+    Column("by_name", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("actions", Text, nullable=False),  # JSON list of action kinds
+)
+
+# Named leases: periodic work (reminders, monitoring prompts) runs once per period across
+# instances; whoever takes the lease runs the period, an expired lease can be taken over.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("until", DateTime(timezone=True), nullable=False),
 )

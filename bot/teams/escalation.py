@@ -102,6 +102,16 @@ def register(
         card["body"].insert(1, notice_element(key, request.locale))
         return ActionResult(replace=card)
 
+    @actions.on(Verb.ESCALATION_RESUME)
+    async def resume(_context: TurnContext, request: ActionRequest) -> ActionResult:
+        job_id = request.data.get("job")
+        if not isinstance(job_id, str) or not job_id:
+            raise InvalidAction("This card does not refer to a job.")
+        outcome = await escalations.resume_job(
+            incident_of(request), job_id, person_of(request.sender), request.locale
+        )
+        return ActionResult(replace=outcome.card)
+
     async def setup(context: TurnContext, locale: Locale) -> None:
         activity = context.activity
         sender = Sender.of(activity)

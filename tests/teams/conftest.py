@@ -61,8 +61,10 @@ class BotUnderTest:
         return match.group(0)
 
     async def run_jobs(self) -> int:
-        """Run every due job now (the bot under test does not poll)."""
-        return await self.services.runner.run_until_idle()
+        """Run every due job now (the bot under test does not poll), then the card updates."""
+        ran = await self.services.runner.run_until_idle()
+        await self.services.escalations.drain()  # the coalesced refresh of the thread's card
+        return ran
 
     async def post(self, activity: dict[str, Any], **headers: str) -> aiohttp.ClientResponse:
         """POST one activity to /api/messages."""
@@ -99,6 +101,7 @@ async def start_bot(settings: Settings, **kwargs: Any) -> AsyncIterator[BotUnder
         # loopback): the stand-in connector must be named, as an operator would name one.
         settings = settings.model_copy(update={"connector_origins": connector_url})
     app = build_app(settings, run_jobs=False, **kwargs)
+    app[SERVICES].escalations.refresh_every = 0.05  # coalescing, at test speed
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as http:

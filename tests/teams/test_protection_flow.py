@@ -267,3 +267,52 @@ async def test_manager_exports_the_bundle_from_the_card(
         if s.conversation_id.startswith(MANAGERS_CHANNEL) and s.method == "POST"
     ]
     assert any("証拠一式ができました（高橋 課長 さんの依頼）" in str(a) for a in thread)
+
+
+def resume_buttons(card: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a for a in card.get("actions", []) if a.get("verb") == "escalation.job.resume"]
+
+
+async def test_a_manager_resumes_a_stopped_job_from_the_card(
+    bot: BotUnderTest, sandbox: RunningSandbox
+) -> None:
+    incident_id = await reported_and_escalated(bot)
+    await bot.click(
+        "escalation.approve", {"incident": incident_id, **APPROVAL}, **in_channel(**KACHO)
+    )
+    jobs = bot.services.persistence.jobs
+    (protection,) = [
+        j for j in await jobs.jobs_for_incident(incident_id) if j.kind == "mail-protection"
+    ]
+    await jobs.cancel(protection.id)  # stopped (e.g. `mamoru jobs cancel` during an incident)
+    await bot.run_jobs()
+    _, body, _ = await bot.click(
+        "escalation.refresh", {"incident": incident_id}, **in_channel(**BUCHO)
+    )
+    (button,) = resume_buttons(body["value"])
+    assert button["title"] == "再開: 証拠保全ルールと既存メールの保全"
+
+    # Someone who is not a manager cannot resume it.
+    _, body, _ = await bot.click(button["verb"], button["data"], **in_channel(**STAFF))
+    assert "上司" in str(body["value"])
+    assert (await jobs.get(protection.id)).state is JobState.CANCELLED
+
+    _, body, _ = await bot.click(button["verb"], button["data"], **in_channel(**BUCHO))
+    assert "再開しました" in str(body["value"])
+    assert not resume_buttons(body["value"])
+    bot.connector.clear()
+    await bot.run_jobs()
+
+    done = await jobs.get(protection.id)
+    assert (done.state, done.progress_done) == (JobState.SUCCEEDED, FLOOD)
+    box = sandbox_box(sandbox, DEMO_MAILBOX)
+    from_abuser = [m for m in box.messages.values() if m.from_address == DEMO_ABUSER]
+    assert len(from_abuser) == FLOOD and len({m.folder_id for m in from_abuser}) == 1
+    store = bot.services.persistence.store
+    result = await verify_case(store, LocalBlobStore(Path(bot.app_data_dir) / "blobs"), incident_id)
+    assert result.ok and result.count >= FLOOD
+    staff = [s for s in bot.connector.sent if s.conversation_id == "a:personal-staff-1"]
+    assert sum("完了しました" in str(s.activity) for s in staff) == 1
+    # Clicking the old button again: nothing to resume, nothing runs twice.
+    _, body, _ = await bot.click(button["verb"], button["data"], **in_channel(**BUCHO))
+    assert "再開できる状態ではありません" in str(body["value"])

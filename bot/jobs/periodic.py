@@ -1,0 +1,145 @@
+"""Periodic work that runs once per period across instances: named leases.
+
+Reminders and monitoring prompts are looked for every few minutes by every running
+instance; the one that takes the period's lease does the work, the others skip it.
+A lease is one row of ``leases``: taken with a single upsert that only succeeds when
+the row is missing or its lease has run out, so exactly one taker wins, whatever the
+number of instances. An instance killed mid-period leaves its lease to expire; the
+next period is taken by another, and nothing is lost because the work itself looks
+at what is due (and marks each notice once, ``JobQueue.mark_once``).
+
+SQLite is single-instance: ``SingleRunnerLock`` keeps a second process from running
+jobs and periodic work on the same database file, and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import fcntl
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain.ports import Clock, SystemClock
+from bot.store.engine import Engines
+from bot.store.tables import leases
+
+log = logging.getLogger(__name__)
+
+
+class SqlLeases:
+    """Named, time-bounded leases in the ``leases`` table."""
+
+    def __init__(
+        self,
+        engines: Engines,
+        *,
+        clock: Clock | None = None,
+        write_lock: asyncio.Lock | None = None,
+    ) -> None:
+        self._engines = engines
+        self._clock = clock or SystemClock()
+        self._write_lock = write_lock or asyncio.Lock()
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        lock = self._write_lock if self._engines.is_sqlite else contextlib.nullcontext()
+        async with lock, self._engines.write.begin() as conn:
+            yield conn
+
+    async def take(self, name: str, owner: str, duration: dt.timedelta) -> bool:
+        """Take (or renew) the lease ``name`` for ``duration``; False if someone else holds it."""
+        now = self._clock.now().astimezone(dt.UTC)
+        async with self._tx() as conn:
+            insert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(leases)
+            taken = await conn.execute(
+                insert.values(name=name, owner=owner, until=now + duration)
+                .on_conflict_do_update(
+                    index_elements=["name"],
+                    set_={"owner": insert.excluded.owner, "until": insert.excluded.until},
+                    # Only an expired lease, or our own, changes hands.
+                    where=(leases.c.until <= now) | (leases.c.owner == owner),
+                )
+                .returning(leases.c.name)
+            )
+            return taken.first() is not None
+
+
+Tick = Callable[[], Awaitable[Any]]
+
+
+async def every(
+    interval: dt.timedelta,
+    name: str,
+    tick: Tick,
+    *,
+    leases: SqlLeases,
+    owner: str,
+) -> None:
+    """Run ``tick`` every ``interval``, in one instance per period (the lease's holder).
+
+    The lease lasts a little less than the period, so the holder's next tick can
+    renew it while another instance's tick in the same period cannot take it.
+    """
+    seconds = interval.total_seconds()
+    duration = dt.timedelta(seconds=seconds * 0.9)
+    while True:
+        try:
+            if await leases.take(name, owner, duration):
+                await tick()
+        except Exception as exc:  # the loop must survive a database hiccup
+            log.error("%s failed: %s", name, type(exc).__name__)
+        await asyncio.sleep(seconds)
+
+
+class SecondProcess(RuntimeError):
+    """Another process already runs jobs on this SQLite database."""
+
+
+class SingleRunnerLock:
+    """An exclusive lock beside a SQLite database: one process runs its jobs and periodic work.
+
+    SQLite has no row locks across processes the way PostgreSQL has; two bots on one
+    file would both think they own the work. ``acquire`` fails with ``SecondProcess``
+    (and a message saying what to do) when another process holds it.
+    """
+
+    def __init__(self, database: Path) -> None:
+        self.path = database.with_name(database.name + ".runner.lock")
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise ``SecondProcess``."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise SecondProcess(
+                f"another Mamoru process already runs jobs on this SQLite database "
+                f"({self.path.name}). SQLite is for one instance only: stop the other "
+                f"process, or use PostgreSQL (MAMORU_DATABASE_URL) to run several."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        """Let another process run the jobs."""
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None

@@ -1,0 +1,150 @@
+"""A decision is one unit of work: state change, decision row and approved jobs, or nothing.
+
+The crash test cuts the transaction before each of its statements in turn (as a killed
+process or a dropped connection would) and reads the case back from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from bot.domain.decisions import DecisionPlan, DecisionRecord
+from bot.domain.errors import InvalidTransition
+from bot.domain.escalation import ActionKind, Decision
+from bot.domain.incidents import Incident, IncidentState
+from bot.domain.jobs import JobSpec
+from bot.jobs.sql import SqlJobQueue
+from bot.store.registry import SqlRegistry
+from bot.store.sql import SqlStore
+from tests.store.backends import Backend
+from tests.store.test_repository import ALICE, MANAGER, draft
+
+ACTIONS = (ActionKind.MAIL_PROTECTION, ActionKind.CUTOFF_DECLARATION)
+
+
+class Crash(Exception):
+    """The process dies here."""
+
+
+def approve(backend: Backend) -> Any:
+    def plan(incident: Incident) -> DecisionPlan:
+        return DecisionPlan(
+            target=IncidentState.ACTIONS_APPROVED,
+            note="approve",
+            record=DecisionRecord(
+                incident.id, Decision.APPROVE, MANAGER, backend.clock.now(), "ok", ACTIONS
+            ),
+            jobs=tuple(
+                JobSpec(
+                    kind="mail-protection" if k is ActionKind.MAIL_PROTECTION else "org-mail",
+                    incident_id=incident.id,
+                    params={"action": k.value},
+                    idempotency_key=f"{incident.id}:{k.value}",
+                )
+                for k in ACTIONS
+            ),
+        )
+
+    return plan
+
+
+async def escalated_case(store: SqlStore) -> Incident:
+    incident = await store.create_incident(draft(), idempotency_key="k")
+    return await store.transition(incident.id, IncidentState.ESCALATED, actor=ALICE)
+
+
+async def what_was_written(store: SqlStore, queue: SqlJobQueue, incident_id: str) -> str:
+    state = (await store.load_incident(incident_id)).state
+    decision = await store.decision_of(incident_id)
+    jobs = await queue.jobs_for_incident(incident_id)
+    if state is IncidentState.ESCALATED and decision is None and not jobs:
+        return "undecided"
+    if (
+        state is IncidentState.ACTIONS_APPROVED
+        and decision is not None
+        and decision.actions == ACTIONS
+        and sorted(j.params["action"] for j in jobs) == sorted(k.value for k in ACTIONS)
+    ):
+        return "decided"
+    return f"torn: {state} decision={decision} jobs={len(jobs)}"
+
+
+async def test_a_crash_before_any_statement_leaves_the_case_whole(sql_backend: Backend) -> None:
+    store = sql_backend.store
+    assert isinstance(store, SqlStore)
+    queue = SqlJobQueue(store._engines, clock=sql_backend.clock)
+    incident = await escalated_case(store)
+    sync_engine = store._engines.write.sync_engine
+    crash_at = 0
+    outcomes = []
+    while True:
+        crash_at += 1
+        seen = 0
+
+        def count(*_args: Any, _at: int = crash_at) -> None:
+            nonlocal seen
+            seen += 1
+            if seen == _at:
+                raise Crash
+
+        event.listen(sync_engine, "before_cursor_execute", count)
+        try:
+            await store.decide(incident.id, approve(sql_backend), actor=MANAGER)
+            crashed = False
+        except Exception:  # Crash, wrapped or not by the driver layer
+            crashed = True
+        finally:
+            event.remove(sync_engine, "before_cursor_execute", count)
+        outcome = await what_was_written(store, queue, incident.id)
+        outcomes.append(outcome)
+        if not crashed:
+            break
+        assert outcome == "undecided", (crash_at, outcome)
+    assert outcomes[-1] == "decided"
+    assert crash_at >= 6  # lock, hydrate, update, event, decision, jobs: each was cut once
+    # Decided once: a second decision is refused by the state machine, nothing is added.
+    with pytest.raises(InvalidTransition):
+        await store.decide(incident.id, approve(sql_backend), actor=MANAGER)
+    assert len(await queue.jobs_for_incident(incident.id)) == len(ACTIONS)
+
+
+async def test_concurrent_decisions_one_wins(sql_backend: Backend) -> None:
+    store = sql_backend.store
+    assert isinstance(store, SqlStore)
+    incident = await escalated_case(store)
+    results = await asyncio.gather(
+        *(store.decide(incident.id, approve(sql_backend), actor=MANAGER) for _ in range(10)),
+        return_exceptions=True,
+    )
+    won = [r for r in results if not isinstance(r, BaseException)]
+    assert len(won) == 1
+    assert all(isinstance(r, InvalidTransition) for r in results if r not in won)
+    assert len(won[0].jobs) == len(ACTIONS)
+
+
+async def test_concurrent_first_saves_of_a_registry_key_all_succeed(
+    sql_backend: Backend,
+) -> None:
+    # Separate registries = separate pools, like two instances saving the same key at once.
+    store = sql_backend.store
+    assert isinstance(store, SqlStore)
+    url = store._engines.write.url.render_as_string(hide_password=False)
+    registries = [SqlRegistry.from_url(url) for _ in range(5)]
+    try:
+        await asyncio.gather(
+            *(
+                r.put("user", f"oid-{k}", {"n": i})
+                for k in range(10)
+                for i, r in enumerate(registries)
+            )
+        )
+        saved = await registries[0].all("user")
+        assert sorted(saved) == sorted(f"oid-{k}" for k in range(10))
+        assert all(v["n"] in range(5) for v in saved.values())
+    finally:
+        for r in registries:
+            await r.close()
