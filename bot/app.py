@@ -16,11 +16,13 @@ from aiohttp import web
 from yarl import URL
 
 from bot.action_jobs import ActionJobs
+from bot.case_access import CaseAccess
 from bot.cases.listing import CaseListing
 from bot.cases.tasks import CARE_EVENT_JOB, Calendar, CaseTasks
 from bot.cases.viewers import Viewers
 from bot.config import GraphMode, Settings
-from bot.directory import ManagerDirectory
+from bot.departments import DepartmentsError, load_organisation
+from bot.directory import OrganisationDirectory
 from bot.domain.access import Viewer
 from bot.domain.mailbox import MailboxError
 from bot.domain.matcher import Matcher
@@ -156,11 +158,12 @@ def build_app(
     embedded_sandbox = (
         own_mailbox and settings.graph_mode is GraphMode.SANDBOX and settings.graph_sandbox_embedded
     )
-    directory = directory or ManagerDirectory(
-        settings.manager_id_set,
-        group_id=settings.manager_group_id,
-        group_check=mailbox.is_member,
-    )
+    if directory is None:
+        try:
+            organisation = load_organisation(settings)
+        except DepartmentsError as exc:
+            raise ConfigurationError(f"departments: {exc}") from exc
+        directory = OrganisationDirectory(organisation, group_check=mailbox.is_member)
     guide = build_guide(settings)
     agent, adapter, auth_config = build_hosting(settings)
 
@@ -212,19 +215,20 @@ def build_app(
         permission_window=dt.timedelta(hours=settings.permission_propagation_hours),
     )
 
-    actions = ActionDispatcher()
+    # Every card verb naming a case opens it here first (docs/security.md).
+    actions = ActionDispatcher(CaseAccess(persistence.store, directory))
     agent.add_route(actions.selects, actions.handle, is_invoke=True)
     commands = incident_routes.register(
         agent,
         actions,
         guide.library,
         persistence.store,
-        department=settings.default_department,
+        department_of=directory.department_of,
         max_text=settings.max_message_chars,
         on_reported=escalations.request_escalation,
         extra_cards=sns_routes.protection_cards,
     )
-    sns.capture.allow_managers(directory, settings.default_department)
+    sns.capture.allow_managers(directory)
     sns_routes.register(
         agent,
         actions,
@@ -233,13 +237,11 @@ def build_app(
         post_to_thread=escalations.post_to_thread,
     )
     sns_routes.register_monitor(actions, sns.monitor)
-    commands |= escalation_routes.register(
-        agent, actions, escalations, exports, department=settings.default_department
-    )
+    commands |= escalation_routes.register(agent, actions, escalations, exports)
     listing = CaseListing(
         store=persistence.store,
         tasks=tasks,
-        viewers=Viewers(directory, department=settings.default_department),
+        viewers=Viewers(directory),
         clock=clock,
         page_size=settings.case_list_page_size,
     )
@@ -340,8 +342,16 @@ def build_app(
             "ANONYMOUS mode: /api/messages accepts requests without a token. "
             "Local use only (Agents Playground); never enable this in Azure."
         )
-    if not settings.manager_id_set and not settings.manager_group_id:
-        log.warning("no managers configured (MAMORU_MANAGER_IDS / MAMORU_MANAGER_GROUP_ID)")
+    if (
+        not settings.departments_file
+        and not settings.departments
+        and not settings.manager_id_set
+        and not settings.manager_group_id
+    ):
+        log.warning(
+            "no managers configured (MAMORU_DEPARTMENTS_FILE, or MAMORU_MANAGER_IDS / "
+            "MAMORU_MANAGER_GROUP_ID)"
+        )
     return web_app
 
 

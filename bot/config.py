@@ -58,11 +58,19 @@ class Settings(BaseSettings):
         default="", validation_alias=AliasChoices("MAMORU_DATABASE_URL", "DATABASE_URL")
     )
 
-    # --- Organisation
-    default_department: str = "default"  # department of reports until departments are set up
-    # Managers decide escalated cases: Entra object ids (comma-separated) and/or an Entra group.
+    # --- Organisation (docs/security.md, deploy/README.md "Departments")
+    # Departments, their managers and staff: a YAML or JSON file (MAMORU_DEPARTMENTS_FILE),
+    # or the same document inline (MAMORU_DEPARTMENTS). Neither: one department,
+    # default_department, managed by manager_ids / manager_group_id, holding everyone.
+    departments_file: Path | None = None
+    departments: str = ""
+    default_department: str = "default"  # the department of staff no department lists
+    # Without departments: its managers, Entra object ids (comma-separated) and/or a group.
     manager_ids: str = ""
     manager_group_id: str = ""
+    # The organisation-wide role (the legal section): sees and exports every case.
+    legal_ids: str = ""
+    legal_group_id: str = ""
     escalation_reminder_hours: float = Field(default=24.0, gt=0)  # undecided: re-notify after
     reminder_check_minutes: float = Field(default=5.0, gt=0)  # how often reminders are looked for
     # Jobs waiting out transient faults (docs/jobs.md): total deadline per job, counted
@@ -170,7 +178,12 @@ class Settings(BaseSettings):
     @property
     def manager_id_set(self) -> frozenset[str]:
         """The configured manager object ids."""
-        return frozenset(i.strip() for i in self.manager_ids.split(",") if i.strip())
+        return _id_set(self.manager_ids)
+
+    @property
+    def legal_id_set(self) -> frozenset[str]:
+        """The configured object ids of the organisation-wide role."""
+        return _id_set(self.legal_ids)
 
     @property
     def connector_origin_set(self) -> frozenset[str]:
@@ -183,3 +196,7 @@ class Settings(BaseSettings):
     def has_bot_identity(self) -> bool:
         """Whether a bot identity is configured (tokens are then required on /api/messages)."""
         return bool(self.client_id)
+
+
+def _id_set(ids: str) -> frozenset[str]:
+    return frozenset(i.strip() for i in ids.split(",") if i.strip())

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.access import CaseAction, Viewer, permits
 from bot.domain.decisions import DecisionPlan, DecisionRecord
 from bot.domain.errors import InvalidTransition
 from bot.domain.escalation import (
@@ -99,7 +100,8 @@ class Escalations:
         self._library = library
         self._clock = clock
         self._users: dict[str, dict[str, Any]] = {}  # last record stored, per object id
-        self._manager_ids_cache: tuple[dt.datetime, tuple[str, ...]] | None = None
+        # Per department: when computed, the Teams ids of its managers.
+        self._manager_ids_cache: dict[str, tuple[dt.datetime, tuple[str, ...]]] = {}
         self._background: set[asyncio.Task[None]] = set()
         # Coalescing of job events: the last (state, wait) seen per job, pending refreshes.
         self._job_states: dict[str, tuple[JobState, str | None]] = {}
@@ -172,8 +174,16 @@ class Escalations:
         self._users[person.object_id] = record
 
     async def is_manager(self, person: Person) -> bool:
-        """Whether ``person`` is a manager now (asked every time: roles change)."""
+        """Whether ``person`` manages a department now (asked every time: roles change)."""
         return await self._directory.is_manager(person.object_id)
+
+    def department_name(self, department_id: str) -> str:
+        """The department's display name (for messages)."""
+        return self._directory.department_name(department_id)
+
+    async def viewer(self, person: Person) -> Viewer:
+        """``person`` with the roles they hold now (asked every time: roles change)."""
+        return await self._directory.viewer(person.object_id)
 
     # --- escalate
 
@@ -298,14 +308,18 @@ class Escalations:
     async def card_for(
         self, incident_id: str, viewer: Person, locale: Locale, *, view: CaseView | None = None
     ) -> dict[str, Any]:
-        """The card ``viewer`` should see (a refresh): the decide view only for deciders."""
+        """The card ``viewer`` should see (a refresh): the decide view only for deciders.
+
+        The caller has opened the case for ``viewer`` (``bot.case_access``); what they may
+        do beyond seeing it is the domain's rule (``bot.domain.access``).
+        """
         if view is None:
             view = await self.view(await self._store.load_incident(incident_id))
         incident = view.incident
         note = None
         mode = ViewMode.READ
-        manager = await self.is_manager(viewer)
-        if view.decided is None and manager:
+        roles = await self.viewer(viewer)
+        if view.decided is None and roles.manages(incident.department):
             if involved(incident, viewer):
                 note = "esc.own_case"
             else:
@@ -317,7 +331,7 @@ class Escalations:
             mode=mode,
             note_key=note,
             refresh_user_ids=await self._manager_teams_ids(incident),
-            can_export=manager,
+            can_export=permits(roles, incident, CaseAction.EXPORT),
         )
 
     # --- decide
@@ -336,7 +350,7 @@ class Escalations:
         answer is rendered from what was written, without reading it back.
         """
         comment = str(inputs.get("comment") or "").strip()[:1000]
-        is_manager = await self.is_manager(actor)
+        roles = await self.viewer(actor)
         drafts = self._drafts()
         at = self._clock.now()
 
@@ -347,7 +361,12 @@ class Escalations:
                 k for k in proposals if str(inputs.get(f"act.{k}", "")).lower() == "true"
             )
             check_decision(
-                incident, actor, is_manager=is_manager, decision=decision, selected=selected
+                incident,
+                actor,
+                # Of this case's department: managers of another department see nothing.
+                is_manager=roles.manages(incident.department),
+                decision=decision,
+                selected=selected,
             )
             approved = [
                 ApprovedAction(k, draft=str(inputs.get(f"draft.{k}") or drafts.get(k, "")))
@@ -604,19 +623,23 @@ class Escalations:
         drafts[ActionKind.FINAL_WARNING] = t("draft.final-warning", Locale.JA)
         return drafts
 
-    async def _manager_teams_ids(self, _incident: Incident) -> tuple[str, ...]:
+    async def _manager_teams_ids(self, incident: Incident) -> tuple[str, ...]:
+        # The managers of the case's department get their own view of the card on refresh.
         # Every card build needs it and it reads every known user: keep it a minute.
         now = self._clock.now()
-        cached = self._manager_ids_cache
+        department = incident.department
+        cached = self._manager_ids_cache.get(department)
         if cached is not None and now - cached[0] < MANAGER_IDS_TTL:
             return cached[1]
         users = await self._registry.all(USER)
         ids = []
         for object_id, record in users.items():
-            if record.get("teams_id") and await self._directory.is_manager(object_id):
+            if not record.get("teams_id"):
+                continue
+            if (await self._directory.viewer(object_id)).manages(department):
                 ids.append(record["teams_id"])
         result = tuple(sorted(ids))
-        self._manager_ids_cache = (now, result)
+        self._manager_ids_cache[department] = (now, result)
         return result
 
 

@@ -12,7 +12,7 @@ import math
 
 from bot.cases.tasks import CaseTasks
 from bot.cases.viewers import Viewers
-from bot.domain.access import Viewer, can_view
+from bot.domain.access import CaseAction, Viewer, can_view, permits
 from bot.domain.cases import FILTER_STATES, CaseDetail, CaseFilter, CasePage, CaseRow, Scope
 from bot.domain.errors import IncidentNotFound
 from bot.domain.incidents import JST, Incident, Person
@@ -49,7 +49,7 @@ class CaseListing:
     ) -> CasePage:
         """Page ``page`` of ``person``'s cases in ``scope`` matching ``case_filter``."""
         viewer = await self._viewers.of(person)
-        downgraded = scope is Scope.MANAGED and not viewer.managed_departments
+        downgraded = scope is Scope.MANAGED and not (viewer.is_manager or viewer.is_legal)
         if downgraded:
             scope = Scope.MINE
         states = FILTER_STATES[case_filter]
@@ -91,17 +91,18 @@ class CaseListing:
         incident = await self._store.load_incident(incident_id)
         if not can_view(incident, viewer):
             raise IncidentNotFound(incident_id)
-        can_act = viewer.manages(incident.department)
+        # Tasks are the department managers' work, never on a case about themselves.
+        can_act = permits(viewer, incident, CaseAction.MANAGE)
         return CaseDetail(
             incident=incident,
             tasks=await self._tasks.tasks(incident_id),
             can_act=can_act,
-            managers=tuple(await self._tasks.managers()) if can_act else (),
+            managers=tuple(await self._tasks.managers(incident.department)) if can_act else (),
         )
 
 
 def _in_scope(incident: Incident, viewer: Viewer, scope: Scope) -> bool:
-    if scope is Scope.MANAGED:
-        return viewer.manages(incident.department)
+    if scope is Scope.MANAGED:  # the legal section: every case
+        return viewer.manages(incident.department) or viewer.is_legal
     ids = {incident.reporter.object_id, *(t.object_id for t in incident.targets)}
     return viewer.object_id in ids

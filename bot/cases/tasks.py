@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from bot.domain.access import CaseAction, permits
 from bot.domain.errors import PermanentJobError, RetryableJobError
 from bot.domain.escalation import ApprovedAction
 from bot.domain.incidents import JST, Incident, Person
@@ -129,9 +130,11 @@ class CaseTasks:
             await self._changed(incident_id)
         return done
 
-    async def assign(self, incident_id: str, kind: TaskKind, owner: Person) -> CaseTask:
-        """Hand the case's task ``kind`` to ``owner`` (who must be a manager now)."""
-        if not await self._directory.is_manager(owner.object_id):
+    async def assign(self, incident: Incident, kind: TaskKind, owner: Person) -> CaseTask:
+        """Hand the case's task ``kind`` to ``owner`` (a manager of its department now)."""
+        incident_id = incident.id
+        viewer = await self._directory.viewer(owner.object_id)
+        if not permits(viewer, incident, CaseAction.MANAGE):  # not someone the case is about
             raise NotAManager(owner.object_id)
         task = await self._tasks.get_task(incident_id, kind)
         moved = task.assigned_to(owner.object_id, owner.display_name)
@@ -140,11 +143,11 @@ class CaseTasks:
         await self._changed(incident_id)
         return moved
 
-    async def managers(self) -> list[Person]:
-        """Managers Mamoru knows (they wrote to it once), by name: who a task can go to."""
+    async def managers(self, department: str) -> list[Person]:
+        """The department's managers Mamoru knows (they wrote to it once), by name."""
         people = []
         for object_id, record in (await self._registry.all(USER)).items():
-            if await self._directory.is_manager(object_id):
+            if (await self._directory.viewer(object_id)).manages(department):
                 people.append(Person(object_id, str(record.get("name") or object_id)))
         return sorted(people, key=lambda p: p.display_name)
 

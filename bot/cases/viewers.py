@@ -1,30 +1,23 @@
 """Who is asking, as the domain's access rule sees them (``bot.domain.access.Viewer``).
 
-The one place that turns a Teams user into a ``Viewer``: their roles and the
-departments they manage. Every case list, detail card and task verb asks here and
-then lets ``can_view`` decide.
+The directory (``bot.directory``) resolves the departments a person manages and the
+organisation-wide role from the departments configuration; every case list, detail
+card and task verb asks here and then lets ``bot.domain.access`` decide.
 """
 
 from __future__ import annotations
 
-from bot.domain.access import Role, Viewer
+from bot.domain.access import Viewer
 from bot.domain.incidents import Person
 from bot.domain.ports import Directory
 
 
 class Viewers:
-    """Resolves a person's roles now (roles change: never cached)."""
+    """Resolves a person's roles now (roles change: only group answers are briefly cached)."""
 
-    def __init__(self, directory: Directory, *, department: str) -> None:
+    def __init__(self, directory: Directory) -> None:
         self._directory = directory
-        self._department = department
 
     async def of(self, person: Person) -> Viewer:
-        """``person`` with the manager role and managed departments they hold now."""
-        if await self._directory.is_manager(person.object_id):
-            return Viewer(
-                object_id=person.object_id,
-                roles=frozenset({Role.MANAGER}),
-                managed_departments=frozenset({self._department}),
-            )
-        return Viewer(object_id=person.object_id, roles=frozenset({Role.STAFF}))
+        """``person`` with the departments they manage and the roles they hold now."""
+        return await self._directory.viewer(person.object_id)

@@ -252,10 +252,22 @@ class JobQueue(Protocol):
 
 # --- Escalation (issue 5): who manages, and where Mamoru talks to whom.
 class Directory(Protocol):
-    """Who holds which role (configured ids and/or an Entra group)."""
+    """Who holds which role, and in which department (configured ids and/or Entra groups)."""
+
+    async def viewer(self, object_id: str) -> Viewer:
+        """The person with this Entra object id and the roles they hold now."""
+        ...
 
     async def is_manager(self, object_id: str) -> bool:
-        """Whether the person with this Entra object id is a manager now."""
+        """Whether the person manages at least one department now."""
+        ...
+
+    async def department_of(self, object_id: str) -> str:
+        """The id of the department the person belongs to (reports go there)."""
+        ...
+
+    def department_name(self, department_id: str) -> str:
+        """The department's display name."""
         ...
 
 

@@ -14,8 +14,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bot.domain.access import Role, Viewer
-from bot.domain.errors import AccessDenied, IncidentNotFound
+from bot.domain.access import CaseAction, Viewer, permits
+from bot.domain.errors import IncidentNotFound
 from bot.domain.evidence import NoteItem, Screenshot, SnsPostItem, decode
 from bot.domain.incidents import Incident, IncidentState, IncidentType, Person
 from bot.domain.ports import BlobStore, Clock, Directory, Registry, Store
@@ -60,7 +60,6 @@ class SnsCapture:
         self._fetcher = fetcher
         self._clock = clock
         self._directory: Directory | None = None
-        self._department = ""
 
     @property
     def max_image_mb(self) -> int:
@@ -137,19 +136,14 @@ class SnsCapture:
         )
         return pending, notes
 
-    def allow_managers(self, directory: Directory, department: str) -> None:
-        """Let the department's managers capture on a staff member's behalf."""
+    def allow_managers(self, directory: Directory) -> None:
+        """Resolve people's roles here: managers capture for their departments' staff."""
         self._directory = directory
-        self._department = department
 
     async def _viewer(self, person: Person) -> Viewer:
-        # A manager may capture on a staff member's behalf: the department's cases too.
-        if self._directory and await self._directory.is_manager(person.object_id):
-            return Viewer(
-                object_id=person.object_id,
-                roles=frozenset({Role.MANAGER}),
-                managed_departments=frozenset({self._department}),
-            )
+        # A manager may capture on a staff member's behalf: their departments' cases too.
+        if self._directory:
+            return await self._directory.viewer(person.object_id)
         return Viewer(object_id=person.object_id)
 
     async def open_cases(self, person: Person) -> list[CaseChoice]:
@@ -164,10 +158,9 @@ class SnsCapture:
 
     async def case_for(self, person: Person, case_id: str) -> Incident:
         """The open SNS case ``case_id`` if ``person`` may add to it; else ``IncidentNotFound``."""
-        try:
-            incident = await self._store.get_incident(case_id, await self._viewer(person))
-        except AccessDenied:
-            raise IncidentNotFound(case_id) from None
+        incident = await self._store.load_incident(case_id)
+        if not permits(await self._viewer(person), incident, CaseAction.ADD_EVIDENCE):
+            raise IncidentNotFound(case_id)  # the same answer as for a case that does not exist
         if incident.type is not IncidentType.SNS_DEFAMATION or incident.state in _CLOSED:
             raise IncidentNotFound(case_id)
         return incident

@@ -4,6 +4,13 @@ Features register a handler per verb. The dispatcher validates the invoke,
 answers malformed or unknown ones with a clear response (never a 501, which
 Teams shows as "Unable to reach app"), and sends the handler's result: the
 card that replaces the clicked one, plus any new messages.
+
+Access control happens here, once for every verb: a click whose data names a case
+(``incident`` or ``case``) opens it through ``CaseAccess`` before any handler runs,
+so a verb added later is checked by construction. Someone who may not see the case
+gets the same "case not found" card as for an id that does not exist; the handler
+gets the case and the clicker's roles in ``ActionRequest.case`` and asks it for
+anything beyond seeing (``case.may(CaseAction.DECIDE)``).
 """
 
 from __future__ import annotations
@@ -17,15 +24,19 @@ from typing import Any
 from microsoft_agents.activity import ActivityTypes
 from microsoft_agents.hosting.core import TurnContext
 
-from bot.domain.errors import AccessDenied, IncidentNotFound
+from bot.case_access import CaseAccess, CaseRefused, OpenCase
+from bot.domain.errors import AccessDenied, IncidentNotFound, InvalidIncidentId
+from bot.domain.incidents import parse_incident_id
 from bot.domain.locale import Locale
-from bot.teams.identity import Sender
+from bot.teams.identity import Sender, person_of
 from bot.teams.replies import answer_invoke_error, answer_invoke_with_card, send_card
 from cards.notices import notice_card
 from cards.verbs import Verb
 
 log = logging.getLogger(__name__)
 ACTION_INVOKE = "adaptiveCard/action"
+CASE_KEYS = ("incident", "case")  # where card data names a case
+_REFUSAL_NOTICES = {"not-a-manager": "esc.not_manager", "own-case": "esc.own_case"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +48,14 @@ class ActionRequest:
     locale: Locale
     sender: Sender
     trigger: str  # "manual" for a click, "automatic" for a card refresh
+    case: OpenCase | None = None  # the case the data names, opened for the clicker
+
+    @property
+    def open_case(self) -> OpenCase:
+        """The case the click is about (the verb's data must name one)."""
+        if self.case is None:
+            raise InvalidAction("This card does not refer to a case.")
+        return self.case
 
 
 @dataclass(slots=True)
@@ -57,8 +76,9 @@ ActionHandler = Callable[[TurnContext, ActionRequest], Awaitable[ActionResult]]
 class ActionDispatcher:
     """Routes Action.Execute verbs to their handlers."""
 
-    def __init__(self) -> None:
+    def __init__(self, cases: CaseAccess) -> None:
         self._handlers: dict[Verb, ActionHandler] = {}
+        self._cases = cases
 
     def on(self, verb: Verb) -> Callable[[ActionHandler], ActionHandler]:
         """Register the handler of ``verb`` (one handler per verb)."""
@@ -105,14 +125,16 @@ class ActionDispatcher:
                 context, notice_card("unknown_action.title", "unknown_action.body", locale)
             )
             return
-        request = ActionRequest(
-            verb=verb,
-            data=data,
-            locale=locale,
-            sender=Sender.of(activity),
-            trigger=str(value.get("trigger") or "manual") if value else "manual",
-        )
+        sender = Sender.of(activity)
         try:
+            request = ActionRequest(
+                verb=verb,
+                data=data,
+                locale=locale,
+                sender=sender,
+                trigger=str(value.get("trigger") or "manual") if value else "manual",
+                case=await self._open_case(data, sender),
+            )
             result = await handler(context, request)
         except InvalidAction as exc:
             log.info("invalid data for card verb %s", verb.value)
@@ -125,6 +147,24 @@ class ActionDispatcher:
                 context, notice_card("app.name", "incident.unknown", locale)
             )
             return
+        except CaseRefused as refused:
+            log.info("card verb %s refused: %s", verb.value, refused.reason.value)
+            await answer_invoke_with_card(
+                context, notice_card("app.name", _REFUSAL_NOTICES[refused.reason.value], locale)
+            )
+            return
         for card in result.send:
             await send_card(context, card)
         await answer_invoke_with_card(context, result.replace)
+
+    async def _open_case(self, data: dict[str, Any], sender: Sender) -> OpenCase | None:
+        named = [data[k] for k in CASE_KEYS if data.get(k) not in (None, "")]
+        if not named:
+            return None
+        if len(set(map(str, named))) != 1 or not all(isinstance(n, str) for n in named):
+            raise InvalidAction("This card does not refer to a case.")
+        try:
+            parse_incident_id(named[0])
+        except InvalidIncidentId:
+            raise InvalidAction("This card does not refer to a case.") from None
+        return await self._cases.open(named[0], person_of(sender))

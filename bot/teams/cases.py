@@ -100,7 +100,7 @@ def register(
                 )
                 if owner is None:
                     raise NotAManager(str(request.data.get("owner")))
-                await tasks.assign(incident_id, kind, owner)
+                await tasks.assign(detail.incident, kind, owner)
             else:
                 await tasks.mark_done(incident_id, kind, actor)
         except TaskNotFound:

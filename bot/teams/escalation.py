@@ -1,5 +1,8 @@
 """Escalation in Teams: ``setup`` in the managers' channel, the approval card's clicks, and
 remembering how to reach each person (Teams id for card views, personal chat for notices).
+
+The clicks arrive with the case already opened for the clicker by the dispatcher
+(``bot.teams.actions``): someone who may not see it never reaches these handlers.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import logging
 from microsoft_agents.activity import ActivityTypes
 from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnState
 
+from bot.domain.access import CaseAction
 from bot.domain.escalation import Decision
 from bot.domain.locale import Locale
 from bot.domain.matcher import Command
@@ -32,8 +36,6 @@ def register(
     actions: ActionDispatcher,
     escalations: Escalations,
     exports: Exports,
-    *,
-    department: str,
 ) -> dict[Command, CommandHandler]:
     """Add the escalation verbs and the before-turn hook; returns the ``setup`` command."""
 
@@ -92,7 +94,7 @@ def register(
         incident_id = incident_of(request)
         person = person_of(request.sender)
         card = await escalations.card_for(incident_id, person, request.locale)
-        if not await escalations.is_manager(person):
+        if not request.open_case.may(CaseAction.EXPORT):
             card["body"].insert(1, notice_element("esc.not_manager", request.locale))
             return ActionResult(replace=card)
         await exports.request(incident_id, person)
@@ -119,20 +121,26 @@ def register(
         if conversation is None or conversation.conversation_type != "channel":
             await send_card(context, text_card(t("esc.setup.personal", locale)))
             return
-        if not await escalations.is_manager(person_of(sender)):
+        viewer = await escalations.viewer(person_of(sender))
+        if not viewer.is_manager:
             log.info("setup refused for a non-manager")
             await send_card(context, text_card(t("esc.setup.refused", locale)))
             return
         channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
         channel_id = (channel_data.get("channel") or {}).get("id") or conversation.id.split(";")[0]
-        waiting = await escalations.register_channel(
-            department,
-            channel_id=channel_id,
-            service_url=activity.service_url or "",
-            tenant_id=sender.tenant_id,
-            by=person_of(sender),
-        )
-        message = t("esc.setup.done", locale, department=department)
+        # The channel becomes the managers' channel of the department(s) the sender manages.
+        departments = sorted(viewer.managed_departments)
+        waiting = 0
+        for department in departments:
+            waiting += await escalations.register_channel(
+                department,
+                channel_id=channel_id,
+                service_url=activity.service_url or "",
+                tenant_id=sender.tenant_id,
+                by=person_of(sender),
+            )
+        names = "、".join(escalations.department_name(d) for d in departments)
+        message = t("esc.setup.done", locale, department=names)
         if waiting:  # cases reported before this setup: their escalation jobs are queued
             message += "\n\n" + t("esc.setup.pending", locale, count=waiting)
         await send_card(context, text_card(message))

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from microsoft_agents.activity import Activity
 
+from bot.domain.incidents import Person
+
 
 @dataclass(frozen=True, slots=True)
 class Sender:
@@ -27,3 +29,8 @@ class Sender:
             name=(who.name if who else None) or "",
             tenant_id=tenant or "",
         )
+
+
+def person_of(sender: Sender) -> Person:
+    """The sender as a case participant (Entra object id, else the Teams id)."""
+    return Person(object_id=sender.aad_object_id or sender.teams_id, display_name=sender.name)

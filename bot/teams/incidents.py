@@ -13,14 +13,14 @@ from typing import Any
 
 from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnState
 
-from bot.domain.incidents import Incident, Person
+from bot.domain.incidents import Incident
 from bot.domain.locale import Locale
 from bot.domain.matcher import Command
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.ports import Store
 from bot.domain.report import InvalidReport, parse_report
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult
-from bot.teams.identity import Sender
+from bot.teams.identity import person_of
 from bot.teams.replies import send_card
 from cards.guidance import guidance_card
 from cards.report import incident_summary_card, report_form_card
@@ -30,18 +30,13 @@ log = logging.getLogger(__name__)
 CommandHandler = Callable[[TurnContext, Locale], Awaitable[None]]
 
 
-def person_of(sender: Sender) -> Person:
-    """The sender as an incident participant (Entra object id, else the Teams id)."""
-    return Person(object_id=sender.aad_object_id or sender.teams_id, display_name=sender.name)
-
-
 def register(
     _app: AgentApplication[TurnState],
     actions: ActionDispatcher,
     library: PlaybookLibrary,
     store: Store,
     *,
-    department: str,
+    department_of: Callable[[str], Awaitable[str]],
     max_text: int,
     on_reported: Callable[[str, Locale], Awaitable[None]],
     extra_cards: Callable[[Incident, Locale], list[dict[str, Any]]] | None = None,
@@ -81,6 +76,8 @@ def register(
                 )
             )
         reporter = person_of(request.sender)
+        # The case goes to the reporter's department: its managers decide it.
+        department = await department_of(reporter.object_id)
         draft = form.to_draft(reporter=reporter, department=department)
         incident = await store.create_incident(draft, idempotency_key=form.submission_id)
         log.info("incident %s reported (type %s)", incident.id, incident.type.value)

@@ -113,7 +113,7 @@ async def test_a_case_reported_before_setup_reaches_the_channel_after_setup(
         assert len(bot.connector.threads) == 1
 
 
-async def test_refresh_gives_managers_the_decide_view_and_others_the_state(
+async def test_refresh_gives_managers_the_decide_view_and_the_reporter_the_state(
     bot: BotUnderTest,
 ) -> None:
     await setup_channel(bot)
@@ -130,13 +130,17 @@ async def test_refresh_gives_managers_the_decide_view_and_others_the_state(
     ]
     draft = next(e for e in manager_view["body"] if e.get("id") == "draft.cutoff-declaration")
     assert "これ以上の説明はございません。\n" in draft["value"]
+    _, body, _ = await bot.click("escalation.refresh", {"incident": incident_id}, **STAFF)
+    assert "actions" not in body["value"]  # the reporter sees the state, without buttons
+    assert incident_id in texts(body["value"])
     _, body, _ = await bot.click(
         "escalation.refresh", {"incident": incident_id}, **in_channel(**OUTSIDER)
     )
-    assert "actions" not in body["value"]
+    assert incident_id not in texts(body["value"])  # anyone else: "not found"
+    assert "見つからない" in texts(body["value"])
 
 
-async def test_non_manager_and_self_approval_are_refused(tmp_path: Path) -> None:
+async def test_outsider_and_self_approval_are_refused(tmp_path: Path) -> None:
     settings = Settings(
         allow_anonymous=True,
         data_dir=tmp_path,
@@ -150,7 +154,7 @@ async def test_non_manager_and_self_approval_are_refused(tmp_path: Path) -> None
         await bot.run_jobs()
         data = {"incident": incident_id, "act.mail-protection": "true"}
         _, body, _ = await bot.click("escalation.approve", data, **in_channel(**OUTSIDER))
-        assert "判断できるのは部署の上司だけです" in texts(body["value"])
+        assert "見つからない" in texts(body["value"])  # not even told the case exists
         _, body, _ = await bot.click("escalation.approve", data, **in_channel(**STAFF))
         assert "別の上司が判断します" in texts(body["value"])
         incident = await bot.services.persistence.store.load_incident(incident_id)
