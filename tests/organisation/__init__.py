@@ -1,0 +1,1 @@
+"""Tests of the organisation: departments configuration and the directory."""
