@@ -57,6 +57,10 @@ def verbs(case_id: str) -> dict[str, dict[str, Any]]:
         "escalation.reject": {"incident": case_id, "comment": "x"},
         "escalation.export": {"incident": case_id},
         "sns.task.done": {"incident": case_id, "task": "off-counter"},
+        "task.done": {"incident": case_id, "task": "off-counter"},
+        "task.assign": {"incident": case_id, "task": "off-counter", "owner": "aad-zeimu"},
+        "case.show": {"incident": case_id},
+        "export.link": {"incident": case_id, "export": "0" * 32},
         "sns.protect.show": {"case": case_id},
         "sns.platforms.show": {"case": case_id},
         "sns.platform.reported": {
