@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.domain.access import CaseAction, Viewer, permits
+from bot.domain.access import Access, CaseAction, Viewer, access, permits
 from bot.domain.decisions import DecisionPlan, DecisionRecord
 from bot.domain.errors import InvalidTransition
 from bot.domain.escalation import (
@@ -429,10 +429,11 @@ class Escalations:
         """
         incident = await self._store.load_incident(incident_id)
         refused = None
-        if not await self.is_manager(actor):
-            refused = "esc.not_manager"
-        elif involved(incident, actor):
+        allowed = access(await self.viewer(actor), incident, CaseAction.MANAGE)
+        if allowed is Access.OWN_CASE:
             refused = "esc.own_case"
+        elif allowed is not Access.ALLOWED:  # only this case's department's managers
+            refused = "esc.not_manager"
         else:
             jobs = {j.id: j for j in await self._jobs.jobs_for_incident(incident_id)}
             job = jobs.get(job_id)

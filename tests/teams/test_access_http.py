@@ -56,6 +56,7 @@ def verbs(case_id: str) -> dict[str, dict[str, Any]]:
         "escalation.approve": {"incident": case_id, "act.mail-protection": "true"},
         "escalation.reject": {"incident": case_id, "comment": "x"},
         "escalation.export": {"incident": case_id},
+        "escalation.job.resume": {"incident": case_id, "job": "1"},
         "sns.task.done": {"incident": case_id, "task": "off-counter"},
         "task.done": {"incident": case_id, "task": "off-counter"},
         "task.assign": {"incident": case_id, "task": "off-counter", "owner": "aad-zeimu"},
