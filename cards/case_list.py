@@ -115,7 +115,11 @@ def _row(row: CaseRow, library: PlaybookLibrary, locale: Locale) -> Element:
                 color="Attention" if row.overdue_tasks else None,
             )
         )
-    show = execute(t("cases.open", locale), Verb.CASE_SHOW, locale, incident=incident.id)
+    show = execute(
+        t("cases.open", locale, id=incident.id), Verb.CASE_SHOW, locale, incident=incident.id
+    )
+    # A visible button as well as the tappable block: on a phone a block does not look tappable.
+    items.append({"type": "ActionSet", "actions": [show], "spacing": "Small"})
     return container(items, separator=True, selectAction=show)
 
 

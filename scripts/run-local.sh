@@ -146,6 +146,8 @@ cat <<EOF
    3. 上司のチャンネルに案件のスレッドが届きます。「判断する」→「承認して実行」。
       （Playground はカードの refresh に対応していないため「判断する」で上司用の表示を出します）
    4. 職員の個人チャットに「承認された対応が完了しました」と届きます。
+   5. 上司: チャンネルで「@Mamoru 案件一覧」→ 未完了の作業（担当・期限）つきの一覧、
+      「KH-… を開く」で経過・作業・「証拠一式を出力」。職員は「自分の案件」。
 
   Walkthrough (a mail flood, a manager's approval, the mail kept as evidence):
    1. Manager: open the channel "市民相談課 - カスハラ対応（管理職）", type "@", pick
@@ -155,6 +157,8 @@ cat <<EOF
    3. Manager: the case arrives as a new thread; press 「判断する」 (the Playground does not
       do card refresh), then 「承認して実行」.
    4. Staff: the personal chat says the approved actions are done.
+   5. Manager: "@Mamoru cases" (案件一覧) lists the open cases with their open tasks;
+      "Open KH-…" shows the timeline, tasks and the evidence export. Staff: "my cases".
 
   Check the mailbox / 結果の確認:
     curl -s $sandbox_url/_sandbox/mailboxes/$DEMO_MAILBOX

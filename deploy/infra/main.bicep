@@ -83,6 +83,9 @@ param managerGroupId string = ''
 @description('Mailbox (UPN) that sends the organisation notices (MAMORU_DEPARTMENT_MAILBOX); it must be in the opted-in group.')
 param departmentMailbox string = ''
 
+@description('Whom staff ask while their managers have not set Mamoru up (MAMORU_ADMIN_CONTACT), e.g. a team and an extension.')
+param adminContact string = ''
+
 @description('Address space of the virtual network that keeps PostgreSQL, Key Vault and Storage private.')
 param vnetAddressPrefix string = '10.40.0.0/16'
 
@@ -209,6 +212,7 @@ module app 'modules/app.bicep' = {
     managerIds: managerIds
     managerGroupId: managerGroupId
     departmentMailbox: departmentMailbox
+    adminContact: adminContact
   }
 }
 

@@ -34,6 +34,7 @@ TABLES = (
     "job_once_keys",
     "registry",
     "leases",
+    "case_tasks",
     "evidence",
     "evidence_heads",
     "incident_events",

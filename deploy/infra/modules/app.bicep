@@ -23,6 +23,7 @@ param graphMode string
 param managerIds string = ''
 param managerGroupId string = ''
 param departmentMailbox string = ''
+param adminContact string = ''
 
 var port = '8000'
 
@@ -133,6 +134,10 @@ resource site 'Microsoft.Web/sites@2022-09-01' = {
         {
           name: 'MAMORU_DEPARTMENT_MAILBOX'
           value: departmentMailbox
+        }
+        {
+          name: 'MAMORU_ADMIN_CONTACT'
+          value: adminContact
         }
         {
           name: 'MAMORU_PUBLIC_HOSTNAME'
