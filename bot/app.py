@@ -205,7 +205,9 @@ def build_app(
         "org-mail": action_jobs.org_mail,
         EXPORT_JOB: exports.run_export_job,
     }
-    tasks = wire_tasks(escalations, persistence, directory, mailbox, clock, handlers)
+    tasks = wire_tasks(
+        escalations, persistence, directory, mailbox, clock, handlers, settings.department_mailbox
+    )
     runner = JobRunner(
         persistence.jobs,
         handlers,
@@ -420,6 +422,7 @@ def wire_tasks(
     calendar: Calendar,
     clock: Clock,
     handlers: dict[str, JobHandler],
+    department_mailbox: str,
 ) -> CaseTasks:
     """Tasks for people on approval, shown on the thread card; the 1:1 calendar event job."""
     tasks = CaseTasks(
@@ -429,6 +432,7 @@ def wire_tasks(
         jobs=persistence.jobs,
         calendar=calendar,
         clock=clock,
+        calendar_mailbox=department_mailbox,
         on_change=escalations.refresh_thread,
     )
     escalations.task_source = tasks.tasks

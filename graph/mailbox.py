@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 from urllib.parse import quote
 
 from graph.errors import FolderExists, GraphError, NotFound, NotSent, ServiceUnavailable
@@ -27,6 +27,7 @@ from graph.transport import BatchItem, GraphTransport, odata_string
 # What protection needs of a message, and nothing more (less data, faster pages).
 MESSAGE_SELECT = "id,internetMessageId,subject,from,receivedDateTime,parentFolderId"
 MAX_PAGE = 1000  # Graph's $top maximum for messages
+MEMBERS_PAGE = 999  # Graph's $top maximum for directory collections (default 100)
 
 
 def _seg(value: str) -> str:
@@ -42,8 +43,11 @@ def sha256_hex(data: bytes) -> str:
 class GraphMailboxClient:
     """Typed mailbox operations over one ``GraphTransport``."""
 
-    def __init__(self, transport: GraphTransport) -> None:
+    def __init__(self, transport: GraphTransport, *, membership_ttl: float = 60.0) -> None:
         self.transport = transport
+        self.membership_ttl = membership_ttl
+        self._members: dict[str, tuple[float, frozenset[str]]] = {}
+        self._member_locks: dict[str, asyncio.Lock] = {}
 
     # --- folders
 
@@ -148,7 +152,8 @@ class GraphMailboxClient:
             params["$filter"] = f"from/emailAddress/address eq {odata_string(sender)}"
         suffix = "@" + (domain or "").lower()
         path = f"/users/{_seg(mailbox)}/messages"
-        async for page in self.transport.iter_pages(path, mailbox=mailbox, params=params):
+        pages = self.transport.iter_pages(path, mailbox=mailbox, params=params, shrink_on_504=True)
+        async for page in pages:
             messages = [Message.model_validate(m) for m in page]
             if domain is not None:
                 # Exchange can't filter on an address suffix, so the domain is matched here.
@@ -230,24 +235,48 @@ class GraphMailboxClient:
     # --- groups (managers)
 
     async def list_group_members(self, group_id: str) -> list[DirectoryObject]:
-        """Members of a group (GroupMember.Read.All)."""
+        """Direct members of a group (GroupMember.Read.All), every page."""
         members: list[DirectoryObject] = []
-        params = {"$select": "id,displayName,userPrincipalName,mail"}
+        params: dict[str, str | int] = {"$select": "id,displayName", "$top": MEMBERS_PAGE}
         async for page in self.transport.iter_pages(
             f"/groups/{_seg(group_id)}/members", params=params
         ):
             members.extend(DirectoryObject.model_validate(m) for m in page)
         return members
 
-    async def is_member(self, user: str, group_id: str) -> bool:
-        """Whether ``user`` (id or UPN) is a member of the group, transitively."""
-        try:
-            resp = await self.transport.request(
-                "POST",
-                f"/users/{_seg(user)}/checkMemberGroups",
-                json={"groupIds": [group_id]},
-            )
-        except NotFound:
-            return False
-        body: dict[str, Any] = resp.body or {}
-        return group_id in body.get("value", [])
+    async def transitive_member_ids(self, group_id: str) -> frozenset[str]:
+        """Object ids of every member of a group, nested groups flattened, every page.
+
+        ``GET /groups/{id}/transitiveMembers?$select=id``: GroupMember.Read.All is its least
+        privileged application permission (``checkMemberGroups`` on a user would need
+        User.Read.All as well). Ids are lower-cased (Entra ids are GUIDs).
+        """
+        ids: set[str] = set()
+        params: dict[str, str | int] = {"$select": "id", "$top": MEMBERS_PAGE}
+        async for page in self.transport.iter_pages(
+            f"/groups/{_seg(group_id)}/transitiveMembers", params=params
+        ):
+            ids.update(str(m.get("id", "")).lower() for m in page if m.get("id"))
+        return frozenset(ids)
+
+    async def is_member(self, object_id: str, group_id: str) -> bool:
+        """Whether the Entra object id is a (transitive) member of the group.
+
+        The group's member list is cached for ``membership_ttl`` seconds (one listing serves
+        every check meanwhile; concurrent checks share one listing), so someone removed from
+        the group loses access within that time. A group that does not exist has no members.
+        """
+        now = time.monotonic()
+        cached = self._members.get(group_id)
+        if cached is None or now - cached[0] >= self.membership_ttl:
+            lock = self._member_locks.setdefault(group_id, asyncio.Lock())
+            async with lock:
+                cached = self._members.get(group_id)
+                if cached is None or time.monotonic() - cached[0] >= self.membership_ttl:
+                    try:
+                        members = await self.transitive_member_ids(group_id)
+                    except NotFound:
+                        members = frozenset()
+                    cached = (time.monotonic(), members)
+                    self._members[group_id] = cached
+        return object_id.lower() in cached[1]

@@ -27,8 +27,23 @@ class GraphModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
     def to_graph(self) -> dict[str, Any]:
-        """The JSON body Graph expects (camelCase, unset values left out)."""
-        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+        """The JSON body Graph expects (camelCase, unset values and empty ids left out).
+
+        An ``"id": ""`` is not "no id" to Graph: it is an invalid id (ErrorInvalidIdMalformed
+        on sendMail), so a model read back with an empty id never writes it.
+        """
+        body: dict[str, Any] = _without_empty_ids(
+            self.model_dump(by_alias=True, exclude_none=True, mode="json")
+        )
+        return body
+
+
+def _without_empty_ids(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_empty_ids(v) for k, v in value.items() if not (k == "id" and v == "")}
+    if isinstance(value, list):
+        return [_without_empty_ids(v) for v in value]
+    return value
 
 
 class EmailAddress(GraphModel):
@@ -152,7 +167,11 @@ class Event(GraphModel):
 
 
 class DirectoryObject(GraphModel):
-    """A group member (user) as returned by /groups/{id}/members."""
+    """A group member as returned by /groups/{id}/members or /transitiveMembers.
+
+    Without User.Read.All an app sees only ``id`` (and ``@odata.type``) of a member: the
+    other properties are null, so Mamoru compares ids only.
+    """
 
     id: str
     display_name: str | None = None

@@ -2,8 +2,14 @@
 
 Graph's rules it enforces on every call (see docs/graph.md):
 - ``Prefer: IdType="ImmutableId"`` on every request, so ids survive moves;
-- 429/503/504 are retried with tenacity, honouring a (fractional) ``Retry-After``,
-  bounded both in attempts and in total time; a 429 pauses the whole mailbox;
+- 429/503/504 are retried with tenacity, honouring a (fractional) ``Retry-After``, for
+  as long as ``RetryPolicy.max_total_seconds`` allows (default 600 s: Graph's throttling
+  window is 10 minutes, so a budget counted in attempts could give up after seconds);
+  a 429 pauses the whole mailbox;
+- a listing page that times out (504) is asked again with half the ``$top`` (Graph's
+  advice for large pages), down to ``MIN_PAGE``, before ordinary retries take over;
+- 403 (``AccessDenied``) is never retried here: it may be permanent (a missing grant) or
+  last hours (Exchange RBAC propagation); the caller decides how long to wait;
 - at most ``mailbox_concurrency`` (Graph: 4) requests in flight per mailbox;
 - ``@odata.nextLink`` is followed exactly as given;
 - ``$batch`` of at most 20, retrying only the failed items after the longest Retry-After;
@@ -52,14 +58,21 @@ def query_string(params: Mapping[str, str | int]) -> str:
     return "&".join(f"{quote(k, safe='$')}={quote(str(v), safe='')}" for k, v in params.items())
 
 
+MIN_PAGE = 50  # the smallest $top a 504 shrinks a page to
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How hard to retry transient failures."""
+    """How hard to retry transient failures: bounded by time first.
 
-    max_attempts: int = 8
+    ``max_total_seconds`` is the promise (docs/graph.md, ``MAMORU_GRAPH_RETRY_SECONDS``);
+    ``max_attempts`` only guards against a service answering errors instantly forever.
+    """
+
+    max_attempts: int = 100
     max_total_seconds: float = 600.0  # covers a full 10-minute throttling window
     backoff_base: float = 0.5
-    backoff_max: float = 30.0
+    backoff_max: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +188,7 @@ class GraphTransport:
         json: Any = None,
         idempotent: bool = True,
         raw: bool = False,
+        retry_504: bool = True,
     ) -> Response:
         """Send one request with retries; raises a typed ``GraphError`` on failure."""
         url = self.url(path, params)
@@ -182,6 +196,8 @@ class GraphTransport:
         policy = self._retry
 
         def should_retry(exc: BaseException) -> bool:
+            if not retry_504 and isinstance(exc, GraphError) and exc.status == 504:
+                return False  # the caller asks again differently (a smaller page)
             if idempotent:
                 return is_retryable(exc)
             return isinstance(exc, Throttled)  # refused, so certainly not executed
@@ -268,11 +284,27 @@ class GraphTransport:
         *,
         mailbox: str | None = None,
         params: Mapping[str, str | int] | None = None,
+        shrink_on_504: bool = False,
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Each page's ``value`` list, following ``@odata.nextLink`` as given."""
+        """Each page's ``value`` list, following ``@odata.nextLink`` as given.
+
+        With ``shrink_on_504``, a page that times out (504 Gateway Timeout) is asked again at
+        once with half its ``$top`` (also inside a next link), down to ``MIN_PAGE``; below that,
+        504s are retried like any other transient failure.
+        """
         url: str | None = self.url(path, params)
         while url:
-            body = (await self.request("GET", url, mailbox=mailbox)).body or {}
+            top = _top_of(url) if shrink_on_504 else None
+            try:
+                resp = await self.request(
+                    "GET", url, mailbox=mailbox, retry_504=top is None or top <= MIN_PAGE
+                )
+            except ServiceUnavailable as exc:
+                if exc.status != 504 or top is None or top <= MIN_PAGE:
+                    raise
+                url = _with_top(url, max(MIN_PAGE, top // 2))
+                continue
+            body = resp.body or {}
             yield list(body.get("value", []))
             url = body.get("@odata.nextLink")
 
@@ -313,6 +345,19 @@ class GraphTransport:
             await asyncio.sleep(delay)  # the longest Retry-After among the failed items
             pending = failed
         return results
+
+
+def _top_of(url: str) -> int | None:
+    """The ``$top`` of a URL's query, or None."""
+    value = URL(url, encoded=True).query.get("$top")
+    return int(value) if value and value.isdigit() else None
+
+
+def _with_top(url: str, top: int) -> str:
+    """The URL with its ``$top`` replaced (other query options kept byte for byte)."""
+    base, _, query = url.partition("?")
+    parts = [p for p in query.split("&") if p and not p.startswith(("$top=", "%24top="))]
+    return base + "?" + "&".join([*parts, f"$top={top}"])
 
 
 def _json_or_none(payload: bytes) -> Any:

@@ -5,8 +5,20 @@ legal consultation, safety measures, a 1:1 follow-up, asking IT for a domain fil
 it becomes tasks owned by that manager (``bot.domain.tasks``), kept in their own table
 and shown on the thread's card and in the case detail. A manager of the department
 can hand a task to another manager and mark it done. The 1:1 follow-up is also put in
-the owner's Outlook calendar through Graph by a durable job; the event's
-``transactionId`` is derived from the case, so a retried job never creates a second one.
+Outlook through Graph by a durable job; the event's ``transactionId`` is derived from the
+case, so a retried job never creates a second one.
+
+Where the event lives: in the **department mailbox's** calendar (``MAMORU_DEPARTMENT_MAILBOX``),
+with the owning manager invited as a required attendee. The IT guide's Exchange RBAC for
+Applications scope is the opted-in staff plus the department mailbox, never managers'
+mailboxes: writing to the manager's own calendar would be refused (403), and widening the
+scope to managers would also give Mamoru Mail.ReadWrite and Mail.Send on their mail. The
+staff member's calendar is not used either: someone harassed on social media need not have
+opted in to mail protection. Exchange delivers the invitation, so the event still appears
+in the manager's calendar, organised by the department (the organisation acts, not a person).
+An invitation needs the manager's address: when Mamoru does not know it (Teams turns carry
+the Entra object id, not the UPN), the event stays in the department calendar with the
+owner's name in it, and the thread card shows owner and due date as always.
 """
 
 from __future__ import annotations
@@ -44,8 +56,12 @@ class Calendar(Protocol):
         start: dt.datetime,
         end: dt.datetime,
         transaction_id: str,
+        attendees: Sequence[str] = (),
     ) -> str:
-        """Create the event; the same ``transaction_id`` never creates a second one."""
+        """Create the event in ``mailbox``'s calendar, inviting ``attendees`` (addresses).
+
+        The same ``transaction_id`` never creates a second one.
+        """
         ...
 
 
@@ -61,8 +77,10 @@ class CaseTasks:
         jobs: JobQueue,
         calendar: Calendar,
         clock: Clock,
+        calendar_mailbox: str = "",
         on_change: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        self._calendar_mailbox = calendar_mailbox
         self._tasks = tasks
         self._registry = registry
         self._directory = directory
@@ -160,25 +178,33 @@ class CaseTasks:
             await self._on_change(incident_id)
 
     async def care_event_job(self, job: Job, _context: object) -> None:
-        """Job handler: the 1:1 follow-up in the owner's Outlook calendar (once per case)."""
+        """Job handler: the 1:1 follow-up in the department calendar, the owner invited (once)."""
+        if not self._calendar_mailbox:
+            # Not retryable: nothing changes until IT sets it (the card shows this reason).
+            raise PermanentJobError("no department mailbox: set MAMORU_DEPARTMENT_MAILBOX")
         owner = str(job.params.get("owner") or "")
         due = dt.date.fromisoformat(str(job.params["due"]))
         record = await self._registry.get(USER, owner) or {}
-        mailbox = str(record.get("upn") or owner)  # Graph takes a UPN or an object id
+        upn = str(record.get("upn") or "")
+        owner_name = str(record.get("name") or "")
         start = dt.datetime.combine(due, dt.time(FOLLOWUP_HOUR_JST), JST)
         try:
             await self._calendar.create_event(
-                mailbox,
+                self._calendar_mailbox,
                 # The case id only: a calendar is seen by assistants and delegates.
                 subject=f"1on1 フォローアップ（{job.incident_id}）",
                 body=(
-                    f"案件 {job.incident_id} の職員との1on1フォローアップです。"
+                    (f"担当: {owner_name}。" if owner_name else "")
+                    + f"案件 {job.incident_id} の職員との1on1フォローアップです。"
                     "体調・業務の負担・帰宅時の安全を確認し、必要なら産業医・相談窓口につなぎます。"
                     "内容は Mamoru の案件スレッドを参照してください。"
                 ),
                 start=start,
                 end=start + dt.timedelta(minutes=FOLLOWUP_MINUTES),
                 transaction_id=f"mamoru-{job.incident_id}-followup-1on1",
+                # An invitation needs an address; without one the department calendar still
+                # holds the item and the thread card names the owner.
+                attendees=[upn] if "@" in upn else [],
             )
         except MailboxUnavailable as exc:
             raise RetryableJobError(type(exc).__name__) from exc

@@ -1,10 +1,21 @@
-"""Graph permission checks: the token's roles, calls that must succeed, one that must be refused.
+"""Graph permission checks: the token's roles, the bot's own calls per mailbox, refusals.
 
 Mamoru's mail permissions must come from Exchange Online RBAC for Applications,
 limited to the opted-in mailboxes. Such grants never appear in the access
 token; a mail role in the token's ``roles`` claim therefore means a tenant-wide
 Entra admin consent, which reaches every mailbox (RBAC adds to it, it doesn't
-limit it). The calls only read: doctor changes nothing in any mailbox.
+limit it).
+
+Per mailbox in scope (the one given and the department mailbox) doctor makes the calls
+the bot makes, with the same paths and methods: listing the sender's mail, MIME download,
+the evidence folder, the inbox rule, the move; on the department mailbox also sendMail and
+the follow-up event; for managers defined by a group, the ``transitiveMembers`` listing.
+It changes nothing: each write is sent in a form that cannot take effect (a folder or rule
+without a name, a move of an id that does not exist, a mail without recipients, an event
+without subject or time). Authorisation comes first: a 403 means the permission or the
+scope is missing; Graph's 400/404 about the body or id means the call was allowed.
+Then it checks what must be refused: a mailbox that did not opt in, and a manager's
+mailbox (the guide's scope never includes them).
 """
 
 from __future__ import annotations
@@ -13,6 +24,7 @@ import base64
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -28,12 +40,65 @@ AREA = "Graph"
 EXCHANGE_ROLE_PREFIXES = ("Mail.", "MailboxSettings.", "Calendars.", "Contacts.")
 MAIL_ROLES = ("Mail.ReadWrite", "MailboxSettings.ReadWrite", "Mail.Send", "Calendars.ReadWrite")
 GROUP_ROLE = "GroupMember.Read.All"
-# (permission, the check's name, path under /users/{mailbox}, query): reads only.
 ONE_ID: dict[str, str | int] = {"$top": 1, "$select": "id"}
-CALLS: tuple[tuple[str, str, str, dict[str, str | int]], ...] = (
-    ("Mail.ReadWrite", "Mail: list inbox", "mailFolders/inbox/messages", ONE_ID),
-    ("MailboxSettings.ReadWrite", "Settings: list rules", "mailFolders/inbox/messageRules", {}),
-    ("Calendars.ReadWrite", "Calendar: list events", "events", ONE_ID),
+# A message id that cannot exist (well-formed base64, no such item).
+NO_SUCH_ID = "AAMkAGRvY3Rvci1wcm9iZS1uby1zdWNoLWl0ZW0AAA=="
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One call the bot makes, in a form that cannot change anything."""
+
+    permission: str
+    name: str
+    method: str
+    path: str  # under /users/{mailbox}/
+    params: dict[str, str | int] = field(default_factory=dict)
+    body: Any = None
+    department_only: bool = False
+
+
+# What protection, notices and follow-ups call (graph/mailbox.py), in the order they run.
+PROBES: tuple[Probe, ...] = (
+    Probe("Mail.ReadWrite", "Mail: list messages", "GET", "messages", dict(ONE_ID)),
+    Probe(
+        "Mail.ReadWrite", "Mail: evidence folder", "POST", "mailFolders/inbox/childFolders", {}, {}
+    ),
+    Probe("MailboxSettings.ReadWrite", "Rules: list", "GET", "mailFolders/inbox/messageRules"),
+    Probe(
+        "MailboxSettings.ReadWrite",
+        "Rules: create",
+        "POST",
+        "mailFolders/inbox/messageRules",
+        {},
+        {},
+    ),
+    Probe(
+        "Mail.ReadWrite",
+        "Mail: move",
+        "POST",
+        f"messages/{NO_SUCH_ID}/move",
+        {},
+        {"destinationId": "inbox"},
+    ),
+    Probe(
+        "Mail.Send",
+        "Mail: send",
+        "POST",
+        "sendMail",
+        {},
+        {"message": {"subject": "", "toRecipients": []}, "saveToSentItems": False},
+        department_only=True,
+    ),
+    Probe(
+        "Calendars.ReadWrite",
+        "Calendar: follow-up event",
+        "POST",
+        "events",
+        {},
+        {},
+        department_only=True,
+    ),
 )
 # Short: a diagnostic must answer in seconds, not wait out a throttling window.
 DOCTOR_RETRY = RetryPolicy(max_attempts=3, max_total_seconds=20.0, backoff_max=5.0)
@@ -192,7 +257,8 @@ async def _probe(
         app = claims.get("appid") or claims.get("azp") or "?"
         findings = [ok(AREA, "Sign-in", f"token for app {app} (tenant {claims.get('tid', '?')})")]
         findings += check_roles(settings, [str(r) for r in claims.get("roles") or []])
-    if not mailbox:
+    mailboxes = [m for m in dict.fromkeys([mailbox, settings.department_mailbox]) if m]
+    if not mailboxes:
         findings.append(
             fail(
                 AREA,
@@ -201,58 +267,126 @@ async def _probe(
                 "set MAMORU_DEPARTMENT_MAILBOX or pass --mailbox <UPN of an opted-in mailbox>",
             )
         )
-    else:
-        for permission, name, path, query in CALLS:
-            findings.append(await _must_succeed(transport, mailbox, permission, name, path, query))
+    for box in mailboxes:
+        department = box.lower() == settings.department_mailbox.lower()
+        for probe in PROBES:
+            if probe.department_only and not department:
+                continue
+            findings.append(await _probe_call(transport, box, probe))
+        findings.append(await _mime(transport, box))
+    if not settings.department_mailbox:
         findings.append(
-            ok(
+            warn(
                 AREA,
-                "Mail: send",
-                "Mail.Send not called (it would send a mail): step 5's "
-                "Test-ServicePrincipalAuthorization checks it",
+                "Department mailbox",
+                "not set: notices cannot be sent and follow-up events cannot be created",
+                "set MAMORU_DEPARTMENT_MAILBOX to a mailbox in the management scope",
             )
         )
+    members: list[str] = []
     if settings.manager_group_id:
-        findings.append(await _group_members(transport, settings.manager_group_id))
+        finding, members = await _group_members(transport, settings.manager_group_id)
+        findings.append(finding)
     findings.append(await _must_be_refused(transport, mailbox, outside))
+    if members:
+        findings.append(await _manager_mailbox_refused(transport, members[0], mailboxes))
     return findings
 
 
-async def _must_succeed(
-    transport: GraphTransport,
-    mailbox: str,
-    permission: str,
-    name: str,
-    path: str,
-    query: dict[str, str | int],
-) -> Finding:
+def _missing(permission: str, mailbox: str) -> str:
+    return (
+        f"grant Application {permission} to the opted-in group with "
+        "deploy/exchange/Grant-MamoruMailboxAccess.ps1 and check that "
+        f"{mailbox} is in the group; Exchange may take 30 minutes to 2 hours to apply new "
+        "assignments"
+    )
+
+
+async def _probe_call(transport: GraphTransport, mailbox: str, probe: Probe) -> Finding:
     try:
-        await transport.get(f"/users/{_seg(mailbox)}/{path}", mailbox=mailbox, params=query)
+        await transport.request(
+            probe.method,
+            f"/users/{_seg(mailbox)}/{probe.path}",
+            mailbox=mailbox,
+            params=probe.params or None,
+            json=probe.body,
+            idempotent=probe.method == "GET",
+        )
     except errors.AccessDenied:
         return fail(
-            AREA,
-            name,
-            f"refused on {mailbox} (403)",
-            f"grant Application {permission} to the opted-in group with "
-            "deploy/exchange/Grant-MamoruMailboxAccess.ps1 and check the mailbox is in the "
-            "group; Exchange may take 30 minutes to 2 hours to apply new assignments",
+            AREA, probe.name, f"refused on {mailbox} (403)", _missing(probe.permission, mailbox)
         )
     except errors.MailboxNotFound:
-        return fail(AREA, name, f"{mailbox}: no such mailbox", "check the UPN")
+        return fail(AREA, probe.name, f"{mailbox}: no such mailbox", "check the UPN")
+    except (errors.BadRequest, errors.NotFound):
+        pass  # authorised; the deliberately empty body or unknown id was what Graph refused
+    except errors.GraphError as exc:
+        return fail(AREA, probe.name, f"{mailbox}: {exc.code or exc.status}", exc.hint)
+    return ok(AREA, probe.name, f"allowed on {mailbox} ({probe.permission})")
+
+
+async def _mime(transport: GraphTransport, mailbox: str) -> Finding:
+    name = "Mail: MIME download"
+    base = f"/users/{_seg(mailbox)}/messages"
+    try:
+        page = await transport.get(base, mailbox=mailbox, params=ONE_ID)
+        first = ((page or {}).get("value") or [{}])[0].get("id")
+        if not first:
+            return ok(AREA, name, f"{mailbox}: no message to read (nothing to check)")
+        await transport.request("GET", f"{base}/{_seg(first)}/$value", mailbox=mailbox, raw=True)
+    except errors.AccessDenied:
+        return fail(AREA, name, f"refused on {mailbox} (403)", _missing("Mail.ReadWrite", mailbox))
     except errors.GraphError as exc:
         return fail(AREA, name, f"{mailbox}: {exc.code or exc.status}", exc.hint)
-    return ok(AREA, name, f"allowed on {mailbox} ({permission})")
+    return ok(AREA, name, f"allowed on {mailbox} (Mail.ReadWrite)")
 
 
-async def _group_members(transport: GraphTransport, group_id: str) -> Finding:
-    name = "Group: list members"
+async def _group_members(transport: GraphTransport, group_id: str) -> tuple[Finding, list[str]]:
+    """The bot's membership call (transitiveMembers?$select=id): a finding and a few ids."""
+    name = "Managers: group membership"
     try:
-        await transport.get(f"/groups/{_seg(group_id)}/members", params={"$top": 1})
+        body = await transport.get(
+            f"/groups/{_seg(group_id)}/transitiveMembers", params={"$select": "id", "$top": 5}
+        )
     except errors.NotFound:
-        return fail(AREA, name, f"group {group_id} not found", "check MAMORU_MANAGER_GROUP_ID")
+        return fail(AREA, name, f"group {group_id} not found", "check MAMORU_MANAGER_GROUP_ID"), []
+    except errors.AccessDenied as exc:
+        return (
+            fail(
+                AREA,
+                name,
+                f"refused ({exc.status} {exc.code}): no manager could approve anything",
+                "run deploy/exchange/Grant-MamoruGroupMemberRead.ps1 (deploy/README.md step 5.3)",
+            ),
+            [],
+        )
     except errors.GraphError as exc:
-        return fail(AREA, name, f"{exc.code or exc.status}", exc.hint)
-    return ok(AREA, name, f"members of {group_id} readable")
+        return fail(AREA, name, f"{exc.code or exc.status}", exc.hint), []
+    ids = [str(m["id"]) for m in (body or {}).get("value", []) if m.get("id")]
+    if not ids:
+        return warn(AREA, name, f"group {group_id} has no members", "add the managers"), []
+    return ok(AREA, name, f"members of {group_id} readable (GroupMember.Read.All)"), ids
+
+
+async def _manager_mailbox_refused(
+    transport: GraphTransport, manager_id: str, probed: list[str]
+) -> Finding:
+    """A manager's mailbox must be outside the scope (the guide never adds managers)."""
+    name = "Managers' mail outside the scope"
+    path = f"/users/{_seg(manager_id)}/messages"
+    try:
+        await transport.get(path, mailbox=manager_id, params=ONE_ID)
+    except errors.AccessDenied:
+        return ok(AREA, name, "a manager's mailbox is refused (403), as it must be")
+    except errors.GraphError as exc:
+        return warn(AREA, name, f"{exc.code or exc.status}", exc.hint)
+    return warn(
+        AREA,
+        name,
+        f"the mailbox of manager {manager_id} is readable: the scope includes managers, so "
+        "Mamoru could read and send their mail (Mamoru needs neither)",
+        "keep managers out of the opted-in group unless they opted in as staff themselves",
+    )
 
 
 async def _must_be_refused(transport: GraphTransport, mailbox: str, outside: str) -> Finding:

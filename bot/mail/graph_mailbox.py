@@ -34,6 +34,7 @@ from graph.auth import (
 )
 from graph.mailbox import GraphMailboxClient
 from graph.models import (
+    Attendee,
     DateTimeTimeZone,
     EmailAddress,
     Event,
@@ -168,13 +169,22 @@ class GraphMailbox:
         start: dt.datetime,
         end: dt.datetime,
         transaction_id: str,
+        attendees: Sequence[str] = (),
     ) -> str:
-        """Create a calendar event in ``mailbox``; ``transaction_id`` makes a retry harmless."""
+        """Create a calendar event in ``mailbox`` (its organiser), inviting ``attendees``.
+
+        ``transaction_id`` makes a retry harmless. Exchange sends the invitations from
+        ``mailbox``; the attendees' own calendars are never written by Mamoru.
+        """
         event = Event(
             subject=subject,
             body=ItemBody(content_type="text", content=body),
             start=DateTimeTimeZone(date_time=_local(start), time_zone="UTC"),
             end=DateTimeTimeZone(date_time=_local(end), time_zone="UTC"),
+            attendees=[
+                Attendee(email_address=EmailAddress(address=a), type="required") for a in attendees
+            ]
+            or None,
             transaction_id=transaction_id,
         )
         async with _graph_errors():
@@ -182,7 +192,11 @@ class GraphMailbox:
         return created.id or ""
 
     async def is_member(self, group_id: str, object_id: str) -> bool:
-        """Whether the user is in the group (managers defined by an Entra group)."""
+        """Whether the user is in the group, nested groups included (GroupMember.Read.All).
+
+        The ``GroupCheck`` that ``ManagerDirectory`` is given: one paged
+        ``transitiveMembers?$select=id`` listing per group, cached briefly by the client.
+        """
         async with _graph_errors():
             return await self.client.is_member(object_id, group_id)
 

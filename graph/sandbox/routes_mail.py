@@ -1,4 +1,9 @@
-"""Sandbox endpoints for users, mail folders, messages and inbox rules."""
+"""Sandbox endpoints for users, mail folders, messages and inbox rules.
+
+Each route names the application permissions Microsoft's API reference lists for it
+(least privileged first) and the page they were taken from (``DOC`` + page name); the
+table is printed in docs/graph.md.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 from graph.sandbox.odata import FilterError, inefficient, parse_filter, parse_orderby, sort_key
 from graph.sandbox.service import Ctx, GraphHttpError, Reply, Router
 from graph.sandbox.state import Folder, Mailbox, StoredMessage, new_id
+from graph.sandbox.validate import check_body
 from graph.sandbox.views import (
     FOLDER_PROPERTIES,
     MESSAGE_PROPERTIES,
@@ -17,11 +23,15 @@ from graph.sandbox.views import (
 )
 from graph.transport import query_string
 
+DOC = "https://learn.microsoft.com/graph/api/"
+# Listing folders and messages (no body): Mail.ReadBasic.All is enough; bodies and MIME need
+# Mail.Read; writes Mail.ReadWrite. Exchange RBAC for Applications grants these per scope.
+MAIL_READ_BASIC = ("Mail.ReadBasic.All", "Mail.Read", "Mail.ReadWrite")
 MAIL_READ = ("Mail.Read", "Mail.ReadWrite")
 MAIL_WRITE = ("Mail.ReadWrite",)
 RULES_READ = ("MailboxSettings.Read", "MailboxSettings.ReadWrite")
 RULES_WRITE = ("MailboxSettings.ReadWrite",)
-USER_READ = ("User.Read.All", "User.ReadBasic.All", "Directory.Read.All")
+USER_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All")
 
 router = Router()
 
@@ -102,7 +112,7 @@ def _page(ctx: Ctx, items: list[dict[str, Any]], known: frozenset[str], type_nam
 # --- users
 
 
-@router.add("GET", "/users/{user}", USER_READ)
+@router.add("GET", "/users/{user}", USER_READ, doc=DOC + "user-get")
 async def get_user(ctx: Ctx) -> Reply:
     """A user."""
     user = ctx.user
@@ -121,7 +131,7 @@ async def get_user(ctx: Ctx) -> Reply:
 # --- folders
 
 
-@router.add("GET", "/users/{user}/mailFolders", MAIL_READ)
+@router.add("GET", "/users/{user}/mailFolders", MAIL_READ_BASIC, doc=DOC + "user-list-mailfolders")
 async def list_top_folders(ctx: Ctx) -> Reply:
     """Folders under the root."""
     box = ctx.mailbox()
@@ -130,13 +140,20 @@ async def list_top_folders(ctx: Ctx) -> Reply:
     return _page(ctx, items, FOLDER_PROPERTIES, "microsoft.graph.mailFolder")
 
 
-@router.add("GET", "/users/{user}/mailFolders/{folder}", MAIL_READ)
+@router.add(
+    "GET", "/users/{user}/mailFolders/{folder}", MAIL_READ_BASIC, doc=DOC + "mailfolder-get"
+)
 async def get_folder(ctx: Ctx) -> Reply:
     """One folder by id or well-known name."""
     return Reply(200, folder_json(ctx.mailbox(), _folder(ctx, ctx.params["folder"])))
 
 
-@router.add("GET", "/users/{user}/mailFolders/{folder}/childFolders", MAIL_READ)
+@router.add(
+    "GET",
+    "/users/{user}/mailFolders/{folder}/childFolders",
+    MAIL_READ_BASIC,
+    doc=DOC + "mailfolder-list-childfolders",
+)
 async def list_child_folders(ctx: Ctx) -> Reply:
     """Child folders."""
     box = ctx.mailbox()
@@ -145,12 +162,17 @@ async def list_child_folders(ctx: Ctx) -> Reply:
     return _page(ctx, items, FOLDER_PROPERTIES, "microsoft.graph.mailFolder")
 
 
-@router.add("POST", "/users/{user}/mailFolders/{folder}/childFolders", MAIL_WRITE)
+@router.add(
+    "POST",
+    "/users/{user}/mailFolders/{folder}/childFolders",
+    MAIL_WRITE,
+    doc=DOC + "mailfolder-post-childfolders",
+)
 async def create_child_folder(ctx: Ctx) -> Reply:
     """Create a child folder: 409 ErrorFolderExists on a duplicate name."""
     box = ctx.mailbox()
     parent = _folder(ctx, ctx.params["folder"])
-    name = (ctx.body or {}).get("displayName")
+    name = check_body(ctx.body, "mailFolder").get("displayName")
     if not isinstance(name, str) or not name.strip():
         raise GraphHttpError(
             400, "ErrorInvalidPropertyValue", "The displayName property is required."
@@ -159,12 +181,20 @@ async def create_child_folder(ctx: Ctx) -> Reply:
         raise GraphHttpError(
             400, "ErrorInvalidPropertyValue", "The value of property 'displayName' is too long."
         )
-    if any(
-        f.parent_id == parent.id and f.display_name.lower() == name.lower()
-        for f in box.folders.values()
-    ):
+    taken = next(
+        (
+            f
+            for f in box.folders.values()
+            if f.parent_id == parent.id and f.display_name.lower() == name.lower()
+        ),
+        None,
+    )
+    if taken is not None:
+        # The code is what clients can rely on: Graph answers 409 Conflict for a user's
+        # folder, but 400 when the name belongs to a well-known (default) folder.
+        status = 400 if taken.well_known else 409
         raise GraphHttpError(
-            409, "ErrorFolderExists", "A folder with the specified name already exists."
+            status, "ErrorFolderExists", "A folder with the specified name already exists."
         )
     folder = Folder(new_id("AAMkF"), name, parent.id)
     box.folders[folder.id] = folder
@@ -183,41 +213,47 @@ def _messages(ctx: Ctx, box: Mailbox, folder: Folder | None) -> Reply:
     return _page(ctx, items, MESSAGE_PROPERTIES, "microsoft.graph.message")
 
 
-@router.add("GET", "/users/{user}/messages", MAIL_READ)
+@router.add("GET", "/users/{user}/messages", MAIL_READ_BASIC, doc=DOC + "user-list-messages")
 async def list_messages(ctx: Ctx) -> Reply:
     """Messages across the whole mailbox."""
     return _messages(ctx, ctx.mailbox(), None)
 
 
-@router.add("GET", "/users/{user}/mailFolders/{folder}/messages", MAIL_READ)
+@router.add(
+    "GET",
+    "/users/{user}/mailFolders/{folder}/messages",
+    MAIL_READ_BASIC,
+    doc=DOC + "mailfolder-list-messages",
+)
 async def list_folder_messages(ctx: Ctx) -> Reply:
     """Messages of one folder."""
     return _messages(ctx, ctx.mailbox(), _folder(ctx, ctx.params["folder"]))
 
 
-@router.add("GET", "/users/{user}/messages/{id}", MAIL_READ)
+@router.add("GET", "/users/{user}/messages/{id}", MAIL_READ, doc=DOC + "message-get")
 async def get_message(ctx: Ctx) -> Reply:
     """One message ($select honoured)."""
     fields = [f.strip() for f in ctx.query.get("$select", "").split(",") if f.strip()]
     return Reply(200, select(message_json(_message(ctx), ctx.immutable), fields))
 
 
-@router.add("GET", "/users/{user}/messages/{id}/$value", MAIL_READ)
+@router.add("GET", "/users/{user}/messages/{id}/$value", MAIL_READ, doc=DOC + "message-get")
 async def get_mime(ctx: Ctx) -> Reply:
     """The MIME content."""
     return Reply(200, _message(ctx).mime, {"Content-Type": "text/plain"})
 
 
-@router.add("PATCH", "/users/{user}/messages/{id}", MAIL_WRITE)
+@router.add("PATCH", "/users/{user}/messages/{id}", MAIL_WRITE, doc=DOC + "message-update")
 async def update_message(ctx: Ctx) -> Reply:
     """Update isRead."""
     msg = _message(ctx)
-    if isinstance(ctx.body, dict) and "isRead" in ctx.body:
-        msg.is_read = bool(ctx.body["isRead"])
+    body = check_body(ctx.body, "message")
+    if "isRead" in body:
+        msg.is_read = bool(body["isRead"])
     return Reply(200, message_json(msg, ctx.immutable))
 
 
-@router.add("DELETE", "/users/{user}/messages/{id}", MAIL_WRITE)
+@router.add("DELETE", "/users/{user}/messages/{id}", MAIL_WRITE, doc=DOC + "message-delete")
 async def delete_message(ctx: Ctx) -> Reply:
     """Graph's delete: into Deleted Items (implemented so that tests can catch it being used)."""
     box = ctx.mailbox()
@@ -225,11 +261,19 @@ async def delete_message(ctx: Ctx) -> Reply:
     return Reply(204, None)
 
 
-@router.add("POST", "/users/{user}/messages/{id}/move", MAIL_WRITE)
+@router.add("POST", "/users/{user}/messages/{id}/move", MAIL_WRITE, doc=DOC + "message-move")
 async def move_message(ctx: Ctx) -> Reply:
     """Move: 201 with the moved message (a new REST id unless immutable ids were asked for)."""
     box = ctx.mailbox()
-    dest_ref = (ctx.body or {}).get("destinationId")
+    body = ctx.body if isinstance(ctx.body, dict) else {}
+    if unknown := set(body) - {"destinationId"}:
+        raise GraphHttpError(
+            400,
+            "RequestBodyRead",
+            f"The parameter '{sorted(unknown)[0]}' in the request payload is not a valid "
+            "parameter for the operation 'move'.",
+        )
+    dest_ref = body.get("destinationId")
     if not isinstance(dest_ref, str):
         raise GraphHttpError(400, "ErrorInvalidRequest", "destinationId is required.")
     msg = ctx.tenant.move(box, _message(ctx), _folder(ctx, dest_ref))
@@ -248,9 +292,37 @@ def _rule_or_404(box: Mailbox, rule_id: str) -> dict[str, Any]:
     )
 
 
+READ_ONLY_RULE_PROPERTIES = frozenset({"id", "hasError", "isReadOnly"})
+
+
+def _rule_body(ctx: Ctx) -> dict[str, Any]:
+    """The written properties of a rule: known to the type, read-only ones ignored."""
+    body = check_body(ctx.body, "messageRule")
+    return {k: v for k, v in body.items() if k not in READ_ONLY_RULE_PROPERTIES and "@" not in k}
+
+
+def _place(box: Mailbox, rule: dict[str, Any]) -> None:
+    """Put the rule at its ``sequence`` and renumber all rules 1..n (Exchange's priorities).
+
+    Sequences stay unique and consecutive, as Exchange keeps rule priorities: a rule
+    written with sequence 1 runs first and the others move down one.
+    """
+    others = sorted((r for r in box.rules if r is not rule), key=lambda r: r["sequence"])
+    position = min(max(int(rule["sequence"]), 1), len(others) + 1)
+    ordered = [*others[: position - 1], rule, *others[position - 1 :]]
+    for n, item in enumerate(ordered, start=1):
+        item["sequence"] = n
+    box.rules[:] = ordered
+
+
 def _check_rule(ctx: Ctx, box: Mailbox, rule: dict[str, Any], others: list[dict[str, Any]]) -> None:
     if not isinstance(rule.get("displayName"), str) or not rule["displayName"]:
         raise GraphHttpError(400, "ErrorInvalidPropertyValue", "displayName is required.")
+    sequence = rule.get("sequence")
+    if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 1:
+        raise GraphHttpError(
+            400, "ErrorInvalidPropertyValue", "sequence must be an integer of at least 1."
+        )
     dest = (rule.get("actions") or {}).get("moveToFolder")
     if dest and box.folder(dest) is None:
         raise GraphHttpError(
@@ -263,50 +335,77 @@ def _check_rule(ctx: Ctx, box: Mailbox, rule: dict[str, Any], others: list[dict[
         )
 
 
-@router.add("GET", "/users/{user}/mailFolders/{folder}/messageRules", RULES_READ)
+@router.add(
+    "GET",
+    "/users/{user}/mailFolders/{folder}/messageRules",
+    RULES_READ,
+    doc=DOC + "mailfolder-list-messagerules",
+)
 async def list_rules(ctx: Ctx) -> Reply:
     """The inbox rules."""
     _folder(ctx, ctx.params["folder"])
-    return Reply(200, {"value": list(ctx.mailbox().rules)})
+    # Graph returns every rule in one answer (no paging on messageRules).
+    return Reply(200, {"value": sorted(ctx.mailbox().rules, key=lambda r: r["sequence"])})
 
 
-@router.add("POST", "/users/{user}/mailFolders/{folder}/messageRules", RULES_WRITE)
+@router.add(
+    "POST",
+    "/users/{user}/mailFolders/{folder}/messageRules",
+    RULES_WRITE,
+    doc=DOC + "mailfolder-post-messagerules",
+)
 async def create_rule(ctx: Ctx) -> Reply:
     """Create a rule. Any action is accepted, as Graph does; only safe ones are carried out."""
     box = ctx.mailbox()
     if _folder(ctx, ctx.params["folder"]).well_known != "inbox":
         raise GraphHttpError(400, "ErrorInvalidRequest", "Rules can only be created on the Inbox.")
-    body = dict(ctx.body or {})
     rule = {
         "id": new_id("AQAAA"),
-        "sequence": 1,
+        "sequence": len(box.rules) + 1,
         "isEnabled": True,
         "hasError": False,
         "isReadOnly": False,
-    } | {k: v for k, v in body.items() if k != "id"}
+    } | _rule_body(ctx)
     _check_rule(ctx, box, rule, box.rules)
     box.rules.append(rule)
+    _place(box, rule)
     return Reply(201, rule)
 
 
-@router.add("GET", "/users/{user}/mailFolders/{folder}/messageRules/{rule}", RULES_READ)
+@router.add(
+    "GET",
+    "/users/{user}/mailFolders/{folder}/messageRules/{rule}",
+    RULES_READ,
+    doc=DOC + "messagerule-get",
+)
 async def get_rule(ctx: Ctx) -> Reply:
     """One rule."""
     return Reply(200, _rule_or_404(ctx.mailbox(), ctx.params["rule"]))
 
 
-@router.add("PATCH", "/users/{user}/mailFolders/{folder}/messageRules/{rule}", RULES_WRITE)
+@router.add(
+    "PATCH",
+    "/users/{user}/mailFolders/{folder}/messageRules/{rule}",
+    RULES_WRITE,
+    doc=DOC + "messagerule-update",
+)
 async def update_rule(ctx: Ctx) -> Reply:
     """Update a rule."""
     box = ctx.mailbox()
     rule = _rule_or_404(box, ctx.params["rule"])
-    updated = rule | {k: v for k, v in (ctx.body or {}).items() if k != "id"}
+    updated = rule | _rule_body(ctx)
     _check_rule(ctx, box, updated, [r for r in box.rules if r is not rule])
     rule.update(updated)
+    _place(box, rule)
     return Reply(200, rule)
 
 
-@router.add("DELETE", "/users/{user}/mailFolders/{folder}/messageRules/{rule}", RULES_WRITE)
+@router.add(
+    "DELETE",
+    "/users/{user}/mailFolders/{folder}/messageRules/{rule}",
+    RULES_WRITE,
+    doc=DOC + "messagerule-delete",
+)
 async def delete_rule(ctx: Ctx) -> Reply:
     """Delete a rule."""
     box = ctx.mailbox()

@@ -40,6 +40,9 @@ DEMO_USER_IDS = {
     "kacho@city.example.jp": "d3e0a001-0000-4000-8000-000000000004",
     "bucho@city.example.jp": "d3e0a001-0000-4000-8000-000000000005",
 }
+# The IT guide's management scope: the opted-in staff and the department mailbox. The
+# managers' own mailboxes are not in it (Mamoru never needs their mail or calendars).
+DEMO_SCOPE = (DEMO_MAILBOX, "suzuki@city.example.jp", DEMO_DEPARTMENT_MAILBOX)
 # A mailbox that did not opt in: outside the demo app's RBAC for Applications scope.
 DEMO_OUTSIDE_MAILBOX = "hisho@city.example.jp"
 DEMO_MANAGERS_GROUP_ID = "d3e0a001-0000-4000-8000-0000000000a0"
@@ -103,7 +106,7 @@ def seed_demo(tenant: Tenant, *, flood: int = 300) -> None:
     tenant.add_user(DEMO_OUTSIDE_MAILBOX, "秘書課")
     # Least privilege: the mail roles through Exchange RBAC for Applications, scoped to the
     # opted-in mailboxes; GroupMember.Read.All by Entra consent (it is in the token).
-    tenant.add_app(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ROLES, set(DEMO_USER_IDS))
+    tenant.add_app(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ROLES, set(DEMO_SCOPE))
     tenant.add_app(DEMO_OVERPRIVILEGED_CLIENT_ID, DEMO_OVERPRIVILEGED_CLIENT_SECRET, DEMO_ROLES)
     now = utcnow()
     for n, (addr, name, subject, body) in enumerate(_NORMAL * 4):

@@ -93,12 +93,27 @@ Handler = Callable[[Ctx], Awaitable[Reply]]
 
 @dataclass
 class Route:
-    """One endpoint: method, path pattern, handler and the roles any of which it accepts."""
+    """One endpoint: method, path, handler and the application permissions it requires.
+
+    ``roles``: any one of them suffices (least privileged first, as Microsoft's page lists
+    them); ``also``: a second requirement, any one of which is needed as well (e.g. a
+    user's ``checkMemberGroups`` needs a User and a GroupMember permission). ``doc``: the
+    API reference page the permissions were taken from.
+    """
 
     method: str
+    template: str
     pattern: re.Pattern[str]
     handler: Handler
     roles: tuple[str, ...]
+    also: tuple[str, ...] = ()
+    doc: str = ""
+
+    def allows(self, granted: set[str]) -> bool:
+        """Whether these granted roles satisfy the route's permissions."""
+        if self.roles and not granted & set(self.roles):
+            return False
+        return not self.also or bool(granted & set(self.also))
 
 
 class Router:
@@ -108,9 +123,15 @@ class Router:
         self.routes: list[Route] = []
 
     def add(
-        self, method: str, template: str, roles: tuple[str, ...]
+        self,
+        method: str,
+        template: str,
+        roles: tuple[str, ...],
+        *,
+        also: tuple[str, ...] = (),
+        doc: str = "",
     ) -> Callable[[Handler], Handler]:
-        """Decorator registering a handler."""
+        """Decorator registering a handler with its permissions and their source page."""
         regex = (
             "^"
             + re.sub(
@@ -122,7 +143,9 @@ class Router:
         )
 
         def deco(fn: Handler) -> Handler:
-            self.routes.append(Route(method, re.compile(regex, re.IGNORECASE), fn, roles))
+            self.routes.append(
+                Route(method, template, re.compile(regex, re.IGNORECASE), fn, roles, also, doc)
+            )
             return fn
 
         return deco
@@ -210,9 +233,15 @@ class Sandbox:
     async def dispatch(self, ctx: Ctx) -> Reply:
         """Route, authorise, inject faults, throttle, then run the handler."""
         route, ctx.params = self.router.match(ctx.method, ctx.path)
-        if route.roles and not (ctx.app.roles & set(route.roles)):
-            raise GraphHttpError(
-                403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
+        if not route.allows(ctx.app.roles):
+            if any(is_exchange_role(r) for r in route.roles):
+                raise GraphHttpError(
+                    403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
+                )
+            raise GraphHttpError(  # what Entra-backed directory endpoints answer
+                403,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
             )
         key_owner = "directory"
         if "user" in ctx.params:
@@ -242,6 +271,11 @@ class Sandbox:
                     "Access to OData is disabled: the mailbox is outside the application's "
                     "management scope.",
                 )
+            if ctx.app.rbac_pending() and any(is_exchange_role(r) for r in route.roles):
+                # Granted, but Exchange has not applied the assignment yet: the same 403.
+                raise GraphHttpError(
+                    403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
+                )
             key_owner = ctx.user.id
         fault = self.faults.pick(ctx.path)
         after = self.faults.retry_after
@@ -260,7 +294,11 @@ class Sandbox:
                 {"Retry-After": f"{after:g}"},
             )
         if fault == "504":
-            raise GraphHttpError(504, "GatewayTimeout", "The gateway timed out.")
+            # Graph sends Retry-After with some 504s, not all: alternate, deterministically.
+            self.faults.gateway_timeouts += 1
+            odd = self.faults.gateway_timeouts % 2 == 1
+            headers = {"Retry-After": f"{after:g}"} if odd else {}
+            raise GraphHttpError(504, "GatewayTimeout", "The gateway timed out.", headers)
         if fault == "drop":
             raise DropConnection()
         key = (ctx.app.client_id, key_owner)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import secrets
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -64,6 +65,10 @@ class App:
     token's ``roles`` claim and reach every mailbox). Otherwise they are granted through
     Exchange RBAC for Applications: absent from the token, limited to ``mailbox_scope``.
     Entra roles (e.g. GroupMember.Read.All) are in the token either way.
+
+    ``rbac_ready_at`` (``time.time()``): Exchange applies a new RBAC for Applications
+    assignment after 30 minutes to 2 hours; until then the scoped roles are refused (403)
+    although they are granted. ``Tenant.add_app(propagation_seconds=...)`` sets it.
     """
 
     client_id: str
@@ -73,6 +78,11 @@ class App:
     secret_expired: bool = False
     revoked: bool = False
     tenant_wide: bool = True
+    rbac_ready_at: float = 0.0
+
+    def rbac_pending(self) -> bool:
+        """Whether the RBAC for Applications grants are still propagating."""
+        return not self.tenant_wide and time.time() < self.rbac_ready_at
 
     def token_roles(self) -> list[str]:
         """The ``roles`` claim: Entra grants only (RBAC for Applications grants never appear)."""
@@ -216,10 +226,15 @@ class Tenant:
         scope: set[str] | None = None,
         *,
         tenant_wide: bool | None = None,
+        propagation_seconds: float = 0.0,
     ) -> App:
-        """Register an app with its roles and optional mailbox scope (scoped: via RBAC)."""
+        """Register an app with its roles and optional mailbox scope (scoped: via RBAC).
+
+        ``propagation_seconds``: how long the RBAC assignment takes to reach Graph.
+        """
         app = App(client_id, secret, set(roles), {s.lower() for s in scope} if scope else None)
         app.tenant_wide = scope is None if tenant_wide is None else tenant_wide
+        app.rbac_ready_at = time.time() + propagation_seconds
         self.apps[client_id] = app
         return app
 
@@ -237,10 +252,12 @@ class Tenant:
         return box
 
     def add_group(self, display_name: str, members: list[str], *, group_id: str = "") -> Group:
-        """Create a group whose members are the given UPNs (``group_id``: fixed id)."""
-        group = Group(
-            group_id or str(uuid.uuid4()), display_name, [self.by_upn[m.lower()] for m in members]
-        )
+        """Create a group whose members are the given UPNs or group ids (nested groups).
+
+        ``group_id``: a fixed id.
+        """
+        ids = [m if m in self.groups else self.by_upn[m.lower()] for m in members]
+        group = Group(group_id or str(uuid.uuid4()), display_name, ids)
         self.groups[group.id] = group
         return group
 

@@ -41,6 +41,7 @@ class Faults:
     match: str = ""  # only requests whose path contains this (empty: all)
     fail_5xx_until: float = 0.0  # time.monotonic() until which every request gets 503
     seed: int | None = None
+    gateway_timeouts: int = 0  # 504s injected so far (every other one carries Retry-After)
     _rng: random.Random = field(default_factory=random.Random, repr=False)
 
     def update(self, data: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from graph.sandbox.seed import (
     DEMO_OVERPRIVILEGED_CLIENT_ID,
     DEMO_OVERPRIVILEGED_CLIENT_SECRET,
     DEMO_ROLES,
+    DEMO_SCOPE,
     DEMO_USER_IDS,
 )
 from tests.doctor.conftest import local_settings
@@ -43,9 +44,63 @@ async def test_least_privilege_setup_is_all_ok(
     checks = by_name(findings)
     assert "refused (403 ErrorAccessDenied)" in checks["Outside the scope"].what
     assert "none in the token" in checks["Tenant-wide consent"].what
-    for name in ("Mail: list inbox", "Settings: list rules", "Calendar: list events"):
-        assert checks[name].what.startswith(f"allowed on {DEMO_DEPARTMENT_MAILBOX}")
-    assert checks["Group: list members"].status is Status.OK
+    # Every call the bot makes, on the department mailbox (the default mailbox in scope).
+    for name in (
+        "Mail: list messages",
+        "Mail: evidence folder",
+        "Rules: list",
+        "Rules: create",
+        "Mail: move",
+        "Mail: MIME download",
+        "Mail: send",
+        "Calendar: follow-up event",
+    ):
+        assert checks[name].what.startswith(f"allowed on {DEMO_DEPARTMENT_MAILBOX}"), name
+    assert checks["Managers: group membership"].status is Status.OK
+    assert "refused (403)" in checks["Managers' mail outside the scope"].what
+
+
+async def test_doctor_changes_nothing(demo_graph: RunningSandbox, database_url: str) -> None:
+    tenant = demo_graph.sandbox.tenant
+    before = {
+        box.user.upn: (len(box.folders), len(box.rules), len(box.events), len(box.messages))
+        for box in tenant.mailboxes.values()
+    }
+    settings = local_settings(demo_graph, database_url)
+    await check_graph(settings, mailbox=DEMO_MAILBOX, outside_mailbox=DEMO_OUTSIDE_MAILBOX)
+    after = {
+        box.user.upn: (len(box.folders), len(box.rules), len(box.events), len(box.messages))
+        for box in tenant.mailboxes.values()
+    }
+    assert after == before
+    writes = [r for r in tenant.requests if r.method != "GET"]
+    assert {r.path.rsplit("/", 1)[-1] for r in writes} == {
+        "childFolders",
+        "messageRules",
+        "move",
+        "sendMail",
+        "events",
+    }
+
+
+async def test_guide_setup_is_correct_on_every_mailbox_in_scope(
+    demo_graph: RunningSandbox, database_url: str
+) -> None:
+    settings = local_settings(demo_graph, database_url)
+    findings = await check_graph(
+        settings, mailbox=DEMO_MAILBOX, outside_mailbox=DEMO_OUTSIDE_MAILBOX
+    )
+    assert [f for f in findings if f.status is not Status.OK] == []
+    staff = [f for f in findings if f.what.startswith(f"allowed on {DEMO_MAILBOX}")]
+    # The staff mailbox: protection only; sending and the calendar are the department's.
+    assert {f.name for f in staff} == {
+        "Mail: list messages",
+        "Mail: evidence folder",
+        "Rules: list",
+        "Rules: create",
+        "Mail: move",
+        "Mail: MIME download",
+    }
 
 
 async def test_over_privileged_app_fails_naming_the_problem(
@@ -90,7 +145,7 @@ async def test_missing_rbac_role_fails_the_call_that_needs_it(
     demo_graph: RunningSandbox, database_url: str
 ) -> None:
     roles = DEMO_ROLES - {"Calendars.ReadWrite"}
-    demo_graph.sandbox.tenant.add_app("no-calendar", "s", roles, set(DEMO_USER_IDS))
+    demo_graph.sandbox.tenant.add_app("no-calendar", "s", roles, set(DEMO_SCOPE))
     settings = local_settings(
         demo_graph, database_url, graph_client_id="no-calendar", graph_client_secret="s"
     )
@@ -98,16 +153,47 @@ async def test_missing_rbac_role_fails_the_call_that_needs_it(
         settings, mailbox=DEMO_MAILBOX, outside_mailbox=DEMO_OUTSIDE_MAILBOX
     )
     bad = failed(findings)
-    assert set(bad) == {"Calendar: list events"}
-    assert "403" in bad["Calendar: list events"].what
-    assert "Application Calendars.ReadWrite" in bad["Calendar: list events"].fix
+    assert set(bad) == {"Calendar: follow-up event"}
+    assert "403" in bad["Calendar: follow-up event"].what
+    assert DEMO_DEPARTMENT_MAILBOX in bad["Calendar: follow-up event"].what
+    assert "Application Calendars.ReadWrite" in bad["Calendar: follow-up event"].fix
+
+
+async def test_department_mailbox_outside_the_scope_fails_send_and_calendar(
+    demo_graph: RunningSandbox, database_url: str
+) -> None:
+    # The guide's step 5.1 adds the department mailbox to the group; forgetting it is caught.
+    demo_graph.sandbox.tenant.add_app("no-dept", "s", DEMO_ROLES, {DEMO_MAILBOX})
+    settings = local_settings(
+        demo_graph, database_url, graph_client_id="no-dept", graph_client_secret="s"
+    )
+    findings = await check_graph(
+        settings, mailbox=DEMO_MAILBOX, outside_mailbox=DEMO_OUTSIDE_MAILBOX
+    )
+    bad = [f for f in findings if f.status is Status.FAIL]
+    assert {f.name for f in bad} >= {"Mail: send", "Calendar: follow-up event"}
+    assert all(DEMO_DEPARTMENT_MAILBOX in f.what for f in bad)
+
+
+async def test_managers_mailboxes_in_the_scope_are_flagged(
+    demo_graph: RunningSandbox, database_url: str
+) -> None:
+    demo_graph.sandbox.tenant.add_app("managers-too", "s", DEMO_ROLES, set(DEMO_USER_IDS))
+    settings = local_settings(
+        demo_graph, database_url, graph_client_id="managers-too", graph_client_secret="s"
+    )
+    findings = await check_graph(
+        settings, mailbox=DEMO_MAILBOX, outside_mailbox=DEMO_OUTSIDE_MAILBOX
+    )
+    flagged = by_name(findings)["Managers' mail outside the scope"]
+    assert flagged.status is Status.WARN and "readable" in flagged.what
 
 
 async def test_manager_group_without_group_member_read(
     demo_graph: RunningSandbox, database_url: str
 ) -> None:
     roles = DEMO_ROLES - {"GroupMember.Read.All"}
-    demo_graph.sandbox.tenant.add_app("no-group", "s", roles, set(DEMO_USER_IDS))
+    demo_graph.sandbox.tenant.add_app("no-group", "s", roles, set(DEMO_SCOPE))
     settings = local_settings(
         demo_graph, database_url, graph_client_id="no-group", graph_client_secret="s"
     )
@@ -115,7 +201,8 @@ async def test_manager_group_without_group_member_read(
         settings, mailbox=DEMO_MAILBOX, outside_mailbox=DEMO_OUTSIDE_MAILBOX
     )
     bad = failed(findings)
-    assert set(bad) == {"GroupMember.Read.All", "Group: list members"}
+    assert set(bad) == {"GroupMember.Read.All", "Managers: group membership"}
+    assert "no manager could approve" in bad["Managers: group membership"].what
     assert "Grant-MamoruGroupMemberRead.ps1" in bad["GroupMember.Read.All"].fix
 
 

@@ -14,6 +14,7 @@ from graph.sandbox.seed import (
     DEMO_OVERPRIVILEGED_CLIENT_ID,
     DEMO_OVERPRIVILEGED_CLIENT_SECRET,
     DEMO_ROLES,
+    DEMO_USER_IDS,
 )
 
 
@@ -40,6 +41,16 @@ async def test_scope_limits_mail_not_directory_calls(demo_graph: RunningSandbox)
         async with http.get(base + "/mailFolders/inbox/messages") as resp:
             assert resp.status == 403
             assert (await resp.json())["error"]["code"] == "ErrorAccessDenied"
+        # An Entra call: RBAC for Applications does not limit it, GroupMember.Read.All allows it.
+        group = f"{demo_graph.base_url}/groups/{DEMO_MANAGERS_GROUP_ID}/transitiveMembers"
+        async with http.get(group + "?$select=id") as resp:
+            assert resp.status == 200
+            assert {m["id"] for m in (await resp.json())["value"]} == {
+                DEMO_USER_IDS["kacho@city.example.jp"],
+                DEMO_USER_IDS["bucho@city.example.jp"],
+            }
+        # checkMemberGroups on a user needs User.Read.All as well, which the guide does not grant.
         body = {"groupIds": [DEMO_MANAGERS_GROUP_ID]}
         async with http.post(base + "/checkMemberGroups", json=body) as resp:
-            assert resp.status == 200  # an Entra call: RBAC for Applications does not apply
+            assert resp.status == 403
+            assert (await resp.json())["error"]["code"] == "Authorization_RequestDenied"

@@ -18,7 +18,7 @@ from graph.models import (
     Recipient,
 )
 from graph.sandbox import RunningSandbox
-from tests.graph.helpers import MAILBOX, make_transport
+from tests.graph.helpers import MAILBOX, Sent, make_transport
 
 EVIDENCE = ["カスハラ証拠保全", "CASE-1"]
 
@@ -251,12 +251,69 @@ async def test_event_transaction_id_deduplicates(client: GraphMailboxClient) -> 
 
 
 async def test_group_membership(sandbox: RunningSandbox, client: GraphMailboxClient) -> None:
-    (group_id,) = sandbox.sandbox.tenant.groups
+    tenant = sandbox.sandbox.tenant
+    (group_id,) = tenant.groups
+    kacho = tenant.user("kacho@city.example.jp")
+    tanaka = tenant.user(MAILBOX)
+    assert kacho is not None and tanaka is not None
     members = await client.list_group_members(group_id)
-    assert [m.user_principal_name for m in members] == ["kacho@city.example.jp"]
-    assert await client.is_member("kacho@city.example.jp", group_id)
-    assert not await client.is_member(MAILBOX, group_id)
-    assert not await client.is_member("nobody@city.example.jp", group_id)
+    # GroupMember.Read.All alone: Graph shows members' ids, their other properties are null.
+    assert [(m.id, m.user_principal_name) for m in members] == [(kacho.id, None)]
+    assert await client.is_member(kacho.id, group_id)
+    assert await client.is_member(kacho.id.upper(), group_id)  # GUIDs compare case-blind
+    assert not await client.is_member(tanaka.id, group_id)
+    assert not await client.is_member(kacho.id, "00000000-0000-0000-0000-000000000404")
+
+
+async def test_membership_is_transitive_paged_and_cached(
+    sandbox: RunningSandbox, sent: Sent
+) -> None:
+    tenant = sandbox.sandbox.tenant
+    for n in range(250):
+        tenant.add_user(f"staff{n}@city.example.jp", f"職員 {n}")
+    inner = tenant.add_group("section chiefs", [f"staff{n}@city.example.jp" for n in range(250)])
+    outer = tenant.add_group("all managers", ["kacho@city.example.jp", inner.id])
+    client = GraphMailboxClient(make_transport(sandbox, sent), membership_ttl=60)
+    last = tenant.user("staff249@city.example.jp")
+    assert last is not None and await client.is_member(last.id, outer.id)  # nested, last page
+    for n in range(0, 250, 50):
+        staff = tenant.user(f"staff{n}@city.example.jp")
+        assert staff is not None and await client.is_member(staff.id, outer.id)
+    gets = [r for r in sent.items if "transitiveMembers" in r.url]
+    assert len(gets) == 1  # one listing (one page of up to 999) serves every check for a minute
+    assert "%24select=id" in gets[0].url or "$select=id" in gets[0].url
+    await client.transport.aclose()
+
+
+async def test_group_listings_page_like_graph(sandbox: RunningSandbox, sent: Sent) -> None:
+    tenant = sandbox.sandbox.tenant
+    for n in range(120):
+        tenant.add_user(f"m{n}@city.example.jp", f"管理職 {n}")
+    group = tenant.add_group("many", [f"m{n}@city.example.jp" for n in range(120)])
+    transport = make_transport(sandbox, sent)
+    pages = [
+        page
+        async for page in transport.iter_pages(
+            f"/groups/{group.id}/transitiveMembers", params={"$select": "id", "$top": 50}
+        )
+    ]
+    assert [len(p) for p in pages] == [50, 50, 20]
+    assert all(set(m) <= {"@odata.type", "id"} for p in pages for m in p)
+    assert "$skiptoken=" in sent.items[1].url or "%24skiptoken=" in sent.items[1].url
+    with pytest.raises(errors.BadRequest):  # Graph's directory: 1..999
+        await transport.get(f"/groups/{group.id}/members", params={"$top": 1000})
+    await transport.aclose()
+
+
+async def test_check_member_groups_needs_a_user_permission_too(
+    sandbox: RunningSandbox, client: GraphMailboxClient
+) -> None:
+    # The call Mamoru used before: with GroupMember.Read.All only, Graph refuses it.
+    (group_id,) = sandbox.sandbox.tenant.groups
+    with pytest.raises(errors.AccessDenied):
+        await client.transport.request(
+            "POST", "/users/kacho@city.example.jp/checkMemberGroups", json={"groupIds": [group_id]}
+        )
 
 
 def test_client_has_no_destructive_method() -> None:

@@ -17,7 +17,12 @@ from bot.evidence.blobs import LocalBlobStore
 from bot.evidence.export import export_bundle
 from bot.evidence.verify import verify_bundle
 from graph.sandbox import RunningSandbox, Tenant, make_sandbox, seed_demo, start_sandbox
-from graph.sandbox.seed import DEMO_MAILBOX, DEMO_MANAGERS_GROUP_ID, DEMO_USER_IDS
+from graph.sandbox.seed import (
+    DEMO_DEPARTMENT_MAILBOX,
+    DEMO_MAILBOX,
+    DEMO_MANAGERS_GROUP_ID,
+    DEMO_USER_IDS,
+)
 from tests.sns.conftest import PNG, image, texts
 from tests.support.connector import MANAGERS_CHANNEL, in_channel
 from tests.teams.conftest import BotUnderTest, start_bot
@@ -65,6 +70,7 @@ async def bot(
         graph_sandbox_url=sandbox.root_url,
         graph_sandbox_embedded=False,
         manager_group_id=DEMO_MANAGERS_GROUP_ID,
+        department_mailbox=DEMO_DEPARTMENT_MAILBOX,
         _env_file=None,
     )
     async for running in start_bot(settings, clock=clock):
@@ -84,6 +90,13 @@ async def test_approved_safety_and_care_become_a_tracked_checklist(
     bot: BotUnderTest, sandbox: RunningSandbox
 ) -> None:
     incident_id = await escalated_sns_case(bot)
+    # The manager's address, as a directory lookup would have recorded it: the invitation's.
+    await bot.services.escalations.remember_user(
+        Person(KACHO["user_aad"], KACHO["user_name"]),
+        teams_id=KACHO["user_id"],
+        reference=None,
+        upn="kacho@city.example.jp",
+    )
     thread = texts(bot.connector.threads[0]["params"])
     assert "安全確保" in thread or "safety" in thread.lower()  # proposed on the thread card
     _, body, _ = await bot.click(
@@ -98,11 +111,20 @@ async def test_approved_safety_and_care_become_a_tracked_checklist(
     await bot.run_jobs()
     await bot.run_jobs()  # a second run adds nothing
     tenant = sandbox.sandbox.tenant
-    events = list(tenant.mailboxes[DEMO_USER_IDS["kacho@city.example.jp"]].events.values())
+    # Organised by the department mailbox (inside the guide's RBAC scope), the manager invited:
+    # Mamoru never writes to the manager's own mailbox, which the scope does not cover.
+    events = list(tenant.mailboxes[DEMO_USER_IDS[DEMO_DEPARTMENT_MAILBOX]].events.values())
     assert len(events) == 1
     (event,) = events
     assert incident_id in event["subject"] and event["transactionId"].startswith("mamoru-")
+    assert [a["emailAddress"]["address"] for a in event["attendees"]] == ["kacho@city.example.jp"]
     assert "名指し" not in str(event)  # the case id only, no report text
+    (invited,) = tenant.mailboxes[DEMO_USER_IDS["kacho@city.example.jp"]].events.values()
+    assert invited["subject"] == event["subject"] and invited["isOrganizer"] is False
+    kacho_paths = [
+        r.path for r in tenant.requests if "kacho@" in r.path or KACHO["user_aad"] in r.path
+    ]
+    assert not kacho_paths  # no request ever addressed the manager's mailbox
 
     # The staff member cannot tick the manager's checklist; the manager can.
     _status, body, _ = await bot.click(
@@ -157,8 +179,12 @@ async def test_done_when_named_on_x_end_to_end(
         **in_channel(**KACHO),
     )
     await bot.run_jobs()
-    calendar = sandbox.sandbox.tenant.mailboxes[DEMO_USER_IDS["kacho@city.example.jp"]].events
+    # Without the manager's address: the department calendar holds it, naming the owner.
+    tenant = sandbox.sandbox.tenant
+    calendar = tenant.mailboxes[DEMO_USER_IDS[DEMO_DEPARTMENT_MAILBOX]].events
     assert [e["subject"] for e in calendar.values()] == [f"1on1 フォローアップ（{case_id}）"]
+    (event,) = calendar.values()
+    assert "担当: 高橋 課長" in event["body"]["content"] and "attendees" not in event
 
     # A monitoring prompt arrives the next day; the answer is evidence.
     bot.connector.clear()
