@@ -4,6 +4,22 @@ Graph answers errors as ``{"error": {"code", "message", "innerError": {...}}}``;
 callers branch on the class, never on the message. Each class carries a ``hint``
 naming what a person should do about it. Messages may contain addresses, so they
 are kept on the exception for display but never logged by this package.
+
+Attributes every error has: ``code`` (Graph's ``error.code``), ``status`` (HTTP),
+``request_id`` (for Microsoft support), ``retry_after`` (seconds from ``Retry-After``,
+or None).
+
+Retrying: ``is_retryable`` is true for ``Throttled`` and ``ServiceUnavailable`` (429,
+5xx, dropped connections); the transport retries those within its time budget.
+``AccessDenied`` (403) is deliberately **not** retryable here: it is permanent when a
+grant is missing, but right after IT assigns Exchange RBAC for Applications roles Graph
+answers the same 403 for 30 minutes to 2 hours while the assignment propagates. Graph
+cannot tell the two apart, so the decision is the caller's: a job runner may keep an
+``AccessDenied`` job waiting ("waiting for permissions") for a bounded window, then fail it
+with the hint. ``AccessDenied.mailbox_scoped`` says which kind of grant is missing: True for
+Exchange's ``ErrorAccessDenied`` (an RBAC role or the mailbox's scope: the kind that
+propagates), False for Entra's ``Authorization_RequestDenied`` (an app role such as
+GroupMember.Read.All, effective within minutes).
 """
 
 from __future__ import annotations
@@ -84,12 +100,18 @@ class QuotaExceeded(GraphError):
 
 
 class AccessDenied(GraphError):
-    """The app lacks the permission or is not scoped to this mailbox."""
+    """The app lacks the permission or is not scoped to this mailbox (see the module doc)."""
 
     hint = (
         "The app lacks a Graph permission or is not in the mailbox's RBAC for Applications "
-        "scope: grant it (see docs/graph.md), then re-run."
+        "scope: grant it (see docs/graph.md), then re-run. A new Exchange RBAC assignment "
+        "takes 30 minutes to 2 hours to apply."
     )
+
+    @property
+    def mailbox_scoped(self) -> bool:
+        """Whether Exchange refused it (RBAC role or scope), not Entra (an app role)."""
+        return self.code != "Authorization_RequestDenied"
 
 
 class AuthenticationFailed(GraphError):
@@ -149,7 +171,11 @@ _BY_CODE: dict[str, type[GraphError]] = {
     "ServiceUnavailable": ServiceUnavailable,
     "ErrorServerBusy": ServiceUnavailable,
     "BadRequest": BadRequest,
+    "Request_BadRequest": BadRequest,
+    "RequestBodyRead": BadRequest,
     "ErrorInvalidRequest": BadRequest,
+    "ErrorInvalidParameter": BadRequest,
+    "Request_UnsupportedQuery": BadRequest,
 }
 
 
