@@ -13,7 +13,7 @@
            Application Mail.ReadWrite          証拠メールの検索・専用フォルダーへの移動・MIME の取得
            Application MailboxSettings.ReadWrite 受信トレイ ルール (同じ送信者のメールを証拠フォルダーへ)
            Application Mail.Send               承認された警告・通知メールの送信 (部署のメールボックスから)
-           Application Calendars.ReadWrite     面談・対応予定の登録
+           Application Calendars.ReadWrite     1on1 フォローアップの予定 (部署のメールボックスの予定表に作り、管理職を招待)
       4. Test-ServicePrincipalAuthorization で、対象内のメールボックスでは許可され、対象外では拒否されることを確かめます。
       何度実行しても同じ結果になります (既にあるものは作り直さず、違っていれば直します)。
 
@@ -104,7 +104,7 @@ $Roles = [ordered]@{
     'Application Mail.ReadWrite'            = 'find, move and read (MIME) the harasser''s mail into the evidence folder'
     'Application MailboxSettings.ReadWrite' = 'create the inbox rule that files new mail from the same sender as evidence'
     'Application Mail.Send'                 = 'send the warning and notice mails a manager approved'
-    'Application Calendars.ReadWrite'       = 'put interviews and follow-ups in the staff member''s calendar'
+    'Application Calendars.ReadWrite'       = 'create the 1:1 follow-up in the department mailbox''s calendar, inviting the manager'
 }
 
 # Exchange Online に接続済みか / Connected to Exchange Online?
