@@ -216,8 +216,10 @@ class Escalations:
             incident.id,
             {"department": incident.department, "locale": locale.value, "waiting": True},
         )
-        contact = self._admin_contact or t("esc.not_set_up.contact", Locale.JA)
-        await self._tell_staff_once(incident, "esc.not_set_up", contact=contact)
+        if self._admin_contact:
+            await self._tell_staff_once(incident, "esc.not_set_up", contact=self._admin_contact)
+        else:  # no contact configured: "your IT administrator", in the person's language
+            await self._tell_staff_once(incident, "esc.not_set_up.no_contact")
 
     async def escalate(self, incident: Incident, locale: Locale) -> bool:
         """Open the case's thread in its department's channel; False if none is registered."""

@@ -51,7 +51,7 @@ JA: dict[str, str] = {
     "case.decide": "判断・対応カードを開く",
     # Cases reported before the managers' channel exists
     "esc.not_set_up": "{id}: 受け付けました。ただ、あなたの部署の上司がまだ Mamoru を設定していないため、案件はまだ上司に届いていません（設定されしだい自動で届き、お知らせします）。設定の依頼先: {contact}。急ぐときは直接上司に伝えてください。身の危険を感じたらすぐ110番してください。",
-    "esc.not_set_up.contact": "情報システム担当（Teams 管理者）",
+    "esc.not_set_up.no_contact": "{id}: 受け付けました。ただ、あなたの部署の上司がまだ Mamoru を設定していないため、案件はまだ上司に届いていません（設定されしだい自動で届き、お知らせします）。設定の依頼先: 情報システム担当（Teams 管理者）。急ぐときは直接上司に伝えてください。身の危険を感じたらすぐ110番してください。",
     "esc.setup.pending": "設定前に報告されていた案件 {count} 件を、このチャンネルに順に送ります。",
     # Exports
     "export.ready.title": "{id} の証拠一式ができました",
@@ -115,7 +115,7 @@ EN: dict[str, str] = {
     "case.event.exported": "Evidence bundle exported",
     "case.decide": "Open the decision card",
     "esc.not_set_up": "{id}: received. Your department's managers have not set Mamoru up yet, so the case has not reached them (it will as soon as they do, and you will be told). Ask: {contact}. If it is urgent, tell your manager directly. If you feel physically threatened, call 110 now.",
-    "esc.not_set_up.contact": "your IT or Teams administrator",
+    "esc.not_set_up.no_contact": "{id}: received. Your department's managers have not set Mamoru up yet, so the case has not reached them (it will as soon as they do, and you will be told). Ask: your IT or Teams administrator. If it is urgent, tell your manager directly. If you feel physically threatened, call 110 now.",
     "esc.setup.pending": "{count} case(s) reported before this setup are being sent to this channel.",
     "export.ready.title": "The evidence bundle of {id} is ready",
     "export.ready.body": "Report, CSV, original mails and hashes. The link works for {minutes} minutes, once, for {name} only. Whoever receives it can check it with VERIFY.txt.",

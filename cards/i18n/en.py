@@ -47,7 +47,8 @@ STRINGS: dict[str, str] = {
         "What you write is never logged. Case records are visible only to the people on the case."
     ),
     "help.commands": (
-        'Commands: "menu", "help", "report", "my incidents", or just describe what is happening.'
+        'Commands: "menu", "help", "report", "my cases" (managers: "cases"), '
+        "or just describe what is happening."
     ),
     "manager.title": "Talk to my manager",
     "manager.body": (

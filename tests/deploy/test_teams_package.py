@@ -116,12 +116,12 @@ def test_commands_in_japanese_with_english_localization() -> None:
     lists = {tuple(c["scopes"]): c["commands"] for c in m["bots"][0]["commandLists"]}
     personal = [c["title"] for c in lists[("personal",)]]
     team = [c["title"] for c in lists[("team",)]]
-    assert personal == ["ヘルプ", "報告", "自分の案件"]
-    assert team == ["ヘルプ", "セットアップ"]
+    assert personal == ["ヘルプ", "報告", "自分の案件", "案件一覧"]
+    assert team == ["ヘルプ", "セットアップ", "案件一覧"]
     assert m["localizationInfo"]["defaultLanguageTag"] == "ja-jp"
     english = json.loads(built()["en-us.json"])
     titles = {k: v for k, v in english.items() if k.endswith(".title")}
-    assert set(titles.values()) == {"help", "report", "my incidents", "setup"}
+    assert set(titles.values()) == {"help", "report", "my incidents", "setup", "cases"}
     # Every localized key points at something that exists in the manifest.
     for key in english:
         if key == "$schema":

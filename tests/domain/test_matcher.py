@@ -97,6 +97,10 @@ def test_out_of_scope_messages_never_open_a_playbook(
         ("メニュー", Command.MENU),
         ("ﾒﾆｭｰ", Command.MENU),  # half-width kana, folded by NFKC
         (" /help ", Command.HELP),
+        ("案件一覧", Command.CASES),
+        ("Cases", Command.CASES),
+        ("自分の案件", Command.MY_INCIDENTS),
+        ("my cases", Command.MY_INCIDENTS),
     ],
 )
 def test_typed_commands(matcher: Matcher, typed: str, command: Command) -> None:

@@ -284,3 +284,11 @@ async def test_reminders_for_undecided_cases_and_follow_ups(tmp_path: Path) -> N
         assert any("警察" in m and "期限" in m and incident_id in m for m in told)
         assert all(s.conversation_id == "a:personal-manager-1" for s in bot.connector.sent)
         assert await reminders.tick() == 0
+
+
+async def test_without_a_configured_contact_staff_are_told_to_ask_it(bot: BotUnderTest) -> None:
+    await report(bot)
+    bot.connector.clear()
+    await bot.run_jobs()
+    told = texts(bot.connector.sent[-1].activity)
+    assert "情報システム担当（Teams 管理者）" in told or "your IT or Teams administrator" in told
