@@ -7,6 +7,7 @@ passes nothing and gets the real pieces from Settings.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -20,13 +21,14 @@ from bot.case_access import CaseAccess
 from bot.cases.listing import CaseListing
 from bot.cases.tasks import CARE_EVENT_JOB, Calendar, CaseTasks
 from bot.cases.viewers import Viewers
-from bot.config import GraphMode, Settings
+from bot.config import BotAuthType, GraphMode, Settings
 from bot.departments import DepartmentsError, load_organisation
 from bot.directory import OrganisationDirectory
 from bot.domain.access import Viewer
 from bot.domain.mailbox import MailboxError
 from bot.domain.matcher import Matcher
 from bot.domain.ports import (
+    AnchorStore,
     BlobStore,
     Clock,
     DecisionLog,
@@ -39,6 +41,8 @@ from bot.domain.ports import (
 )
 from bot.domain.sns import LegalClock, MonitoringPlan
 from bot.escalation import ESCALATE_JOB, Escalations
+from bot.evidence.anchors import Anchoring, LocalAnchorStore
+from bot.evidence.azure_blobs import AzureEvidenceContainer
 from bot.evidence.blobs import LocalBlobStore
 from bot.exports import EXPORT_JOB, Exports
 from bot.guidance import Guide
@@ -78,8 +82,54 @@ class ConfigurationError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class EvidenceStorage:
+    """Where evidence lives outside the database: files, chain-head anchors, export copies.
+
+    ``container`` is the immutable Azure Blob container when one is configured; without
+    it files and anchors are kept under the data directory.
+    """
+
+    blobs: BlobStore
+    anchors: AnchorStore
+    container: AzureEvidenceContainer | None = None
+
+    async def start(self) -> None:
+        """Create the container if it is an emulator's (Azure's comes from the Bicep)."""
+        if self.container is not None:
+            await self.container.ensure_container()
+
+    async def aclose(self) -> None:
+        """Close the container's HTTP session."""
+        if self.container is not None:
+            await self.container.aclose()
+
+
+def build_evidence_storage(settings: Settings) -> EvidenceStorage:
+    """The Blob container of ``MAMORU_EVIDENCE_CONTAINER_URL``, else local files."""
+    container: AzureEvidenceContainer | None = None
+    connection_string = settings.evidence_connection_string.get_secret_value()
+    if connection_string:
+        container = AzureEvidenceContainer.from_connection_string(
+            connection_string, settings.evidence_container_name, create=True
+        )
+    elif settings.evidence_container_url:
+        identity = (
+            settings.client_id if settings.auth_type is BotAuthType.USER_MANAGED_IDENTITY else ""
+        )
+        container = AzureEvidenceContainer.from_url(
+            settings.evidence_container_url, client_id=identity
+        )
+    if container is not None:
+        return EvidenceStorage(container, container, container)
+    return EvidenceStorage(
+        LocalBlobStore(settings.data_dir / "blobs"),
+        LocalAnchorStore(settings.data_dir / "anchors"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Persistence:
-    """Everything kept in the database, on one set of engines."""
+    """Everything kept in the database, on one set of engines, and the evidence storage."""
 
     store: Store
     decisions: DecisionLog  # the same SqlStore: a decision is part of its case
@@ -90,6 +140,8 @@ class Persistence:
     migrate_url: str | None  # set when build_app owns the database (runs migrations)
     engines: Engines
     write_lock: asyncio.Lock  # SQLite: this process's writers queue here
+    evidence: EvidenceStorage | None = None  # None: blobs only (tests), no anchoring
+    app_url: str | None = None  # the app's own role, granted by migrate_url's owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +172,8 @@ def build_persistence(settings: Settings, clock: Clock) -> Persistence:
     url = settings.effective_database_url
     engines = create_engines(url)
     write_lock = asyncio.Lock()  # SQLite: this process's writers queue here, not on the file
-    blobs = LocalBlobStore(settings.data_dir / "blobs")
+    evidence = build_evidence_storage(settings)
+    blobs = evidence.blobs
     store = SqlStore(engines, blobs=blobs, clock=clock, write_lock=write_lock)
     return Persistence(
         store=store,
@@ -129,9 +182,11 @@ def build_persistence(settings: Settings, clock: Clock) -> Persistence:
         jobs=SqlJobQueue(engines, clock=clock, write_lock=write_lock),
         blobs=blobs,
         tasks=SqlTasks(engines, write_lock=write_lock),
-        migrate_url=url,
+        migrate_url=settings.effective_migration_url,
         engines=engines,
         write_lock=write_lock,
+        evidence=evidence,
+        app_url=url if settings.migration_database_url else None,
     )
 
 
@@ -191,6 +246,7 @@ def build_app(
         folder=settings.data_dir / "exports",
         base_url=settings.public_base_url,
         legal_clock=sns.legal_clock,
+        archive=lambda case_id, path: archive_export(case_id, path),
     )
     action_jobs = ActionJobs(
         store=persistence.store,
@@ -281,6 +337,20 @@ def build_app(
         tasks=tasks,
         undecided_after=dt.timedelta(hours=settings.escalation_reminder_hours),
     )
+    anchoring = (
+        Anchoring(persistence.store, persistence.evidence.anchors, clock)
+        if persistence.evidence is not None
+        else None
+    )
+
+    async def archive_export(case_id: str, path: Path) -> None:
+        # The bundle handed out is kept in the immutable container, and the head it
+        # shows is anchored at once, not at the next periodic pass.
+        if persistence.evidence is not None and persistence.evidence.container is not None:
+            await persistence.evidence.container.put_export(case_id, path)
+        if anchoring is not None:
+            await anchoring.anchor_case(case_id)
+
     web_app.router.add_get("/exports/{link}", exports.page)
     web_app.router.add_post("/exports/{link}", exports.download)
     web_app[SERVICES] = Services(guide, persistence, escalations, runner, reminders)
@@ -298,8 +368,10 @@ def build_app(
     async def start(_app: web.Application) -> None:
         if persistence.migrate_url:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            await migrate.upgrade(persistence.migrate_url)
+            await migrate.upgrade(persistence.migrate_url, app_url=persistence.app_url)
             log.info("database ready (%s)", _redacted(persistence.migrate_url))
+        if persistence.evidence is not None:
+            await persistence.evidence.start()
         if embedded_sandbox:
             sandboxes.append(await start_demo_sandbox(settings.graph_sandbox_url))
         if run_jobs and single_runner is not None:
@@ -319,6 +391,19 @@ def build_app(
                         every(interval, name, tick, leases=leases, owner=runner.worker_id)
                     )
                 )
+            if anchoring is not None:
+                anchor_every = dt.timedelta(minutes=settings.evidence_anchor_minutes)
+                background.append(
+                    asyncio.create_task(
+                        every(
+                            anchor_every,
+                            "evidence-anchors",
+                            anchoring.anchor_all,
+                            leases=leases,
+                            owner=runner.worker_id,
+                        )
+                    )
+                )
 
     async def stop(_app: web.Application) -> None:
         await escalations.drain()  # card updates already promised to the thread
@@ -332,8 +417,13 @@ def build_app(
             await mailbox.aclose()
         for sandbox in sandboxes:
             await sandbox.close()
+        if anchoring is not None:
+            with contextlib.suppress(Exception):  # a last anchor on the way out, if possible
+                await anchoring.anchor_all()
         if persistence.migrate_url:
             await persistence.store.close()
+        if persistence.evidence is not None:
+            await persistence.evidence.aclose()
 
     web_app.on_startup.append(start)
     web_app.on_cleanup.append(stop)

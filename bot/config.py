@@ -58,6 +58,23 @@ class Settings(BaseSettings):
         default="", validation_alias=AliasChoices("MAMORU_DATABASE_URL", "DATABASE_URL")
     )
 
+    # The database role that owns the tables and runs migrations (PostgreSQL). Set, the app
+    # itself connects with DATABASE_URL as a role that owns nothing and may not UPDATE or
+    # DELETE evidence; `mamoru db upgrade` (and startup) migrate with this URL and grant
+    # that role what it needs (bot/store/grants.py). Empty: DATABASE_URL does both.
+    migration_database_url: str = ""
+
+    # --- Evidence outside the database (bot/evidence/azure_blobs.py, anchors.py)
+    # The immutable (WORM) Blob container for evidence files, exports and chain-head
+    # anchors, e.g. https://<account>.blob.core.windows.net/evidence (deploy/infra sets it).
+    # Empty: files and anchors stay under data_dir (local runs).
+    evidence_container_url: str = ""
+    # An account connection string instead of the managed identity: for Azurite (the local
+    # Blob Storage emulator) and development only. The container is the URL's last segment
+    # (default "evidence") and is created if missing.
+    evidence_connection_string: SecretStr = SecretStr("")
+    evidence_anchor_minutes: float = Field(default=5.0, gt=0)  # how often heads are anchored
+
     # --- Organisation (docs/security.md, deploy/README.md "Departments")
     # Departments, their managers and staff: a YAML or JSON file (MAMORU_DEPARTMENTS_FILE),
     # or the same document inline (MAMORU_DEPARTMENTS). Neither: one department,
@@ -167,6 +184,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'mamoru.db').resolve()}"
+
+    @property
+    def effective_migration_url(self) -> str:
+        """The database URL migrations run with: the owner's, else ``DATABASE_URL``'s."""
+        return self.migration_database_url or self.effective_database_url
+
+    @property
+    def evidence_container_name(self) -> str:
+        """The container's name (last segment of its URL; "evidence" by default)."""
+        return self.evidence_container_url.rstrip("/").rsplit("/", 1)[-1] or "evidence"
 
     @property
     def public_base_url(self) -> str:

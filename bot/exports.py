@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,7 @@ class Exports:
         folder: Path,
         base_url: str,
         legal_clock: LegalClock | None = None,
+        archive: Callable[[str, Path], Awaitable[object]] | None = None,
     ) -> None:
         self._store = store
         self._blobs = blobs
@@ -82,6 +84,7 @@ class Exports:
         self._folder = folder
         self._base_url = base_url.rstrip("/")
         self._legal_clock = legal_clock  # the SNS legal packet's thresholds, as configured
+        self._archive = archive  # keeps a copy outside the web app's disk and anchors the case
 
     async def request(self, incident_id: str, by: Person) -> None:
         """Queue an export for ``by`` (clicks within the same minute make one)."""
@@ -110,6 +113,8 @@ class Exports:
                 clock=self._clock,
                 legal_clock=self._legal_clock,
             )
+        if self._archive is not None:
+            await self._archive(job.incident_id, path)
         await self._registry.put(
             BUNDLE,
             job.id,

@@ -1,6 +1,7 @@
 """Test suite hooks shared by every test.
 
-With ``CI=true`` the tests marked ``postgres`` or ``e2e`` are mandatory: if one of
+With ``CI=true`` the tests marked ``postgres``, ``e2e``, ``toolchain`` or ``azurite``
+(Blob Storage emulator) are mandatory: if one of
 them is skipped (no PostgreSQL, no Chromium, no Playground...), the skip is turned
 into a failure, so that CI can never be green without having run them. Locally
 they may still skip, with the reason shown by ``pytest -rs``.
@@ -17,9 +18,9 @@ from pathlib import Path
 import pytest
 
 # Fixtures shared across test packages (pytest loads plugins only from the root conftest).
-pytest_plugins = ["tests.graph.fixtures"]
+pytest_plugins = ["tests.graph.fixtures", "tests.support.azurite"]
 
-MANDATORY_IN_CI = ("postgres", "e2e", "toolchain")
+MANDATORY_IN_CI = ("postgres", "e2e", "toolchain", "azurite")
 
 
 def in_ci() -> bool:

@@ -1,4 +1,4 @@
-"""``mamoru evidence verify|export`` and ``mamoru db upgrade``.
+"""``mamoru evidence verify|export|anchor`` and ``mamoru db upgrade``.
 
 Exit codes: 0 verified / done; 1 verification failed (something was changed);
 2 bad input (unknown case, malformed id, unreadable bundle).
@@ -11,7 +11,7 @@ import asyncio
 import getpass
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,11 +21,14 @@ from bot.domain.errors import DomainError, IncidentNotFound, InvalidIncidentId
 from bot.domain.incidents import Person, parse_incident_id
 from bot.domain.ports import SystemClock
 from bot.domain.sns import LegalClock
-from bot.evidence.blobs import LocalBlobStore
+from bot.evidence.anchors import Anchoring, AnchorRun
 from bot.evidence.export import export_bundle
 from bot.evidence.verify import Verification, verify_bundle, verify_case
 from bot.store.migrate import upgrade
 from bot.store.sql import SqlStore
+
+if TYPE_CHECKING:
+    from bot.app import EvidenceStorage
 
 OK, FAILED, BAD_INPUT = 0, 1, 2
 
@@ -44,6 +47,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     export.add_argument("case", help="case id, e.g. KH-2026-0001")
     export.add_argument("--out", type=Path, required=True, metavar="FILE.zip")
     export.set_defaults(handler=run_export)
+    anchor = actions.add_parser(
+        "anchor",
+        help="copy chain heads outside the database now (the bot does it every few minutes)",
+    )
+    anchor.add_argument("case", nargs="?", help="one case (default: every case)")
+    anchor.set_defaults(handler=run_anchor)
 
     db = subparsers.add_parser("db", help="database maintenance")
     db_actions = db.add_subparsers(dest="db_action", metavar="ACTION", required=True)
@@ -56,18 +65,36 @@ def _error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
 
-def _open_store(settings: Settings) -> tuple[SqlStore, LocalBlobStore]:
-    # Mirrors bot.app.build_store: the same database and blob directory as the bot.
-    blobs = LocalBlobStore(settings.data_dir / "blobs")
-    return SqlStore.from_url(settings.effective_database_url, blobs=blobs), blobs
+def _open_store(settings: Settings) -> tuple[SqlStore, EvidenceStorage]:
+    # The same database and evidence storage (container or data directory) as the bot.
+    from bot.app import build_evidence_storage
+
+    evidence = build_evidence_storage(settings)
+    return SqlStore.from_url(settings.effective_database_url, blobs=evidence.blobs), evidence
 
 
-def _print_verification(result: Verification, what: str) -> int:
+async def _upgrade(settings: Settings) -> None:
+    """Migrate as the owner role when one is configured, granting the app's role."""
+    app_url = settings.effective_database_url if settings.migration_database_url else None
+    await upgrade(settings.effective_migration_url, app_url=app_url)
+
+
+def _print_verification(result: Verification, what: str, *, anchored: bool = False) -> int:
     if result.ok:
         print(
             f"OK: {what}: {result.count} entries and {result.files} files verified\n"
             f"case {result.case_id}, chain head {result.head}"
         )
+        if result.anchor is not None:
+            at = result.anchor.at.isoformat(timespec="seconds")
+            print(
+                f"matches the anchor outside the database: entry {result.anchor.head.count}, {at}"
+            )
+        elif anchored and result.count:
+            print(
+                "no anchor outside the database yet (the bot writes one every few minutes; "
+                "`mamoru evidence anchor` now)"
+            )
         return OK
     print(f"FAILED: {what}: {result.problem}", file=sys.stderr)
     print(
@@ -83,12 +110,13 @@ def _case_id(value: str) -> str:
 
 
 async def _verify_case(settings: Settings, case_id: str) -> Verification:
-    await upgrade(settings.effective_database_url)
-    store, blobs = _open_store(settings)
+    await _upgrade(settings)
+    store, evidence = _open_store(settings)
     try:
-        return await verify_case(store, blobs, case_id)
+        return await verify_case(store, evidence.blobs, case_id, evidence.anchors)
     finally:
         await store.close()
+        await evidence.aclose()
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -103,7 +131,8 @@ def run_verify(args: argparse.Namespace) -> int:
                 return BAD_INPUT
             return _print_verification(verify_bundle(args.bundle), str(args.bundle))
         case_id = _case_id(args.case)
-        return _print_verification(asyncio.run(_verify_case(Settings(), case_id)), case_id)
+        result = asyncio.run(_verify_case(Settings(), case_id))
+        return _print_verification(result, case_id, anchored=True)
     except (IncidentNotFound, InvalidIncidentId) as exc:
         _error(str(exc))
         return BAD_INPUT
@@ -124,20 +153,24 @@ def _actor() -> Person:
 
 
 async def _export(settings: Settings, case_id: str, out: Path) -> int:
-    await upgrade(settings.effective_database_url)
-    store, blobs = _open_store(settings)
+    await _upgrade(settings)
+    store, evidence = _open_store(settings)
     try:
         result = await export_bundle(
             store,
-            blobs,
+            evidence.blobs,
             case_id,
             out,
             actor=_actor(),
             clock=SystemClock(),
             legal_clock=LegalClock(settings.sns_legal_warn_days, settings.sns_legal_window_days),
         )
+        if evidence.container is not None:
+            await evidence.container.put_export(case_id, out)
+        await Anchoring(store, evidence.anchors, SystemClock()).anchor_case(case_id)
     finally:
         await store.close()
+        await evidence.aclose()
     print(
         f"wrote {result.path}: {result.count} entries, {result.files} files\n"
         f"chain head {result.head}\n"
@@ -174,8 +207,44 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_db_upgrade(_args: argparse.Namespace) -> int:
-    """``mamoru db upgrade``: apply the migrations to the configured database."""
-    url = Settings().effective_database_url
-    asyncio.run(upgrade(url))
+    """``mamoru db upgrade``: apply the migrations (as the owner role, if configured)."""
+    settings = Settings()
+    url = settings.effective_migration_url
+    asyncio.run(_upgrade(settings))
     print(f"database schema is up to date: {make_url(url).render_as_string(hide_password=True)}")
+    if settings.migration_database_url:
+        role = make_url(settings.effective_database_url).username
+        print(f"the app's role {role} may read and append, never change or delete evidence")
+    return OK
+
+
+async def _anchor(settings: Settings, case_id: str | None) -> AnchorRun:
+    await _upgrade(settings)
+    store, evidence = _open_store(settings)
+    try:
+        anchoring = Anchoring(store, evidence.anchors, SystemClock())
+        return await (anchoring.anchor_case(case_id) if case_id else anchoring.anchor_all())
+    finally:
+        await store.close()
+        await evidence.aclose()
+
+
+def run_anchor(args: argparse.Namespace) -> int:
+    """``mamoru evidence anchor [CASE]``: copy chain heads outside the database now."""
+    try:
+        case_id = _case_id(args.case) if args.case else None
+        run = asyncio.run(_anchor(Settings(), case_id))
+    except (IncidentNotFound, InvalidIncidentId) as exc:
+        _error(str(exc))
+        return BAD_INPUT
+    except (SQLAlchemyError, OSError) as exc:
+        _error(f"database or evidence storage unavailable: {type(exc).__name__}")
+        return BAD_INPUT
+    print(f"anchors: {run.written} written, {run.unchanged} unchanged")
+    if run.behind:
+        _error(
+            f"{len(run.behind)} case(s) are behind their anchor (evidence deleted or "
+            f"rewritten in the database): {', '.join(run.behind[:20])}"
+        )
+        return FAILED
     return OK

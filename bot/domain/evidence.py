@@ -413,3 +413,66 @@ def verify_chain(
         if verifier.feed(entry) is not None:
             break
     return verifier.finish(expected)
+
+
+# --- Anchors: chain heads copied outside the database (issue 11)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainAnchor:
+    """A case's chain head as copied, at ``at``, to write-once storage outside the database.
+
+    Whoever controls the database can delete the last entries and lower the recorded
+    head consistently; they cannot lower an anchor already written elsewhere.
+    """
+
+    case_id: str
+    head: ChainHead
+    at: dt.datetime
+
+    def to_json(self) -> bytes:
+        """The anchor as a small canonical JSON document."""
+        document = {
+            "format": "mamoru-chain-anchor",
+            "v": 1,
+            "case_id": self.case_id,
+            "count": self.head.count,
+            "hash": self.head.hash,
+            "at": iso_utc(self.at),
+        }
+        return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> ChainAnchor:
+        """Parse ``to_json``'s output; ``InvalidEvidence`` if it is not an anchor."""
+        try:
+            document = json.loads(data)
+            if document.get("format") != "mamoru-chain-anchor":
+                raise InvalidEvidence("not a chain anchor")
+            head = ChainHead(int(document["count"]), _check_sha(str(document["hash"])))
+            return cls(str(document["case_id"]), head, parse_utc(str(document["at"])))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InvalidEvidence(f"malformed chain anchor: {type(exc).__name__}") from None
+
+
+def anchor_problem(
+    verified: ChainHead, anchor: ChainAnchor, hash_at_anchor: str | None
+) -> str | None:
+    """Why a verified chain contradicts its latest anchor, or None if it extends it.
+
+    ``verified`` is the chain as recomputed from the database; ``hash_at_anchor`` the
+    hash of its entry number ``anchor.head.count`` (None if it has no such entry).
+    """
+    at = iso_utc(anchor.at)
+    if verified.count < anchor.head.count:
+        return (
+            f"the database chain ends at entry {verified.count}, but the anchor written "
+            f"{at} outside the database records entry {anchor.head.count} "
+            f"(hash {anchor.head.hash}): entries were deleted (truncation)"
+        )
+    if hash_at_anchor != anchor.head.hash:
+        return (
+            f"entry {anchor.head.count} differs from the anchor written {at} outside the "
+            f"database (hash {anchor.head.hash}): the chain was rewritten"
+        )
+    return None

@@ -61,7 +61,7 @@ class EmailEvidenceLog(Protocol):
 from collections.abc import AsyncIterator, Sequence  # noqa: E402
 
 from bot.domain.access import Viewer  # noqa: E402
-from bot.domain.evidence import ChainHead, EvidenceItem, SealedEntry  # noqa: E402
+from bot.domain.evidence import ChainAnchor, ChainHead, EvidenceItem, SealedEntry  # noqa: E402
 from bot.domain.incidents import (  # noqa: E402
     Incident,
     IncidentDraft,
@@ -125,6 +125,30 @@ class EvidenceRepository(Protocol):
         ...
 
 
+class ChainHeads(Protocol):
+    """Every case's recorded chain head (what anchoring copies out of the database)."""
+
+    def chain_heads(self) -> AsyncIterator[tuple[str, ChainHead]]:
+        """``(case id, head)`` of every case with at least one entry, streamed."""
+        ...
+
+    async def evidence_head(self, case_id: str) -> ChainHead:
+        """The head the store recorded for the case; raises ``IncidentNotFound``."""
+        ...
+
+
+class AnchorStore(Protocol):
+    """Write-once storage outside the database for chain-head anchors."""
+
+    async def put_anchor(self, anchor: ChainAnchor) -> None:
+        """Keep ``anchor`` (never replacing an earlier one)."""
+        ...
+
+    async def latest_anchor(self, case_id: str) -> ChainAnchor | None:
+        """The anchor with the highest entry count for the case, or None."""
+        ...
+
+
 class BlobStore(Protocol):
     """Write-once, content-addressed files (.eml, screenshots), keyed by SHA-256."""
 
@@ -145,7 +169,7 @@ class BlobStore(Protocol):
         ...
 
 
-class Store(IncidentRepository, EvidenceRepository, EmailEvidenceLog, Protocol):
+class Store(IncidentRepository, EvidenceRepository, EmailEvidenceLog, ChainHeads, Protocol):
     """Everything Mamoru persists: incidents, timelines and evidence logs."""
 
     async def record_emails(

@@ -1,8 +1,8 @@
 """Content-addressed, write-once file storage for evidence (.eml files, screenshots).
 
 ``LocalBlobStore`` keeps each file at ``root/ab/cd/<sha256>``, read-only, and checks the
-hash every time it is read. An Azure Blob container with an immutability (WORM) policy
-can implement the same ``BlobStore`` port later: put = upload if absent, key = SHA-256.
+hash every time it is read. In Azure the same ``BlobStore`` port is an immutable (WORM)
+Blob container (``bot/evidence/azure_blobs.py``): put = upload if absent, key = SHA-256.
 """
 
 from __future__ import annotations
@@ -27,6 +27,13 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def validate_sha(sha256: str) -> str:
+    """``sha256`` if it is 64 lowercase hex characters (a blob's name), else ``InvalidEvidence``."""
+    if not _SHA_RE.match(sha256):
+        raise InvalidEvidence("a SHA-256 must be 64 lowercase hex characters")
+    return sha256
+
+
 class LocalBlobStore:
     """``BlobStore`` in a local directory."""
 
@@ -35,8 +42,7 @@ class LocalBlobStore:
 
     def path(self, sha256: str) -> Path:
         """Where the file with this SHA-256 lives."""
-        if not _SHA_RE.match(sha256):
-            raise InvalidEvidence("a SHA-256 must be 64 lowercase hex characters")
+        validate_sha(sha256)
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def _put(self, data: bytes) -> str:

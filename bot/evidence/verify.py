@@ -14,17 +14,26 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.domain.errors import BlobCorrupted, BlobNotFound, BundleError, InvalidEvidence
+from bot.domain.errors import (
+    BlobCorrupted,
+    BlobNotFound,
+    BundleError,
+    IncidentNotFound,
+    InvalidEvidence,
+)
 from bot.domain.evidence import (
+    GENESIS_HASH,
+    ChainAnchor,
     ChainHead,
     ChainProblem,
     ChainVerifier,
     EvidenceKind,
     SealedEntry,
+    anchor_problem,
     decode,
     file_refs,
 )
-from bot.domain.ports import BlobStore, EvidenceRepository
+from bot.domain.ports import AnchorStore, BlobStore, EvidenceRepository
 from bot.evidence.bundle import (
     BUNDLE_FORMAT,
     BUNDLE_VERSION,
@@ -45,6 +54,7 @@ class Verification:
     head: str
     files: int
     problem: str | None = None
+    anchor: ChainAnchor | None = None  # the latest anchor outside the database, if any
 
     @property
     def ok(self) -> bool:
@@ -56,28 +66,50 @@ def _describe(problem: ChainProblem) -> str:
     return f"entry {problem.seq}: {problem.reason}"
 
 
-async def verify_case(store: EvidenceRepository, blobs: BlobStore, case_id: str) -> Verification:
-    """Recompute the chain of ``case_id`` and the hash of every file it refers to."""
-    head = await store.evidence_head(case_id)  # IncidentNotFound for an unknown case
+async def verify_case(
+    store: EvidenceRepository,
+    blobs: BlobStore,
+    case_id: str,
+    anchors: AnchorStore | None = None,
+) -> Verification:
+    """Recompute the chain of ``case_id`` and the hash of every file it refers to.
+
+    With ``anchors``, the chain must also reach and match the latest anchor written
+    outside the database: a chain shortened or rewritten by whoever controls the
+    database still verifies on its own, but not against its anchor.
+    """
+    anchor = await anchors.latest_anchor(case_id) if anchors is not None else None
+    try:
+        head = await store.evidence_head(case_id)
+    except IncidentNotFound:
+        if anchor is None:
+            raise
+        problem = anchor_problem(ChainHead(0, GENESIS_HASH), anchor, None)
+        return Verification(case_id, 0, GENESIS_HASH, 0, f"the case is gone: {problem}", anchor)
     verifier = ChainVerifier(case_id)
     files = 0
+    hash_at_anchor: str | None = None
     async for entry in store.iter_evidence(case_id, upto=head.count):
         if verifier.feed(entry) is not None:
             break
+        if anchor is not None and entry.seq == anchor.head.count:
+            hash_at_anchor = entry.hash
         for ref in file_refs(decode(entry).item):
             try:
                 async for _ in blobs.chunks(ref.sha256):
                     pass
             except BlobNotFound:
                 problem = f"entry {entry.seq}: file {ref.sha256} ({ref.role}) is missing"
-                return Verification(case_id, verifier.count, verifier.head, files, problem)
+                return Verification(case_id, verifier.count, verifier.head, files, problem, anchor)
             except BlobCorrupted:
                 problem = f"entry {entry.seq}: file {ref.sha256} ({ref.role}) was changed"
-                return Verification(case_id, verifier.count, verifier.head, files, problem)
+                return Verification(case_id, verifier.count, verifier.head, files, problem, anchor)
             files += 1
     report = verifier.finish(head)
     problem_text = _describe(report.problem) if report.problem else None
-    return Verification(case_id, report.count, report.head, files, problem_text)
+    if problem_text is None and anchor is not None:
+        problem_text = anchor_problem(ChainHead(report.count, report.head), anchor, hash_at_anchor)
+    return Verification(case_id, report.count, report.head, files, problem_text, anchor)
 
 
 def _member_sha(zf: zipfile.ZipFile, name: str) -> str:

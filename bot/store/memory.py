@@ -169,5 +169,11 @@ class MemoryStore(EmailLogMixin):
         """The head of the case's chain."""
         return self._case(case_id).head
 
+    async def chain_heads(self) -> AsyncIterator[tuple[str, ChainHead]]:
+        """``(case id, head)`` of every case with entries."""
+        for case_id, case in list(self._cases.items()):
+            if case.head.count:
+                yield case_id, case.head
+
     async def _email_keys(self, case_id: str) -> set[str]:
         return set(self._case(case_id).keys)

@@ -1,4 +1,8 @@
-"""Run the Alembic migrations shipped in ``bot/store/migrations`` (startup and CLI)."""
+"""Run the Alembic migrations shipped in ``bot/store/migrations`` (startup and CLI).
+
+With ``app_url`` (PostgreSQL, two roles), the migrating owner then grants the app's
+role its privileges (bot/store/grants.py).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.engine import create_engines
+from bot.store.grants import grant_app_role
 
 log = logging.getLogger(__name__)
 _SCRIPTS = Path(__file__).parent / "migrations"
@@ -28,17 +33,22 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(_config(connection), "head")
 
 
-async def upgrade_engine(engine: AsyncEngine) -> None:
-    """Bring the database behind ``engine`` to the latest schema."""
+async def upgrade_engine(engine: AsyncEngine, app_url: str | None = None) -> None:
+    """Bring the database behind ``engine`` to the latest schema (and grant ``app_url``'s role)."""
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
+        if app_url:
+            await connection.run_sync(grant_app_role, app_url)
     log.info("database schema is up to date")
 
 
-async def upgrade(url: str, **engine_kwargs: Any) -> None:
-    """Bring the database at ``url`` to the latest schema (idempotent; run at startup)."""
+async def upgrade(url: str, *, app_url: str | None = None, **engine_kwargs: Any) -> None:
+    """Bring the database at ``url`` to the latest schema (idempotent; run at startup).
+
+    ``app_url``: the URL the app connects with, when it is another role than ``url``'s.
+    """
     engines = create_engines(url, **engine_kwargs)
     try:
-        await upgrade_engine(engines.write)
+        await upgrade_engine(engines.write, app_url if app_url and app_url != url else None)
     finally:
         await engines.dispose()

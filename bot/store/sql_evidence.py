@@ -160,6 +160,19 @@ class SqlEvidenceMixin:
             raise IncidentNotFound(case_id)
         return ChainHead(int(row._mapping["count"]), str(row._mapping["hash"]))
 
+    async def chain_heads(self) -> AsyncIterator[tuple[str, ChainHead]]:
+        """``(case id, head)`` of every case with entries (what anchoring copies out)."""
+        query = (
+            select(evidence_heads)
+            .where(evidence_heads.c.count > 0)
+            .order_by(evidence_heads.c.case_id)
+            .execution_options(yield_per=1000)
+        )
+        async with self._engines.read.connect() as conn:
+            result = await conn.stream(query)
+            async for row in result:
+                yield row.case_id, ChainHead(int(row._mapping["count"]), str(row._mapping["hash"]))
+
     async def _email_keys(self, case_id: str) -> set[str]:
         async with self._engines.read.connect() as conn:
             result = await conn.execute(
