@@ -62,6 +62,14 @@ param postgresAdminLogin string = 'mamoruadmin'
 @description('PostgreSQL administrator password. azd fills it (secretOrRandomPassword); never put it in a file.')
 param postgresAdminPassword string
 
+@description('PostgreSQL login the app connects as: owns no table, may not change or delete evidence (created by the first migration run).')
+param postgresAppLogin string = 'mamoru_app'
+
+@secure()
+@minLength(12)
+@description('Password of the app\'s PostgreSQL login. azd fills it (secretOrRandomPassword); never put it in a file.')
+param postgresAppPassword string
+
 @minValue(1)
 @maxValue(146000)
 @description('Days each evidence blob version stays immutable (WORM) after it is written.')
@@ -171,7 +179,11 @@ module vault 'modules/keyvault.bicep' = {
     adminPrincipalType: principalType
     workspaceId: monitoring.outputs.workspaceId
     postgresAdminPassword: postgresAdminPassword
-    databaseUrl: 'postgresql+asyncpg://${postgresAdminLogin}:${uriComponent(postgresAdminPassword)}@${postgres.outputs.fqdn}:5432/${postgres.outputs.databaseName}?ssl=require'
+    // Two roles: the app connects as postgresAppLogin (no ownership, no UPDATE/DELETE on
+    // evidence); migrations run as the administrator, who owns the tables and grants the
+    // app's role its privileges (bot/store/grants.py).
+    databaseUrl: 'postgresql+asyncpg://${postgresAppLogin}:${uriComponent(postgresAppPassword)}@${postgres.outputs.fqdn}:5432/${postgres.outputs.databaseName}?ssl=require'
+    migrationDatabaseUrl: 'postgresql+asyncpg://${postgresAdminLogin}:${uriComponent(postgresAdminPassword)}@${postgres.outputs.fqdn}:5432/${postgres.outputs.databaseName}?ssl=require'
   }
 }
 
@@ -207,6 +219,7 @@ module app 'modules/app.bicep' = {
     workspaceId: monitoring.outputs.workspaceId
     vaultName: vault.outputs.name
     databaseUrlSecretName: vault.outputs.databaseUrlSecretName
+    migrationDatabaseUrlSecretName: vault.outputs.migrationDatabaseUrlSecretName
     evidenceContainerUrl: storage.outputs.evidenceContainerUrl
     graphMode: graphMode
     managerIds: managerIds

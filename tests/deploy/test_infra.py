@@ -31,7 +31,6 @@ NOT_YET_SETTINGS = {
     "MANAGER_IDS": "escalation (issue 5) reads it",
     "MANAGER_GROUP_ID": "escalation (issue 5) reads it",
     "DEPARTMENT_MAILBOX": "escalation (issue 5) reads it",
-    "EVIDENCE_CONTAINER_URL": "the blob evidence store will read it (issue 7 item 4)",
 }
 
 

@@ -18,6 +18,7 @@ param workspaceId string
 param appInsightsConnectionString string
 param vaultName string
 param databaseUrlSecretName string
+param migrationDatabaseUrlSecretName string
 param evidenceContainerUrl string
 param graphMode string
 param managerIds string = ''
@@ -155,6 +156,12 @@ resource site 'Microsoft.Web/sites@2022-09-01' = {
         {
           name: 'DATABASE_URL'
           value: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${databaseUrlSecretName})'
+        }
+        // The owner role: startup migrations, then grants to DATABASE_URL's role. Remove this
+        // setting between upgrades to keep the owner's password out of the app (deploy/README.md).
+        {
+          name: 'MAMORU_MIGRATION_DATABASE_URL'
+          value: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${migrationDatabaseUrlSecretName})'
         }
         {
           name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'

@@ -1,6 +1,7 @@
 // Key Vault: RBAC only (no access policies), soft delete with purge protection. It holds
-// the PostgreSQL password and the DATABASE_URL built from it; the web app reads them
-// through Key Vault references with the managed identity (Key Vault Secrets User).
+// the PostgreSQL passwords and the two database URLs built from them (the app's role and
+// the owner that runs migrations); the web app reads them through Key Vault references
+// with the managed identity (Key Vault Secrets User).
 param name string
 param location string
 param tags object
@@ -17,8 +18,12 @@ param workspaceId string
 param postgresAdminPassword string
 
 @secure()
-@description('postgresql+asyncpg://... for SQLAlchemy with asyncpg, TLS required.')
+@description('postgresql+asyncpg://... for SQLAlchemy with asyncpg, TLS required: the app\'s role.')
 param databaseUrl string
+
+@secure()
+@description('The same database as its owner (the administrator): migrations and grants only.')
+param migrationDatabaseUrl string
 
 var secretsUser = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '4633458b-17de-408a-b874-0445c86b69e6')
 var secretsOfficer = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7')
@@ -67,6 +72,16 @@ resource databaseUrlSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   }
 }
 
+resource migrationDatabaseUrlSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  // checkov:skip=CKV_AZURE_41: same reason as the password secret.
+  parent: vault
+  name: 'database-migration-url'
+  properties: {
+    value: migrationDatabaseUrl
+    contentType: 'text/uri'
+  }
+}
+
 resource readerRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault.id, readerPrincipalId, secretsUser)
   scope: vault
@@ -104,3 +119,4 @@ resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' 
 output name string = vault.name
 output uri string = vault.properties.vaultUri
 output databaseUrlSecretName string = databaseUrlSecret.name
+output migrationDatabaseUrlSecretName string = migrationDatabaseUrlSecret.name
