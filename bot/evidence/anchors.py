@@ -7,7 +7,8 @@ hash, time) written where the database owner cannot rewrite it: the immutable (W
 Azure Blob container in Azure, read-only files next to the blobs locally. ``mamoru
 evidence verify`` compares the database with the latest anchor (``anchor_problem``).
 
-Anchors are written periodically (``Anchoring.run_forever``), after an export, and by
+Anchors are written periodically (``anchor_all``, under the periodic-work lease in
+bot/app.py), after an export, and by
 ``mamoru evidence anchor``. A head that is *behind* its latest anchor is never anchored:
 that is the tampering the anchor exists to reveal, and it is logged as an error.
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hashlib
 import logging
 import os
@@ -164,14 +164,3 @@ class Anchoring:
                 len(run.behind),
             )
         return run
-
-    async def run_forever(self, interval: dt.timedelta) -> None:
-        """Anchor every ``interval`` until cancelled; a failed pass is retried next time."""
-        while True:
-            try:
-                await self.anchor_all()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # storage or database briefly unavailable
-                log.warning("anchoring failed (%s); retrying later", type(exc).__name__)
-            await asyncio.sleep(interval.total_seconds())
