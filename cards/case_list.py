@@ -14,18 +14,12 @@ from bot.domain.cases import CaseDetail, CaseFilter, CasePage, CaseRow, Scope
 from bot.domain.incidents import JST, Counterparts, EventKind, TimelineEvent
 from bot.domain.locale import Locale
 from bot.domain.playbooks import PlaybookLibrary
-from cards.elements import Element, card, container, execute, heading, text
+from cards.elements import Element, card, container, execute, heading, plain, text
 from cards.i18n import t
 from cards.tasks import task_checklist
 from cards.verbs import Verb
 
 MAX_TIMELINE = 30  # newest events shown on the detail card
-_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\*_[]()#>`~|"})
-
-
-def plain(value: str) -> str:
-    """User-supplied text shown as typed, never as Markdown (no live links, no emphasis)."""
-    return value.translate(_MARKDOWN)
 
 
 def counterpart_text(counterparts: Counterparts, locale: Locale) -> str:

@@ -5,6 +5,7 @@ Only what the cards need; each returns a plain dict ready for JSON.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.domain.locale import Locale
@@ -14,6 +15,10 @@ from cards.verbs import Verb
 Element = dict[str, Any]
 CARD_VERSION = "1.5"
 SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
+# TextBlock and FactSet render a Markdown subset; these characters start its syntax.
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\*_[]()#>`~|"})
+_LIST_START = re.compile(r"^(\s*)([-+]|\d+\.)(?=\s)", re.MULTILINE)
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z])://|\bwww\.")
 
 
 def card(body: list[Element], actions: list[Element] | None = None, **extra: Any) -> Element:
@@ -50,6 +55,29 @@ def text(
     if separator:
         block["separator"] = True
     return block
+
+
+def plain(value: str) -> str:
+    """User-supplied text shown as typed, never as Markdown: no live link, list or emphasis.
+
+    Every name, summary, comment, address or URL a person typed goes through this before
+    it reaches a TextBlock or a FactSet (e.g. ``[再認証](https://evil.example)`` must not
+    become a link in a manager's card). Markdown characters are escaped with a backslash;
+    and since Teams also turns bare addresses into links whatever the escapes, the
+    colon of a URL's ``://`` and the stop of ``www.`` become their full-width forms
+    (``https：//evil.example``): still readable, no longer a link.
+    """
+    defanged = _AUTOLINK.sub(
+        lambda m: "：//" if m.group(0) == "://" else m.group(0)[:3] + "．", value
+    )
+    escaped = defanged.translate(_MARKDOWN)
+    return _LIST_START.sub(_unlisted, escaped)
+
+
+def _unlisted(match: re.Match[str]) -> str:
+    marker = match.group(2)  # "1." is escaped as "1\.", a bullet as "\-"
+    escaped = marker[:-1] + "\\." if marker.endswith(".") else "\\" + marker
+    return match.group(1) + escaped
 
 
 def heading(value: str, *, size: str = "Medium") -> Element:

@@ -17,7 +17,7 @@ from bot.domain.locale import Locale
 from bot.domain.mailbox import protection_target
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.tasks import CaseTask
-from cards.elements import Element, card, container, execute, heading, text
+from cards.elements import Element, card, container, execute, heading, plain, text
 from cards.i18n import t
 from cards.tasks import task_checklist
 from cards.verbs import Verb
@@ -161,7 +161,7 @@ def _header(view: CaseView, library: PlaybookLibrary, locale: Locale) -> Element
     c = incident.counterparts
     facts = [
         {"title": t("report.type", locale), "value": playbook.title(locale) if playbook else ""},
-        {"title": t("esc.reporter", locale), "value": incident.reporter.display_name or "-"},
+        {"title": t("esc.reporter", locale), "value": plain(incident.reporter.display_name) or "-"},
         {
             "title": t("esc.reported_at", locale),
             "value": incident.created_at.astimezone(JST).strftime("%Y-%m-%d %H:%M"),
@@ -170,7 +170,7 @@ def _header(view: CaseView, library: PlaybookLibrary, locale: Locale) -> Element
     ]
     counterpart = ", ".join((*c.emails, *c.sns_accounts, *c.urls)) or ", ".join(c.domains)
     if counterpart:
-        facts.append({"title": t("esc.counterpart", locale), "value": counterpart})
+        facts.append({"title": t("esc.counterpart", locale), "value": plain(counterpart)})
     if view.mail_count is not None:
         facts.append(
             {
@@ -187,7 +187,7 @@ def _header(view: CaseView, library: PlaybookLibrary, locale: Locale) -> Element
             )
         )
     summary = incident.summary[:800] + ("…" if len(incident.summary) > 800 else "")
-    items += [{"type": "FactSet", "facts": facts}, text(summary)]
+    items += [{"type": "FactSet", "facts": facts}, text(plain(summary))]
     return container(items)
 
 
@@ -202,12 +202,12 @@ def _explained(kind: ActionKind, view: CaseView, locale: Locale) -> list[Element
         c = view.incident.counterparts
         target = protection_target(c.emails, c.domains)
         if target is not None and target.address:
-            scope = t("action.rule.address", locale, address=target.address)
+            scope = t("action.rule.address", locale, address=plain(target.address))
         elif target is not None:
             domain = target.domain or ""
             # Name the look-alikes a reader would worry about (example.co → example.com).
             longer = f"{domain}m, {domain}.jp" if domain.endswith(".co") else f"{domain}.jp"
-            scope = t("action.rule.domain", locale, domain=domain, longer=longer)
+            scope = t("action.rule.domain", locale, domain=plain(domain), longer=plain(longer))
         else:
             scope = t("action.rule.none", locale)
         items.append(text(scope, size="Small", spacing="None"))
@@ -258,9 +258,9 @@ def _status(view: CaseView, locale: Locale) -> Element:
         return text(t("esc.waiting", locale), weight="Bolder", separator=True)
     key = "esc.approved_by" if decided.decision is Decision.APPROVE else "esc.rejected_by"
     at = decided.at.astimezone(JST).strftime("%Y-%m-%d %H:%M")
-    items: list[Element] = [text(t(key, locale, name=decided.by, at=at), weight="Bolder")]
+    items: list[Element] = [text(t(key, locale, name=plain(decided.by), at=at), weight="Bolder")]
     if decided.comment:
-        items.append(text(t("esc.comment_line", locale, comment=decided.comment[:500])))
+        items.append(text(t("esc.comment_line", locale, comment=plain(decided.comment[:500]))))
     if view.jobs:
         items.append(heading(t("esc.progress", locale), size="Default"))
         items.extend(text(_job_line(job, locale)) for job in view.jobs)

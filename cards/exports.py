@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.locale import Locale
-from cards.elements import Element, card, container, execute, heading, text
+from cards.elements import Element, card, container, execute, heading, plain, text
 from cards.i18n import t
 from cards.verbs import Verb
 
@@ -15,7 +15,7 @@ def export_ready_card(
     return card(
         [
             heading(t("export.ready.title", locale, id=incident_id)),
-            text(t("export.ready.body", locale, minutes=minutes, name=name)),
+            text(t("export.ready.body", locale, minutes=minutes, name=plain(name))),
         ],
         [
             {"type": "Action.OpenUrl", "title": t("export.download", locale), "url": url},
@@ -31,7 +31,7 @@ def export_thread_card(
     key = "export.thread" if reachable else "export.thread.unreachable"
     style = "default" if reachable else "warning"
     return card(
-        [container([text(t(key, locale, id=incident_id, name=name))], style=style)],
+        [container([text(t(key, locale, id=incident_id, name=plain(name)))], style=style)],
         [_new_link(incident_id, export_id, locale)],
     )
 

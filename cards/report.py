@@ -8,7 +8,7 @@ from bot.domain.incidents import Incident, IncidentType
 from bot.domain.locale import Locale
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.report import MAX_COUNTERPART, MAX_WHAT_HAPPENED, FieldProblem
-from cards.elements import Element, card, container, execute, heading, text
+from cards.elements import Element, card, container, execute, heading, plain, text
 from cards.i18n import t
 from cards.verbs import Verb
 
@@ -98,7 +98,9 @@ def incident_summary_card(incident: Incident, library: PlaybookLibrary, locale: 
         facts.append(
             {
                 "title": t("report.counterpart", locale),
-                "value": ", ".join((*c.emails, *c.sns_accounts, *c.urls)) or ", ".join(c.domains),
+                "value": plain(
+                    ", ".join((*c.emails, *c.sns_accounts, *c.urls)) or ", ".join(c.domains)
+                ),
             }
         )
     body: list[Element] = [heading(t("incident.reported", locale, id=incident.id), size="Large")]
@@ -111,7 +113,7 @@ def incident_summary_card(incident: Incident, library: PlaybookLibrary, locale: 
         )
     body += [
         {"type": "FactSet", "facts": facts},
-        text(incident.summary[:600] + ("…" if len(incident.summary) > 600 else "")),
+        text(plain(incident.summary[:600] + ("…" if len(incident.summary) > 600 else ""))),
         text(t("incident.next", locale)),
     ]
     actions = [execute(t("action.my_incidents", locale), Verb.MY_INCIDENTS, locale)]

@@ -10,7 +10,7 @@ from bot.domain.locale import Locale
 from bot.domain.report import FieldProblem
 from bot.domain.sns import ClockLevel, LegalClock, Platform
 from bot.domain.sns_capture import CaptureResult, CaseChoice, Note, PendingCapture
-from cards.elements import Element, card, container, execute, heading, text
+from cards.elements import Element, card, container, execute, heading, plain, text
 from cards.i18n import t
 from cards.verbs import Verb
 
@@ -27,7 +27,10 @@ def platform_name(platform: Platform | str, locale: Locale) -> str:
 
 def notes_block(notes: Sequence[Note], locale: Locale) -> list[Element]:
     """The notes (refusals, duplicates, saved screenshots) as short lines."""
-    lines = [t(n.key, locale, **n.values) for n in notes[:MAX_NOTES]]
+    lines = [
+        t(n.key, locale, **{k: plain(str(v)) for k, v in n.values.items()})
+        for n in notes[:MAX_NOTES]
+    ]
     if not lines:
         return []
     warn = any(n.key.startswith(("sns.url.", "sns.refused.", "sns.form.")) for n in notes)
@@ -62,7 +65,8 @@ def capture_form_card(
     body.append(text(t("sns.capture.intro", locale)))
     if pending.urls:
         facts = [
-            {"title": platform_name(p, locale), "value": u[:300]} for u, p in pending.platforms()
+            {"title": platform_name(p, locale), "value": plain(u[:300])}
+            for u, p in pending.platforms()
         ]
         body += [
             text(t("sns.capture.urls", locale), weight="Bolder"),
@@ -71,7 +75,7 @@ def capture_form_card(
     else:
         body.append(text(t("sns.capture.no_urls", locale), color="Attention"))
     if pending.screenshots:
-        shots = [f"- {s.filename} `{s.sha256}`" for s in pending.screenshots]
+        shots = [f"- {plain(s.filename)} `{s.sha256}`" for s in pending.screenshots]
         body += [
             text(t("sns.capture.shots", locale), weight="Bolder"),
             text("\r".join(shots), size="Small"),
@@ -194,7 +198,7 @@ def capture_result_card(
                 t(key, locale, seq=post.seq, platform=platform_name(post.platform, locale)),
                 weight="Bolder",
             ),
-            text(post.url[:300], size="Small"),
+            text(plain(post.url[:300]), size="Small"),
         ]
         if post.posted_at:
             items.append(

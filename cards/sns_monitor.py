@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from bot.domain.locale import Locale
 from bot.domain.sns_capture import Note
 from bot.domain.sns_monitor import SpreadObservation
-from cards.elements import Element, card, execute, heading, text
+from cards.elements import Element, card, execute, heading, plain, text
 from cards.i18n import t
 from cards.sns import notes_block
 from cards.verbs import Verb
@@ -87,7 +87,7 @@ def spread_recorded_card(
                 {"title": t("sns.monitor.copies", locale), "value": str(observation.copies)},
             ],
         },
-        *[text(url[:300], size="Small") for url in observation.copy_urls[:20]],
+        *[text(plain(url[:300]), size="Small") for url in observation.copy_urls[:20]],
         *notes_block(notes, locale),
     ]
     return card(body)

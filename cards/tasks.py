@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from bot.domain.incidents import JST, Person
 from bot.domain.locale import Locale
 from bot.domain.tasks import CaseTask
-from cards.elements import Element, container, execute, show_card, text
+from cards.elements import Element, container, execute, plain, show_card, text
 from cards.i18n import t
 from cards.verbs import Verb
 
@@ -41,11 +41,12 @@ def task_checklist(
         label = task_label(task, locale)
         if task.done_at is not None:
             when = task.done_at.astimezone(JST).strftime("%Y-%m-%d")
-            line = "☑ " + t("tasks.done", locale, task=label, by=task.done_by, at=when)
+            line = "☑ " + t("tasks.done", locale, task=label, by=plain(task.done_by), at=when)
             items.append(text(line, subtle=True))
             continue
         key = "tasks.overdue" if task.overdue(today) else "tasks.open"
-        line = "☐ " + t(key, locale, task=label, owner=task.owner_name, due=task.due.isoformat())
+        owner = plain(task.owner_name)
+        line = "☐ " + t(key, locale, task=label, owner=owner, due=task.due.isoformat())
         color = "Attention" if task.overdue(today) else None
         if not actionable:
             items.append(text(line, color=color))

@@ -14,6 +14,7 @@ from bot.domain.evidence import SnsPostItem, decode
 from bot.evidence.blobs import LocalBlobStore
 from bot.evidence.verify import verify_case
 from bot.sns.capture import MAX_PENDING_SHOTS
+from cards.elements import plain
 from tests.sns.conftest import PNG, PNG_2, STAFF, image, report_sns_case, texts
 from tests.teams.conftest import BotUnderTest, start_bot
 
@@ -43,7 +44,7 @@ async def test_url_and_pasted_screenshot_become_evidence(bot: BotUnderTest) -> N
     (form,) = await bot.say(f"この投稿です {POST}", attachments=[image(bot, "shot1")], **STAFF)
     sha = hashlib.sha256(PNG).hexdigest()
     shown = texts(form)
-    assert POST in shown and sha in shown and "X（旧Twitter）" in shown
+    assert plain(POST) in shown and sha in shown and "X（旧Twitter）" in shown
     assert bot.connector.downloads == [{"id": "shot1", "authorization": ""}]  # anonymous run
 
     status, body, _ = await bot.click("sns.capture.submit", {"case": case_id, **FORM}, **STAFF)
@@ -136,7 +137,7 @@ async def test_bad_attachments_are_refused_clearly(bot: BotUnderTest) -> None:
     assert "Teamsから取得できませんでした" in shown
     assert "Teams以外の場所を指しているため、取得しませんでした" in shown
     assert elsewhere_hits == []  # nothing fetched from another host
-    assert POST in shown  # the URL itself is kept
+    assert plain(POST) in shown  # the URL itself is kept (shown inert)
 
 
 async def test_screenshot_limit_is_checked_before_downloading(bot: BotUnderTest) -> None:

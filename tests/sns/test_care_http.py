@@ -16,6 +16,7 @@ from bot.domain.incidents import Person
 from bot.evidence.blobs import LocalBlobStore
 from bot.evidence.export import export_bundle
 from bot.evidence.verify import verify_bundle
+from cards.elements import plain
 from graph.sandbox import RunningSandbox, Tenant, make_sandbox, seed_demo, start_sandbox
 from graph.sandbox.seed import (
     DEMO_DEPARTMENT_MAILBOX,
@@ -166,7 +167,7 @@ async def test_done_when_named_on_x_end_to_end(
         "sns.capture.submit", {"case": case_id, "account": "@someone"}, **STAFF
     )
     sha = hashlib.sha256(PNG).hexdigest()
-    assert sha in texts(body["value"]) and post in texts(body["value"])
+    assert sha in texts(body["value"]) and plain(post) in texts(body["value"])
     told = [texts(c) for s in bot.connector.sent for c in s.cards if CHANNEL in s.conversation_id]
     assert any(f"{case_id}：SNS投稿 1件を証拠に記録しました（#2 x (1 img)）" in c for c in told)
 

@@ -12,6 +12,7 @@ from bot.app import SNS
 from bot.config import Settings
 from bot.domain.evidence import NoteItem, decode
 from bot.domain.sns_monitor import parse_spread
+from cards.elements import plain
 from tests.sns.conftest import STAFF, report_sns_case, texts
 from tests.teams.conftest import BotUnderTest, start_bot
 
@@ -70,7 +71,7 @@ async def test_prompts_daily_then_weekly_and_answers_are_evidence(
     _, body, _ = await bot.click(answer["verb"], data, **STAFF)
     shown = texts(body["value"])
     assert f"{case_id} の証拠記録 #2 に拡散状況を残しました" in shown
-    assert "javascript" in shown and "https://matome.example.jp/1" in shown
+    assert "javascript" in shown and plain("https://matome.example.jp/1") in shown
     store = bot.services.persistence.store
     last = [decode(e) async for e in store.iter_evidence(case_id)][-1]
     assert isinstance(last.item, NoteItem)

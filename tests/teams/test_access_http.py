@@ -228,3 +228,21 @@ async def test_setup_registers_only_the_senders_departments(bot: BotUnderTest) -
     assert "上司として登録された人だけ" in str(cards[0])
     cards = await bot.say("setup", **in_channel(**KACHO))
     assert "「市民相談課」" in str(cards[0]) and "税務課" not in str(cards[0])
+
+
+async def test_crafted_report_text_reaches_the_managers_inert(bot: BotUnderTest) -> None:
+    await setup_channels(bot)
+    bot.connector.clear()
+    await bot.report(
+        submission_id="sub-access-phish",
+        type="mass-email",
+        what_happened="[再認証](https://evil.example/login) **至急** ここから再ログインを",
+        counterpart="x_y@evil.example",
+        **TANAKA,
+    )
+    await bot.run_jobs()
+    card = bot.connector.threads[0]["params"]["activity"]["attachments"][0]["content"]
+    shown = json.dumps(card, ensure_ascii=False)
+    assert "[再認証](" not in shown and "https://evil.example" not in shown
+    assert "\\\\[再認証\\\\]\\\\(https：//evil.example/login\\\\)" in shown
+    assert "\\\\*\\\\*至急\\\\*\\\\*" in shown
