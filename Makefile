@@ -9,7 +9,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 PIP_COMPILE_FLAGS := --quiet --generate-hashes --extra dev --strip-extras --allow-unsafe \
 	--no-emit-index-url --no-emit-find-links
 
-.PHONY: help setup run test lint lock lock-upgrade
+.PHONY: help setup run test lint lock lock-upgrade triage
 
 help: ## Show this help
 	@echo "Mamoru: make <target>"
@@ -39,3 +39,6 @@ lock: ## Regenerate requirements.lock from pyproject.toml (keeps current pins wh
 lock-upgrade: ## Regenerate requirements.lock with the newest allowed versions
 	@scripts/setup.sh --tools
 	$(VENV)/bin/pip-compile $(PIP_COMPILE_FLAGS) --upgrade -o requirements.lock pyproject.toml
+
+triage: setup ## Retrain the message classifier from bot/triage/corpus; prints the dev-split report
+	$(VENV)/bin/mamoru triage train

@@ -40,6 +40,7 @@ from bot.domain.ports import (
     TaskRepository,
 )
 from bot.domain.sns import LegalClock, MonitoringPlan
+from bot.domain.triage import TriagePolicy
 from bot.escalation import ESCALATE_JOB, Escalations
 from bot.evidence.anchors import Anchoring, LocalAnchorStore
 from bot.evidence.azure_blobs import AzureEvidenceContainer
@@ -69,9 +70,12 @@ from bot.teams import guidance as guidance_routes
 from bot.teams import incidents as incident_routes
 from bot.teams import lifecycle
 from bot.teams import sns as sns_routes
+from bot.teams import urgent as urgent_routes
 from bot.teams.actions import ActionDispatcher
 from bot.teams.hosting import build_hosting
 from bot.teams.messenger import Messenger
+from bot.triage.model import LinearClassifier
+from bot.urgent import UrgentAlerts
 from graph.sandbox import RunningSandbox, Tenant, make_sandbox, seed_demo, start_sandbox
 
 log = logging.getLogger(__name__)
@@ -159,10 +163,13 @@ SERVICES = web.AppKey("mamoru_services", Services)
 
 
 def build_guide(settings: Settings) -> Guide:
-    """Playbooks and matcher: everything needed to answer with guidance."""
+    """Playbooks, the triage classifier and the matcher: everything to answer with guidance."""
     library = load_library(settings.playbooks_dir)
     matcher = Matcher(
-        library, threshold=settings.match_threshold, max_chars=settings.max_message_chars
+        library,
+        LinearClassifier.load(),
+        policy=TriagePolicy(route_at=settings.match_threshold),
+        max_chars=settings.max_message_chars,
     )
     return Guide(library, matcher)
 
@@ -306,6 +313,18 @@ def build_app(
     commands |= case_routes.register(actions, listing, tasks, escalations, guide.library)
     export_routes.register(actions, exports, escalations)
     guidance_routes.register(agent, actions, guide, commands)
+    urgent_routes.register(
+        actions,
+        UrgentAlerts(
+            store=persistence.store,
+            registry=persistence.registry,
+            directory=directory,
+            messenger=Messenger(adapter, settings.client_id),
+            clock=clock,
+            department=settings.default_department,
+        ),
+        guide.library,
+    )
     lifecycle.register(agent, guide.library)
 
     store = persistence.store

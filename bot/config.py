@@ -121,7 +121,8 @@ class Settings(BaseSettings):
 
     # --- Guidance
     playbooks_dir: Path | None = None  # None: the playbooks shipped with Mamoru
-    match_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    # The triage model's probability from which its top playbook opens (bot/domain/triage.py).
+    match_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
     max_message_chars: int = Field(default=4000, ge=100)  # longer texts are read only this far
 
     # --- SNS cases (issue 6)

@@ -1,21 +1,25 @@
 """Answering a message with guidance: the one path shared by Teams and ``mamoru ask``.
 
-Text → typed command, playbook or menu → card. No SDK here, so the CLI answers
-exactly as the bot does.
+Text → typed command, playbook, safety card, ask-back card or one friendly line.
+No SDK here, so the CLI answers exactly as the bot does. Never a refusal: a
+message that might be harassment and is not clear gets 「どれに近いですか？」.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.locale import Locale
 from bot.domain.matcher import Command, Matcher
-from bot.domain.playbooks import PlaybookLibrary
+from bot.domain.playbooks import Playbook, PlaybookLibrary
+from bot.domain.triage import Route, Verdict
 from cards.guidance import guidance_card
 from cards.menu import MenuReason, menu_card
 from cards.notices import manager_card
+from cards.urgent import urgent_card
 
 # Kana or CJK ideographs: the person writes Japanese, so Mamoru answers in Japanese.
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
@@ -34,12 +38,20 @@ class Answer:
 
     card: dict[str, Any]
     playbook_id: str | None
-    confidence: float
+    confidence: float  # for ``mamoru ask --json`` and tests; never shown to staff
     command: Command | None = None
+    verdict: str = ""  # route / ask / unrelated / unreadable ("" for commands)
+    model_id: str = ""
 
     def as_json(self) -> dict[str, Any]:
         """The ``mamoru ask --json`` shape."""
-        return {"playbook": self.playbook_id, "confidence": self.confidence, "card": self.card}
+        return {
+            "playbook": self.playbook_id,
+            "verdict": self.verdict,
+            "confidence": self.confidence,
+            "model": self.model_id,
+            "card": self.card,
+        }
 
 
 class Guide:
@@ -50,9 +62,11 @@ class Guide:
         self.matcher = matcher
 
     def answer(self, text: str | None, locale: Locale) -> Answer:
-        """The card for ``text`` in ``locale``: guidance, a command's card, or the menu."""
+        """The card for ``text`` in ``locale``: guidance, safety, a command, ask-back or a line."""
+        alert_id = uuid.uuid4().hex
         if not text or not text.strip():
-            return Answer(menu_card(self.library, locale, MenuReason.EMPTY), None, 0.0)
+            card = menu_card(self.library, locale, MenuReason.EMPTY, alert_id=alert_id)
+            return Answer(card, None, 0.0, verdict=Verdict.UNREADABLE.value)
         match = self.matcher.match(text)
         if match.command in (Command.HELP, Command.MENU):
             return Answer(
@@ -61,8 +75,26 @@ class Guide:
         if match.command is not None:
             # report / my incidents: the Teams layer handles them (they need the store).
             return Answer(manager_card(locale), None, 1.0, match.command)
+        verdict = match.verdict.value
         if match.playbook is not None:
-            card = guidance_card(match.playbook, locale, confidence=match.confidence)
-            return Answer(card, match.playbook.id, match.confidence)
-        reason = MenuReason.UNSURE if match.confidence > 0 else MenuReason.OUT_OF_SCOPE
-        return Answer(menu_card(self.library, locale, reason), None, match.confidence)
+            return Answer(
+                self.card_for(match.playbook, locale, model=match.model_id, alert_id=alert_id),
+                match.playbook.id,
+                match.confidence,
+                verdict=Verdict.ROUTE.value,
+                model_id=match.model_id,
+            )
+        reason = {
+            Verdict.UNRELATED: MenuReason.OUT_OF_SCOPE,
+            Verdict.UNREADABLE: MenuReason.EMPTY,
+        }.get(match.verdict, MenuReason.UNSURE)
+        card = menu_card(self.library, locale, reason, alert_id=alert_id, model=match.model_id)
+        return Answer(card, None, match.confidence, verdict=verdict, model_id=match.model_id)
+
+    def card_for(
+        self, playbook: Playbook, locale: Locale, *, model: str = "", alert_id: str = ""
+    ) -> dict[str, Any]:
+        """The playbook's card: the safety card for the safety route, guidance otherwise."""
+        if playbook.id == Route.URGENT_SAFETY.value:
+            return urgent_card(playbook, locale, alert_id=alert_id or uuid.uuid4().hex, model=model)
+        return guidance_card(playbook, locale)

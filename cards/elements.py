@@ -117,9 +117,29 @@ def show_card(title: str, body: list[Element]) -> Element:
     }
 
 
+def stacked(actions: list[Element]) -> list[Element]:
+    """Each action in its own ActionSet: full-width buttons, one under the other.
+
+    A card's action bar lays buttons side by side; on a 446 px phone screen four or
+    five of them squeeze their labels to one character per line. Stacked, every
+    label keeps the whole width.
+    """
+    return [{"type": "ActionSet", "actions": [action]} for action in actions]
+
+
+def toggle(title: str, *target_ids: str) -> Element:
+    """An Action.ToggleVisibility showing or hiding the elements ``target_ids``."""
+    return {"type": "Action.ToggleVisibility", "title": title, "targetElements": list(target_ids)}
+
+
+def hidden(element: Element, element_id: str) -> Element:
+    """``element`` hidden until a ``toggle`` shows it."""
+    return {**element, "id": element_id, "isVisible": False}
+
+
 def legal_reminder(locale: Locale) -> Element:
     """The one-line reminder to confirm legal points with the legal section."""
-    return text("⚖️ " + t("legal.reminder", locale), size="Small", subtle=True, separator=True)
+    return text(t("legal.reminder", locale), size="Small", subtle=True, separator=True)
 
 
 def next_steps(locale: Locale, *, playbook_id: str | None = None) -> list[Element]:

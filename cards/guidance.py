@@ -11,56 +11,69 @@ from cards.elements import (
     container,
     execute,
     heading,
+    hidden,
     legal_reminder,
     next_steps,
     show_card,
+    stacked,
     text,
+    toggle,
 )
 from cards.i18n import t
 from cards.verbs import Verb
 
+FIRST_SCREEN_STEPS = 5  # a phone shows about this much before the first scroll
 
-def guidance_card(
-    playbook: Playbook, locale: Locale, *, confidence: float | None = None
-) -> Element:
-    """The full guidance for ``playbook``: checklist and do/don't in view, the rest one tap away."""
+
+def guidance_card(playbook: Playbook, locale: Locale) -> Element:
+    """The guidance for ``playbook``, sized for a phone.
+
+    First screen: the title and at most five things to do now, then the next steps as
+    full-width buttons. Do/don't, key points, common mistakes and the legal basis are
+    one tap away (Action.ShowCard); statute texts open on demand inside the legal part.
+    """
     body: list[Element] = [
         heading(playbook.title(locale), size="Large"),
-        text(playbook.summary(locale), subtle=True, spacing="Small"),
         heading(t("guidance.now", locale)),
-        bullets([step(locale) for step in playbook.checklist], numbered=True),
+        bullets([step(locale) for step in playbook.checklist[:FIRST_SCREEN_STEPS]], numbered=True),
+        *stacked(
+            [
+                execute(
+                    t("action.scripts", locale), Verb.SHOW_SCRIPTS, locale, playbook=playbook.id
+                ),
+                *next_steps(locale, playbook_id=playbook.id),
+            ]
+        ),
+        *stacked(details(playbook, locale)),
+        legal_reminder(locale),
+    ]
+    return card(body)
+
+
+def details(playbook: Playbook, locale: Locale) -> list[Element]:
+    """The parts behind a tap: do/don't, key points, common mistakes, legal basis."""
+    rest = playbook.checklist[FIRST_SCREEN_STEPS:]
+    do_dont: list[Element] = [
         container(
-            [heading("✅ " + t("guidance.do", locale)), bullets([d(locale) for d in playbook.do])],
+            [heading(t("guidance.do", locale)), bullets([d(locale) for d in playbook.do])],
             style="good",
         ),
         container(
-            [
-                heading("⛔ " + t("guidance.dont", locale)),
-                bullets([d(locale) for d in playbook.dont]),
-            ],
+            [heading(t("guidance.dont", locale)), bullets([d(locale) for d in playbook.dont])],
             style="attention",
         ),
     ]
-    if confidence is not None and confidence < 1.0:
-        body.append(
-            text(
-                t("guidance.confidence", locale, percent=round(confidence * 100)),
-                size="Small",
-                subtle=True,
-            )
-        )
-    body.append(legal_reminder(locale))
-    actions = [
-        execute(t("action.scripts", locale), Verb.SHOW_SCRIPTS, locale, playbook=playbook.id),
-        *next_steps(locale, playbook_id=playbook.id),
+    if rest:
+        do_dont.insert(0, bullets([step(locale) for step in rest]))
+    return [
+        show_card(t("guidance.do_dont", locale), do_dont),
         show_card(
             t("guidance.key_points", locale),
-            [bullets([p(locale) for p in playbook.key_points])],
+            [text(playbook.summary(locale)), bullets([p(locale) for p in playbook.key_points])],
         ),
-        show_card(t("guidance.legal", locale), _legal_section(playbook.legal_basis, locale)),
         show_card(t("guidance.mistakes", locale), _mistakes_section(playbook, locale)),
+        show_card(t("guidance.legal", locale), legal_section(playbook.legal_basis, locale)),
     ]
-    return card(body, actions)
 
 
 def scripts_card(playbook: Playbook, locale: Locale, *, selected: Script | None = None) -> Element:
@@ -80,7 +93,8 @@ def scripts_card(playbook: Playbook, locale: Locale, *, selected: Script | None 
     actions.append(
         execute(t("action.report", locale), Verb.REPORT_OPEN, locale, playbook=playbook.id)
     )
-    return card(body, actions)
+    body[-1:-1] = stacked(actions)
+    return card(body)
 
 
 def _channel(script: Script, locale: Locale) -> str:
@@ -92,24 +106,32 @@ def _script_section(script: Script, locale: Locale) -> list[Element]:
         heading(f"{_channel(script, locale)}: {script.title(locale)}"),
         text(script.situation(locale), subtle=True),
         *[_line(line, locale) for line in script.lines],
-        text(f"💡 {t('scripts.why', locale)}: {script.why(locale)}", size="Small"),
+        text(f"**{t('scripts.why', locale)}**: {script.why(locale)}", size="Small"),
     ]
 
 
-def _line(line: Line, locale: Locale) -> Element:
-    speaker = t(f"speaker.{line.speaker.value}", locale)
+def _line(line: Line, locale: Locale, *, bad_example: bool = False) -> Element:
+    # In a bad example the staff member is not speaking for the organisation.
+    key = "speaker.staff_bad" if bad_example and line.speaker.value == "staff" else None
+    speaker = t(key or f"speaker.{line.speaker.value}", locale)
     prefix = f"**{speaker}**: " if speaker else ""
     return text(prefix + line.text(locale))
 
 
-def _legal_section(bases: list[LegalBasis], locale: Locale) -> list[Element]:
+def legal_section(bases: list[LegalBasis], locale: Locale) -> list[Element]:
+    """Each article: what it means here and its source; the statute text on demand."""
     items: list[Element] = []
     for basis in bases:
+        quote_id = f"quote-{basis.id}"
         items.extend(
             [
                 heading(f"{basis.law(locale)} {basis.article(locale)}", size="Default"),
-                text(f"「{basis.quote_ja}」", size="Small"),
                 text(basis.summary(locale), size="Small"),
+                hidden(text(f"「{basis.quote_ja}」", size="Small"), quote_id),
+                {
+                    "type": "ActionSet",
+                    "actions": [toggle(t("guidance.statute", locale), quote_id)],
+                },
                 text(
                     f"[{t('guidance.source', locale)}]({basis.source_url}) · "
                     + t("guidance.reviewed_on", locale, date=basis.reviewed_on.isoformat()),
@@ -125,7 +147,7 @@ def _legal_section(bases: list[LegalBasis], locale: Locale) -> list[Element]:
 def _mistakes_section(playbook: Playbook, locale: Locale) -> list[Element]:
     items: list[Element] = []
     for mistake in playbook.mistakes:
-        items.append(heading("❌ " + mistake.title(locale), size="Default"))
-        items.extend(_line(line, locale) for line in mistake.example)
+        items.append(heading(mistake.title(locale), size="Default"))
+        items.extend(_line(line, locale, bad_example=True) for line in mistake.example)
         items.append(text(f"{t('mistake.why', locale)}: {mistake.why_it_hurts(locale)}"))
     return items

@@ -1,44 +1,93 @@
-"""The menu card (and the welcome card): pick a situation instead of Mamoru guessing."""
+"""The menu, the ask-back card and the welcome card: pick a situation instead of Mamoru guessing.
+
+The routes are listed with the safety route first, and every card that might be
+read by someone in trouble (ask-back, unreadable message) also offers
+「上司にすぐ知らせる」, the one-tap alert to the managers.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
 from bot.domain.locale import Locale
-from bot.domain.playbooks import PlaybookLibrary
-from cards.elements import Element, card, execute, heading, text
+from bot.domain.playbooks import Playbook, PlaybookLibrary
+from cards.elements import Element, card, execute, heading, stacked, text
 from cards.i18n import t
 from cards.verbs import Verb
+
+SAFETY_ROUTE = "urgent-safety"
 
 
 class MenuReason(StrEnum):
     """Why the menu is shown; decides the sentence above it."""
 
     ASKED = "asked"  # the user typed "menu" / "help"
-    UNSURE = "unsure"  # harassment-related, but no playbook was clear enough
-    OUT_OF_SCOPE = "out_of_scope"  # nothing to do with harassment
-    EMPTY = "empty"  # no text at all
+    UNSURE = "unsure"  # maybe harassment, no route clear enough: ask back
+    OUT_OF_SCOPE = "out_of_scope"  # nothing to do with harassment: one friendly line
+    EMPTY = "empty"  # no text, or nothing readable (only emoji, symbols)
 
 
-_INTRO_KEY = {
-    MenuReason.ASKED: "menu.intro",
-    MenuReason.UNSURE: "menu.unsure",
-    MenuReason.OUT_OF_SCOPE: "menu.out_of_scope",
-    MenuReason.EMPTY: "menu.empty",
-}
+def routes(library: PlaybookLibrary) -> list[Playbook]:
+    """The playbooks in menu order: the safety route first, the others as shipped."""
+    return sorted(library, key=lambda p: p.id != SAFETY_ROUTE)
 
 
-def menu_card(library: PlaybookLibrary, locale: Locale, reason: MenuReason) -> Element:
-    """A short explanation and one button per playbook, plus report and help hints."""
-    body = [
-        heading(t("menu.title", locale), size="Large"),
-        text(t(_INTRO_KEY[reason], locale)),
-    ]
+def menu_card(
+    library: PlaybookLibrary,
+    locale: Locale,
+    reason: MenuReason,
+    *,
+    alert_id: str = "",
+    model: str = "",
+) -> Element:
+    """The card for ``reason``; ``alert_id`` makes a repeated alert click count once."""
+    if reason is MenuReason.OUT_OF_SCOPE:
+        return card(
+            [text(t("menu.out_of_scope", locale))],
+            [execute(t("action.menu", locale), Verb.SHOW_MENU, locale)],
+        )
     if reason is MenuReason.ASKED:
-        body.append(text(t("help.commands", locale), size="Small", subtle=True))
-    actions = [execute(p.title(locale), Verb.SHOW_PLAYBOOK, locale, playbook=p.id) for p in library]
-    actions.append(execute(t("action.report", locale), Verb.REPORT_OPEN, locale))
-    return card(body, actions)
+        body = [
+            heading(t("menu.title", locale), size="Large"),
+            text(t("menu.intro", locale)),
+            *stacked(_route_buttons(library, locale)),
+            *stacked([execute(t("action.report", locale), Verb.REPORT_OPEN, locale)]),
+            text(t("help.commands", locale), size="Small", subtle=True),
+        ]
+        return card(body)
+    intro = "menu.unsure" if reason is MenuReason.UNSURE else "menu.empty"
+    return card(
+        [
+            heading(t("menu.ask_title", locale), size="Large"),
+            text(t(intro, locale)),
+            *stacked(_route_buttons(library, locale)),
+            text(t("menu.alert_hint", locale), size="Small", subtle=True, separator=True),
+            *stacked([alert_button(locale, alert_id, model=model)]),
+        ]
+    )
+
+
+def alert_button(
+    locale: Locale, alert_id: str, *, playbook: str | None = None, model: str = ""
+) -> Element:
+    """「上司にすぐ知らせる」: one tap posts an urgent thread and tells every manager.
+
+    ``model`` is the triage model that routed the message, kept with the incident.
+    """
+    data: dict[str, str] = {"alert_id": alert_id} if alert_id else {}
+    if playbook:
+        data["playbook"] = playbook
+    if model:
+        data["model"] = model
+    button = execute(t("urgent.alert", locale), Verb.URGENT_ALERT, locale, **data)
+    button["style"] = "destructive"
+    return button
+
+
+def _route_buttons(library: PlaybookLibrary, locale: Locale) -> list[Element]:
+    return [
+        execute(p.title(locale), Verb.SHOW_PLAYBOOK, locale, playbook=p.id) for p in routes(library)
+    ]
 
 
 def welcome_card(library: PlaybookLibrary, locale: Locale) -> Element:
@@ -46,8 +95,8 @@ def welcome_card(library: PlaybookLibrary, locale: Locale) -> Element:
     body = [
         heading(t("welcome.title", locale), size="Large"),
         text(t("welcome.body", locale)),
-        text("🔒 " + t("welcome.privacy", locale), size="Small", subtle=True),
+        text(t("welcome.privacy", locale), size="Small", subtle=True),
         text(t("help.commands", locale), size="Small", subtle=True),
+        *stacked(_route_buttons(library, locale)),
     ]
-    actions = [execute(p.title(locale), Verb.SHOW_PLAYBOOK, locale, playbook=p.id) for p in library]
-    return card(body, actions)
+    return card(body)

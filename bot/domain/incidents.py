@@ -25,6 +25,8 @@ class IncidentType(StrEnum):
     SNS_DEFAMATION = "sns-defamation"
     MASS_EMAIL = "mass-email"
     PERSONAL_FIXATION = "personal-fixation"
+    URGENT_SAFETY = "urgent-safety"
+    GENERAL_FIRST_RESPONSE = "general-first-response"
 
 
 class IncidentState(StrEnum):

@@ -1,11 +1,8 @@
-"""Matching a staff member's free text to a playbook, with a confidence in [0, 1].
+"""Understanding a staff member's free text: an exact command, a playbook, or triage.
 
-Each playbook lists weighted signals (regular expressions). A message's score
-for a playbook is the noisy-OR of the weights of the signals it contains:
-``1 - Π(1 - w)``. Independent clues reinforce each other, one weak clue stays
-weak, and the score never exceeds 1. Below the threshold the bot shows the
-menu instead of guessing. Typed commands (``help``, ``menu``, a playbook's id
-or aliases) are recognised exactly, before any scoring.
+Typed commands (``help``, ``報告``, ``自分の案件``, ``setup``) and playbook names
+are recognised exactly, before anything else. Everything else goes through the
+classifier port and the triage policy of ``bot.domain.triage``.
 """
 
 from __future__ import annotations
@@ -16,8 +13,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain.playbooks import Playbook, PlaybookLibrary
+from bot.domain.triage import Classifier, Route, Triage, TriagePolicy, Verdict, decide
 
 _SPACES = re.compile(r"\s+")
+# Control and format characters (C0/C1, zero-width, bidi marks): never meaningful here.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
 class Command(StrEnum):
@@ -58,9 +58,10 @@ _COMMAND_WORDS: dict[str, Command] = {
 def normalize(text: str, max_chars: int) -> str:
     """NFKC-fold, lower-case and collapse spaces, reading at most ``max_chars`` characters.
 
-    NFKC makes full-width Latin and half-width kana comparable with the patterns.
+    NFKC makes full-width Latin and half-width kana comparable with the names;
+    control characters become spaces.
     """
-    folded = unicodedata.normalize("NFKC", text[:max_chars])
+    folded = unicodedata.normalize("NFKC", _CONTROL.sub(" ", text[:max_chars]))
     return _SPACES.sub(" ", folded).strip().lower()
 
 
@@ -68,49 +69,50 @@ def normalize(text: str, max_chars: int) -> str:
 class Match:
     """What the matcher understood from one message."""
 
-    playbook: Playbook | None  # set only when confident enough
-    confidence: float  # of the best playbook, in [0, 1]
-    best_id: str | None  # the best-scoring playbook, even below the threshold
+    playbook: Playbook | None  # the playbook to open, if any
+    confidence: float  # of the best route, in [0, 1]; never shown to staff
+    best_id: str | None  # the best route, even when not chosen
     command: Command | None = None
+    verdict: Verdict = Verdict.ROUTE
+    model_id: str = ""  # the classifier that decided ("" for exact commands and names)
+
+    @property
+    def asks_back(self) -> bool:
+        """Whether Mamoru should ask which situation is closest."""
+        return self.verdict is Verdict.ASK
 
 
 class Matcher:
-    """Maps text to a playbook or a command. Compiled once; safe to share."""
+    """Maps text to a command, a playbook or a triage verdict. Safe to share."""
 
     def __init__(
-        self, library: PlaybookLibrary, *, threshold: float, max_chars: int = 4000
+        self,
+        library: PlaybookLibrary,
+        classifier: Classifier,
+        *,
+        policy: TriagePolicy | None = None,
+        max_chars: int = 4000,
     ) -> None:
         self._library = library
-        self._threshold = threshold
+        self._classifier = classifier
+        self._policy = policy or TriagePolicy()
         self._max_chars = max_chars
-        self._signals = [
-            (p, [(re.compile(s.pattern, re.IGNORECASE), s.weight) for s in p.signals])
-            for p in library
-        ]
         self._names: dict[str, Playbook] = {}
         for p in library:
             for name in (p.id, p.title.ja, p.title.en, *p.aliases):
                 self._names[normalize(name, max_chars)] = p
 
     @property
-    def threshold(self) -> float:
-        """Confidence below which no playbook is chosen."""
-        return self._threshold
+    def model_id(self) -> str:
+        """The classifier's model id (stored with each incident's triage record)."""
+        return self._classifier.model_id
 
-    def scores(self, text: str) -> dict[str, float]:
-        """Every playbook's score for ``text`` (noisy-OR of matched signal weights)."""
-        normalized = normalize(text, self._max_chars)
-        result: dict[str, float] = {}
-        for playbook, signals in self._signals:
-            miss = 1.0
-            for pattern, weight in signals:
-                if pattern.search(normalized):
-                    miss *= 1.0 - weight
-            result[playbook.id] = round(1.0 - miss, 4)
-        return result
+    def triage(self, text: str) -> Triage:
+        """The triage decision for ``text`` (read up to the length limit)."""
+        return decide(self._classifier.predict(text[: self._max_chars]), self._policy)
 
     def match(self, text: str) -> Match:
-        """The playbook or command ``text`` asks for, with a confidence."""
+        """The command, playbook or verdict ``text`` asks for."""
         normalized = normalize(text, self._max_chars)
         stripped = normalized.strip(" /!。.")
         if stripped in _COMMAND_WORDS:
@@ -118,10 +120,20 @@ class Matcher:
         if stripped in self._names:
             named = self._names[stripped]
             return Match(named, 1.0, named.id)
-        scores = self.scores(text)
-        if not scores:
-            return Match(None, 0.0, None)
-        best_id = max(scores, key=lambda k: scores[k])
-        confidence = scores[best_id]
-        chosen = self._library.get(best_id) if confidence >= self._threshold else None
-        return Match(chosen, confidence, best_id if confidence > 0 else None)
+        triage = self.triage(text)
+        playbook = None
+        if triage.verdict is Verdict.ROUTE and triage.route is not None:
+            playbook = self._library.get(triage.route.value)
+        verdict = triage.verdict
+        if triage.verdict is Verdict.ROUTE and playbook is None:
+            verdict = Verdict.ASK  # a route whose playbook is not installed: ask instead
+        return Match(
+            playbook,
+            triage.confidence,
+            triage.route.value if triage.route else None,
+            verdict=verdict,
+            model_id=triage.model_id,
+        )
+
+
+__all__ = ["Command", "Match", "Matcher", "Route", "normalize"]

@@ -8,12 +8,11 @@ a person reads is a ``Text`` with Japanese and English.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from bot.domain.locale import Locale
 
@@ -92,26 +91,6 @@ class LegalBasis(_Model):
     reviewed_on: dt.date
 
 
-class Signal(_Model):
-    """A pattern in a staff member's message that points to this playbook.
-
-    ``weight`` is the probability-like strength of the evidence; several matched
-    signals combine by noisy-OR into the playbook's confidence.
-    """
-
-    pattern: NonEmpty
-    weight: float = Field(gt=0.0, le=1.0)
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from exc
-        return value
-
-
 class FollowUp(_Model):
     """A check the case owner is prompted for, some days after the actions were approved."""
 
@@ -133,7 +112,6 @@ class Playbook(_Model):
     scripts: list[Script] = Field(min_length=1)
     mistakes: list[Mistake] = Field(min_length=1)
     legal_basis: list[LegalBasis] = Field(min_length=1)
-    signals: list[Signal] = Field(min_length=1)
     follow_ups: list[FollowUp] = Field(default_factory=list)
 
     def script(self, script_id: str) -> Script | None:

@@ -14,7 +14,7 @@ from bot.domain.playbooks import Playbook
 from bot.guidance import Guide, choose_locale
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
 from bot.teams.replies import send_card
-from cards.guidance import guidance_card, scripts_card
+from cards.guidance import scripts_card
 from cards.menu import MenuReason, menu_card
 from cards.notices import manager_card
 from cards.verbs import Verb
@@ -65,7 +65,7 @@ def register(
     @actions.on(Verb.SHOW_PLAYBOOK)
     async def show_playbook(_context: TurnContext, request: ActionRequest) -> ActionResult:
         playbook = playbook_of(request)
-        return ActionResult(replace=guidance_card(playbook, request.locale))
+        return ActionResult(replace=guide.card_for(playbook, request.locale))
 
     @actions.on(Verb.SHOW_SCRIPTS)
     async def show_scripts(_context: TurnContext, request: ActionRequest) -> ActionResult:
@@ -74,7 +74,7 @@ def register(
         selected = playbook.script(script_id) if isinstance(script_id, str) else None
         # The guidance stays in view; the model replies arrive as a new message below it.
         return ActionResult(
-            replace=guidance_card(playbook, request.locale),
+            replace=guide.card_for(playbook, request.locale),
             send=[scripts_card(playbook, request.locale, selected=selected)],
         )
 
@@ -83,7 +83,7 @@ def register(
         playbook_id = request.data.get("playbook")
         playbook = guide.library.get(playbook_id) if isinstance(playbook_id, str) else None
         replace = (
-            guidance_card(playbook, request.locale)
+            guide.card_for(playbook, request.locale)
             if playbook
             else menu_card(guide.library, request.locale, MenuReason.ASKED)
         )

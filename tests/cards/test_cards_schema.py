@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from bot.domain.incidents import (
     open_incident,
 )
 from bot.domain.locale import Locale
+from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.report import FieldProblem
 from bot.domain.tasks import tasks_for
 from bot.playbooks import load_library
@@ -29,6 +31,14 @@ from cards.guidance import guidance_card, scripts_card
 from cards.menu import MenuReason, menu_card, welcome_card
 from cards.notices import error_card, manager_card, notice_card
 from cards.report import incident_summary_card, report_form_card
+from cards.urgent import (
+    AlertOutcome,
+    Mentioned,
+    alert_sent_card,
+    manager_alert_card,
+    urgent_card,
+    urgent_thread_card,
+)
 from cards.verbs import Verb
 from tests.sns.sample_cards import sns_cards
 from tests.support.paths import SCHEMAS_DIR
@@ -56,7 +66,7 @@ def every_card() -> Iterator[tuple[str, dict[str, Any]]]:
             for playbook in library:
                 yield (
                     f"guidance-{playbook.id}-{locale}",
-                    guidance_card(playbook, locale, confidence=0.7),
+                    guidance_card(playbook, locale),
                 )
                 for script in playbook.scripts:
                     yield (
@@ -75,6 +85,35 @@ def every_card() -> Iterator[tuple[str, dict[str, Any]]]:
         yield f"notice-{locale}", notice_card("unknown_action.title", "unknown_action.body", locale)
         yield f"error-{locale}", error_card(locale, "abc123")
         yield from sns_cards(locale)
+        yield from urgent_cards(library, locale)
+
+
+def urgent_cards(library: PlaybookLibrary, locale: Locale) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The safety card, the staff member's confirmation and what the managers receive."""
+    safety = library.get("urgent-safety")
+    assert safety is not None
+    yield f"urgent-{locale}", urgent_card(safety, locale, alert_id="a1", model="triage-x")
+    for posted, told in ((True, 2), (True, 0), (False, 0)):
+        yield (
+            f"urgent-sent-{posted}-{told}-{locale}",
+            alert_sent_card(safety, locale, AlertOutcome("KH-2026-0001", posted, told)),
+        )
+    managers = [Mentioned("29:m1", "課長 佐藤"), Mentioned("29:m2", "係長 鈴木")]
+    yield (
+        f"urgent-thread-{locale}",
+        urgent_thread_card(
+            staff_name="田中",
+            where="1階窓口の奥",
+            at="2026-12-02 10:00",
+            incident_id="KH-2026-0001",
+            managers=managers,
+            locale=locale,
+        ),
+    )
+    yield (
+        f"urgent-dm-{locale}",
+        manager_alert_card(staff_name="田中", where="", incident_id="KH-2026-0001", locale=locale),
+    )
 
 
 _PROBLEMS = (FieldProblem("what_happened", "入力してください。", "Please fill in."),)
@@ -123,7 +162,10 @@ CARDS = list(every_card())
 def test_card_is_valid_adaptive_card_1_5(
     name: str, card: dict[str, Any], validator: jsonschema.protocols.Validator
 ) -> None:
-    errors = sorted(validator.iter_errors(card), key=lambda e: list(e.path))
+    # ``msteams`` (mention entities) is Teams' documented host extension at the card's root,
+    # unknown to the Adaptive Cards schema; its shape is checked by its own test below.
+    plain = {k: v for k, v in card.items() if k != "msteams"}
+    errors = sorted(validator.iter_errors(plain), key=lambda e: list(e.path))
     assert not errors, f"{name}: {errors[0].message} at {list(errors[0].path)}"
     assert card["version"] == "1.5"
 
@@ -155,3 +197,44 @@ def test_schema_rejects_a_malformed_card(validator: jsonschema.protocols.Validat
     """The schema check can fail: a card with a misspelt element type is refused."""
     broken = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlok"}]}
     assert list(validator.iter_errors(broken))
+
+
+def test_the_managers_thread_mentions_each_manager() -> None:
+    card = dict(CARDS)["urgent-thread-ja"]
+    entities = card["msteams"]["entities"]
+    assert [e["mentioned"]["id"] for e in entities] == ["29:m1", "29:m2"]
+    shown = json.dumps(card["body"], ensure_ascii=False)
+    for entity in entities:
+        assert entity["type"] == "mention"
+        assert entity["text"] in shown  # Teams needs the <at> text in the card itself
+    assert "1階窓口の奥" in shown and "田中" in shown
+
+
+# Emoji that render as empty boxes on a phone without a colour-emoji font.
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f]")
+_PHONE_CARDS = ("menu-", "welcome-", "guidance-", "scripts-", "urgent-")
+
+
+@pytest.mark.parametrize(
+    ("name", "card"),
+    [(n, c) for n, c in CARDS if n.startswith(_PHONE_CARDS)],
+    ids=[n for n, _ in CARDS if n.startswith(_PHONE_CARDS)],
+)
+def test_staff_cards_use_no_emoji(name: str, card: dict[str, Any]) -> None:
+    assert not _EMOJI.search(json.dumps(card, ensure_ascii=False)), name
+
+
+@pytest.mark.parametrize(
+    ("name", "card"),
+    [(n, c) for n, c in CARDS if n.startswith(_PHONE_CARDS)],
+    ids=[n for n, _ in CARDS if n.startswith(_PHONE_CARDS)],
+)
+def test_staff_cards_fit_a_phone(name: str, card: dict[str, Any]) -> None:
+    """No action bar of several buttons (labels squeeze to one character per line at 446 px),
+    at most five numbered steps on the first screen, and no confidence shown."""
+    assert len(card.get("actions", [])) <= 1, name
+    for element in card["body"]:
+        if element.get("type") == "ActionSet":
+            assert len(element["actions"]) == 1, name
+    text = json.dumps(card, ensure_ascii=False)
+    assert "確からしさ" not in text and "confidence" not in text.lower(), name

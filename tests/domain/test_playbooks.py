@@ -14,11 +14,19 @@ import yaml
 from bot.domain.playbooks import LegalBasis, Playbook, PlaybookLibrary, Text
 from bot.playbooks import SHIPPED_DIR, PlaybookFileError, load_library, load_playbook
 
-EXPECTED_IDS = {"sns-defamation", "mass-email", "personal-fixation"}
+EXPECTED_IDS = {
+    "sns-defamation",
+    "mass-email",
+    "personal-fixation",
+    "urgent-safety",
+    "general-first-response",
+}
 OUTDATED_PENALTIES = ("懲役", "禁錮")  # unified into 拘禁刑 on 2025-06-01
 OLD_LAW_NAMES = ("プロバイダ責任制限法", "プロバイダー責任制限法", "Provider Liability")
 RENAMED_MARKERS = ("改称", "改名", "名称変更", "renamed", "情報流通プラットフォーム対処法")
-REVIEWED_ON = dt.date(2026, 11, 23)
+REVIEWED_ON = dt.date(2026, 11, 23)  # the first review of the shipped legal texts
+LATEST_REVIEW = dt.date(2026, 12, 31)  # a review date past this one is a typo
+MAIL_PLAYBOOKS = {"mass-email", "personal-fixation", "sns-defamation"}
 
 
 def _shipped_files() -> list[Path]:
@@ -98,8 +106,9 @@ def test_playbooks_stay_concise(path: Path) -> None:
         assert 4 <= len(getattr(playbook, name)) <= 7, name
     assert 2 <= len(playbook.scripts) <= 4
     assert 2 <= len(playbook.mistakes) <= 3
-    assert 2 <= len(playbook.legal_basis) <= 4
-    assert any(s.channel.value == "mail" for s in playbook.scripts)
+    assert 2 <= len(playbook.legal_basis) <= 6
+    if playbook.id in MAIL_PLAYBOOKS:
+        assert any(s.channel.value == "mail" for s in playbook.scripts)
     assert any(s.channel.value in {"phone", "counter"} for s in playbook.scripts)
     assert len(playbook.aliases) >= 3
     size = len(json.dumps(playbook.model_dump(mode="json"), ensure_ascii=False).encode("utf-8"))
@@ -118,7 +127,7 @@ def test_every_legal_basis_is_sourced_and_reviewed(library: PlaybookLibrary) -> 
             r"^https://(laws\.e-gov\.go\.jp/law/\w+|[\w.-]*metro\.tokyo\.lg\.jp/)",
             basis.source_url,
         ), where
-        assert basis.reviewed_on == REVIEWED_ON, where
+        assert REVIEWED_ON <= basis.reviewed_on <= LATEST_REVIEW, where
         assert basis.quote_ja.strip(), where
 
 
@@ -132,7 +141,8 @@ def test_penal_code_quotes_use_kokinkei(library: PlaybookLibrary) -> None:
     penal = [b for _, b in _legal_bases(library) if b.law.ja == "刑法"]
     assert penal
     for basis in penal:
-        assert "拘禁刑" in basis.quote_ja, basis.id
+        # Article 234 has no penalty of its own: 「前条の例による」 (Article 233's, 拘禁刑).
+        assert "拘禁刑" in basis.quote_ja or "前条の例による" in basis.quote_ja, basis.id
 
 
 def test_the_old_provider_act_name_only_appears_with_its_rename(library: PlaybookLibrary) -> None:
@@ -152,14 +162,6 @@ def test_the_sender_disclosure_basis_cites_the_current_act(library: PlaybookLibr
         "特定電気通信による情報の流通によって発生する権利侵害等への対処に関する法律" in law
         for law in laws
     )
-
-
-def test_signals_are_valid_patterns_with_sane_weights(library: PlaybookLibrary) -> None:
-    for playbook in library:
-        assert playbook.signals
-        for signal in playbook.signals:
-            re.compile(signal.pattern)
-            assert 0.0 < signal.weight <= 1.0
 
 
 def _write(folder: Path, name: str, data: Any) -> Path:
@@ -206,15 +208,14 @@ def test_a_bad_source_url_or_date_fails(tmp_path: Path) -> None:
     assert "legal_basis.1.reviewed_on" in str(info.value)
 
 
-def test_a_bad_signal_fails(tmp_path: Path) -> None:
+def test_old_regex_signals_are_refused(tmp_path: Path) -> None:
+    """Routing is the classifier's job now (bot/triage); a stale ``signals`` block is an error."""
     data = _shipped_data()
-    data["signals"][0] = {"pattern": "(unclosed", "weight": 0.5}
-    data["signals"][1]["weight"] = 1.5
+    data["signals"] = [{"pattern": "メール", "weight": 0.5}]
     path = _write(tmp_path, "signals.yaml", data)
     with pytest.raises(PlaybookFileError) as info:
         load_playbook(path)
-    assert "signals.0.pattern" in str(info.value)
-    assert "signals.1.weight" in str(info.value)
+    assert "signals" in str(info.value)
 
 
 def test_invalid_yaml_fails_naming_the_file(tmp_path: Path) -> None:

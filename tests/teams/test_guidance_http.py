@@ -46,11 +46,22 @@ async def test_japanese_text_is_answered_in_japanese_even_with_english_teams(
     assert cards[0]["body"][0]["text"] == "テスト用：大量メール"
 
 
-async def test_unrelated_message_gets_scope_notice_and_menu(sample_bot: BotUnderTest) -> None:
-    cards = await sample_bot.say("有給休暇の申請方法を教えて")
+async def test_unrelated_message_gets_one_friendly_line(sample_bot: BotUnderTest) -> None:
+    cards = await sample_bot.say("会議室の予約はどうすればいいですか")
     text = _texts(cards[0])
-    assert "お答えできません" in text
-    assert "テスト用：大量メール" in text  # the menu offers the playbooks
+    assert "お答えできません" not in text  # never a refusal
+    assert "カスハラ" in text  # what Mamoru is for, in one line
+    assert len(cards[0]["body"]) == 1
+
+
+async def test_danger_gets_the_safety_route_even_without_its_playbook(
+    sample_bot: BotUnderTest,
+) -> None:
+    """An office that removed the safety playbook still never answers a threat with a refusal."""
+    cards = await sample_bot.say("殺すぞと言われました")
+    text = _texts(cards[0])
+    assert "どれに近いですか" in text
+    assert "上司にすぐ知らせる" in text
 
 
 async def test_empty_emoji_and_huge_texts_get_an_answer(sample_bot: BotUnderTest) -> None:
@@ -71,7 +82,7 @@ async def test_show_scripts_keeps_guidance_and_sends_model_replies(
     sample_bot: BotUnderTest,
 ) -> None:
     status, body, cards = await sample_bot.click(
-        "playbook.scripts", {"playbook": "sample-flood", "locale": "ja"}
+        "playbook.scripts", {"playbook": "mass-email", "locale": "ja"}
     )
     assert status == 200
     assert body["statusCode"] == 200
@@ -80,7 +91,7 @@ async def test_show_scripts_keeps_guidance_and_sends_model_replies(
 
 
 async def test_menu_button_opens_playbook(sample_bot: BotUnderTest) -> None:
-    status, body, _ = await sample_bot.click("playbook.show", {"playbook": "sample-flood"})
+    status, body, _ = await sample_bot.click("playbook.show", {"playbook": "mass-email"})
     assert status == 200
     assert body["value"]["body"][0]["text"] == "テスト用：大量メール"
 

@@ -1,0 +1,88 @@
+"""The features the triage model reads: normalised words plus character n-grams.
+
+Two views of the same text, so that each covers the other's blind spot:
+
+- **Words**: SudachiPy (dictionary ``sudachidict-core``, installed from PyPI, no
+  download at runtime) splits Japanese into morphemes and gives each its
+  *normalised form*: inflections and spelling variants fold together
+  (待ってた → 待つ, 打切る → 打ち切る, メール/メイル). Latin words come out
+  lower-cased, so English is read word by word too.
+- **Character n-grams** (1–3 characters) of the text with katakana folded to
+  hiragana: robust to typos, unknown slang and kana-only writing (えっくす).
+
+``FEATURE_VERSION`` is part of the model id: change it whenever the output of
+``features`` changes, and retrain (``make triage``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+FEATURE_VERSION = "tfidf(words-sudachi-C)+tfidf(chars-1-3)/v2"
+
+# Control and format characters (C0/C1, zero-width, bidi marks).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_SPACES = re.compile(r"\s+")
+# Something a person wrote: a letter or a digit of any script (not only emoji/symbols).
+_READABLE = re.compile(r"[^\W_]", re.UNICODE)
+_KATAKANA = {c: c - 0x60 for c in range(0x30A1, 0x30F7)}  # ァ..ヶ → ぁ..ゖ
+_SKIP_POS = {"補助記号", "空白"}  # punctuation and spaces carry no meaning as words
+# Sudachi refuses inputs above ~49 KB; Mamoru reads far less than that anyway.
+READ_CHARS = 1200
+
+
+def clean(text: str) -> str:
+    """NFKC, lower-case, control characters removed, spaces collapsed, cut to ``READ_CHARS``."""
+    folded = unicodedata.normalize("NFKC", _CONTROL.sub(" ", text[: READ_CHARS * 2]))
+    return _SPACES.sub(" ", folded).strip().lower()[:READ_CHARS]
+
+
+def readable(cleaned: str) -> bool:
+    """Whether the text holds at least one letter or digit (emoji-only text does not)."""
+    return _READABLE.search(cleaned) is not None
+
+
+def kana_folded(cleaned: str) -> str:
+    """Katakana as hiragana, so エックス and えっくす share their n-grams."""
+    return cleaned.translate(_KATAKANA)
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> Any:
+    # Imported lazily: loading the dictionary takes a moment and only triage needs it.
+    from sudachipy import Dictionary, SplitMode
+
+    # Only the fields read below: a smaller, faster tokenizer.
+    return Dictionary(dict="core").tokenizer(mode=SplitMode.C, fields={"pos", "normalized_form"})
+
+
+def words(cleaned: str) -> list[str]:
+    """The normalised forms of the morphemes of ``cleaned`` (split mode C)."""
+    if not cleaned:
+        return []
+    result = []
+    for morpheme in _tokenizer().tokenize(cleaned):
+        if morpheme.part_of_speech()[0] in _SKIP_POS:
+            continue
+        form = morpheme.normalized_form().lower()
+        if form.strip():
+            result.append(form)
+    return result
+
+
+def features(text: str) -> tuple[list[str], list[str]]:
+    """The two feature groups of ``text``: ``w:`` normalised words and ``c:`` n-grams.
+
+    Each group is weighted (tf-idf) and L2-normalised on its own, so a long run of
+    n-grams cannot drown the few words that carry the meaning.
+    """
+    cleaned = clean(text)
+    word_features = [f"w:{w}" for w in words(cleaned)]
+    folded = kana_folded(cleaned).replace(" ", "_")
+    char_features = [
+        f"c:{folded[i : i + n]}" for n in (1, 2, 3) for i in range(len(folded) - n + 1)
+    ]
+    return word_features, char_features
