@@ -321,7 +321,6 @@ def build_app(
             directory=directory,
             messenger=Messenger(adapter, settings.client_id),
             clock=clock,
-            department=settings.default_department,
         ),
         guide.library,
     )

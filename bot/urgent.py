@@ -52,22 +52,22 @@ class UrgentAlerts:
         directory: Directory,
         messenger: Messenger,
         clock: Clock,
-        department: str,
     ) -> None:
         self._store = store
         self._registry = registry
         self._directory = directory
         self._messenger = messenger
         self._clock = clock
-        self._department = department
 
     async def alert(self, request: AlertRequest) -> AlertOutcome:
         """Record the case, post the URGENT thread, message each manager."""
         where = " ".join(request.where.split())[:200]
+        # The staff member's own department: its managers are the ones to come.
+        department = await self._directory.department_of(request.person.object_id)
         draft = IncidentDraft(
             type=IncidentType.URGENT_SAFETY,
             reporter=request.person,
-            department=self._department,
+            department=department,
             summary=f"上司にすぐ知らせる / Alert my managers: {where or '-'}",
             physical_threat=True,
         )
@@ -82,8 +82,8 @@ class UrgentAlerts:
         if await self._registry.get(THREAD, incident.id):
             # A repeated click: the managers already know; tell the staff member so again.
             return AlertOutcome(incident.id, True, 0)
-        managers = await self._managers(exclude=request.person.object_id)
-        posted = await self._post_thread(incident.id, request, where, managers)
+        managers = await self._managers(department, exclude=request.person.object_id)
+        posted = await self._post_thread(incident.id, department, request, where, managers)
         told = await self._tell_managers(incident.id, request, where, managers)
         log.warning(
             "URGENT alert %s: channel %s, %d manager(s) told directly",
@@ -93,22 +93,26 @@ class UrgentAlerts:
         )
         return AlertOutcome(incident.id, posted, told)
 
-    async def _managers(self, *, exclude: str) -> list[tuple[str, dict[str, Any]]]:
+    async def _managers(self, department: str, *, exclude: str) -> list[tuple[str, dict[str, Any]]]:
+        """The department's managers Mamoru knows how to reach (they have talked to it)."""
         users = await self._registry.all(USER)
         found = []
         for object_id, record in sorted(users.items()):
-            if object_id != exclude and await self._directory.is_manager(object_id):
+            if object_id == exclude:
+                continue
+            if (await self._directory.viewer(object_id)).manages(department):
                 found.append((object_id, record))
         return found
 
     async def _post_thread(
         self,
         incident_id: str,
+        department: str,
         request: AlertRequest,
         where: str,
         managers: list[tuple[str, dict[str, Any]]],
     ) -> bool:
-        channel = await self._registry.get(CHANNEL, self._department)
+        channel = await self._registry.get(CHANNEL, department)
         if channel is None:
             log.error("URGENT alert %s: no managers' channel registered", incident_id)
             return False
