@@ -6,8 +6,8 @@
 # (local only: no Azure account, no token) with its data in $MAMORU_DATA_DIR
 # (.mamoru). In sandbox mode (the default) it runs the local Graph service with the
 # demo office in-process at $MAMORU_GRAPH_SANDBOX_URL (http://127.0.0.1:5280).
-# Demo defaults, each unless set in the environment or in .env: managers are the demo
-# office's managers group, the department mailbox is the demo one.
+# Demo defaults, each unless set in the environment or in .env: the demo office's two
+# departments (their managers, staff), the department mailbox is the demo one.
 #
 # Playgrounds (their web UIs never open a browser themselves: open the printed URLs):
 #   staff   田中 花子, scripts/playground/staff.yml,   port $PLAYGROUND_PORT (56150)
@@ -17,9 +17,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# The demo office's fixed ids (graph/sandbox/seed.py: DEMO_MANAGERS_GROUP_ID,
-# DEMO_DEPARTMENT_MAILBOX, DEMO_ABUSER).
-DEMO_MANAGERS_GROUP_ID=d3e0a001-0000-4000-8000-0000000000a0
+# The demo office's fixed ids (graph/sandbox/seed.py: DEMO_DEPARTMENT_MAILBOX,
+# DEMO_ABUSER; its managers' group is in scripts/playground/departments.yaml).
 DEMO_DEPARTMENT_MAILBOX=shimin-soudan@city.example.jp
 DEMO_ABUSER=kujou.claims@example.net
 DEMO_MAILBOX=tanaka@city.example.jp
@@ -34,7 +33,12 @@ default() {
 export MAMORU_ALLOW_ANONYMOUS=true
 export MAMORU_DATA_DIR=${MAMORU_DATA_DIR:-.mamoru}
 export TEAMSAPPTESTER_BROWSER=${TEAMSAPPTESTER_BROWSER:-none}
-default MAMORU_MANAGER_GROUP_ID "$DEMO_MANAGERS_GROUP_ID"
+# Two departments (scripts/playground/departments.yaml): 高橋 課長 manages 田中 花子's.
+# Managers configured the single-department way (MAMORU_MANAGER_IDS/GROUP_ID) win.
+if [[ -z ${MAMORU_MANAGER_IDS:-}${MAMORU_MANAGER_GROUP_ID:-} ]] &&
+    ! grep -qs "^[[:space:]]*MAMORU_MANAGER_\(IDS\|GROUP_ID\)=" .env; then
+    default MAMORU_DEPARTMENTS_FILE scripts/playground/departments.yaml
+fi
 default MAMORU_DEPARTMENT_MAILBOX "$DEMO_DEPARTMENT_MAILBOX"
 default MAMORU_GRAPH_SANDBOX_URL http://127.0.0.1:5280
 BOT_PORT=${MAMORU_PORT:-3978}

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.config import BotAuthType, GraphMode, Settings
+from bot.departments import DepartmentsError, load_organisation
 from bot.doctor import Finding, fail, ok, warn
 
 AREA = "Configuration"
@@ -215,29 +216,33 @@ def _tls_mode(query: Mapping[str, str | tuple[str, ...]]) -> str:
 
 
 def check_managers(settings: Settings, env: Mapping[str, str]) -> Finding:
-    """Somebody must be able to approve: manager ids or a manager group."""
+    """Somebody must be able to approve: each department's managers (ids and/or a group)."""
     name = "Managers"
-    bad = [i for i in settings.manager_id_set if not is_guid(i)]
-    if settings.manager_group_id and not is_guid(settings.manager_group_id):
-        bad.append(settings.manager_group_id)
+    try:
+        organisation = load_organisation(settings)
+    except DepartmentsError as exc:
+        return fail(AREA, name, str(exc), "fix the departments configuration (deploy/README.md)")
+    people = [organisation.legal, *(d.managers for d in organisation.departments)]
+    people += [d.staff for d in organisation.departments]
+    bad = [i for m in people for i in m.ids if not is_guid(i)]
+    bad += [m.group_id for m in people if m.group_id and not is_guid(m.group_id)]
     if bad:
         return fail(
             AREA,
             name,
             f"{len(bad)} value(s) are not Entra object ids (GUIDs)",
-            "MAMORU_MANAGER_IDS and MAMORU_MANAGER_GROUP_ID take object ids, not names or "
-            "addresses (Entra admin center → Users/Groups → Object ID)",
+            "managers, staff and the legal role take object ids, not names or addresses "
+            "(Entra admin center → Users/Groups → Object ID)",
         )
-    parts = []
-    if settings.manager_id_set:
-        parts.append(f"{len(settings.manager_id_set)} manager id(s)")
-    if settings.manager_group_id:
-        parts.append(f"group {settings.manager_group_id}")
-    if parts:
-        return ok(AREA, name, " and ".join(parts))
+    without = [d.id for d in organisation.departments if d.managers.is_empty()]
+    if not without:
+        count = len(organisation.departments)
+        legal = ", legal role set" if not organisation.legal.is_empty() else ""
+        return ok(AREA, name, f"{count} department(s), each with managers{legal}")
     problem, fix = (
         "no managers: escalated cases cannot be approved",
-        "set MAMORU_MANAGER_IDS or MAMORU_MANAGER_GROUP_ID (deploy/README.md step 7)",
+        "set MAMORU_DEPARTMENTS_FILE, or MAMORU_MANAGER_IDS / MAMORU_MANAGER_GROUP_ID "
+        "(deploy/README.md step 7)",
     )
     return fail(AREA, name, problem, fix) if in_azure(settings) else warn(AREA, name, problem, fix)
 

@@ -126,3 +126,45 @@ async def test_the_directory_resolves_roles_and_departments(tmp_path: Path) -> N
     calls = len(asked)
     await directory.viewer("oid-kakaricho")
     assert len(asked) == calls  # group answers are cached for a while
+
+
+async def test_the_demo_office_has_two_departments() -> None:
+    """`make run`: 高橋 課長 manages 田中 花子's department, not 鈴木 次郎's."""
+    from graph.sandbox import Tenant, seed_demo
+    from graph.sandbox.seed import DEMO_USER_IDS
+
+    tenant = Tenant()
+    seed_demo(tenant, flood=1)
+
+    async def in_group(group_id: str, object_id: str) -> bool:
+        group = tenant.groups.get(group_id)
+        return bool(group) and object_id in group.member_ids
+
+    demo = Path(__file__).parents[2] / "scripts" / "playground" / "departments.yaml"
+    directory = OrganisationDirectory(
+        load_organisation(settings(departments_file=demo)), group_check=in_group
+    )
+    ids = DEMO_USER_IDS
+    tanaka, suzuki = ids["tanaka@city.example.jp"], ids["suzuki@city.example.jp"]
+    kacho, bucho = ids["kacho@city.example.jp"], ids["bucho@city.example.jp"]
+    assert await directory.department_of(tanaka) == "shimin-soudan"
+    assert await directory.department_of(suzuki) == "zeimu"
+    assert (await directory.viewer(kacho)).managed_departments == {"shimin-soudan"}
+    assert (await directory.viewer(bucho)).managed_departments == {"shimin-soudan", "zeimu"}
+    assert directory.department_name("shimin-soudan") == "市民相談課"
+
+
+def test_doctor_checks_the_departments() -> None:
+    from bot.doctor.configuration import check_managers
+
+    good = {
+        "departments": [
+            {"id": "a", "managers": {"group_id": "d3e0a001-0000-4000-8000-0000000000a0"}}
+        ]
+    }
+    finding = check_managers(settings(departments=json.dumps(good)), {})
+    assert finding.status.value == "ok" and "1 department" in finding.what
+    bad = {"departments": [{"id": "a", "managers": {"ids": ["kacho@city.example.lg.jp"]}}]}
+    assert check_managers(settings(departments=json.dumps(bad)), {}).status.value == "fail"
+    broken = check_managers(settings(departments="departments: []"), {})
+    assert broken.status.value == "fail"
