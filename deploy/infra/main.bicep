@@ -88,6 +88,15 @@ param managerIds string = ''
 @description('Entra group whose members are managers (MAMORU_MANAGER_GROUP_ID). Needs GroupMember.Read.All (see deploy/README.md).')
 param managerGroupId string = ''
 
+@description('The departments, their managers and staff, as one JSON document (MAMORU_DEPARTMENTS; format in deploy/README.md step 7). Empty: one department managed by managerIds/managerGroupId.')
+param departments string = ''
+
+@description('Entra object ids of the organisation-wide role, e.g. the legal section, comma-separated (MAMORU_LEGAL_IDS): sees and exports every case.')
+param legalIds string = ''
+
+@description('Entra group of the organisation-wide role (MAMORU_LEGAL_GROUP_ID). Needs GroupMember.Read.All.')
+param legalGroupId string = ''
+
 @description('Mailbox (UPN) that sends the organisation notices (MAMORU_DEPARTMENT_MAILBOX); it must be in the opted-in group.')
 param departmentMailbox string = ''
 
@@ -224,6 +233,9 @@ module app 'modules/app.bicep' = {
     graphMode: graphMode
     managerIds: managerIds
     managerGroupId: managerGroupId
+    departments: departments
+    legalIds: legalIds
+    legalGroupId: legalGroupId
     departmentMailbox: departmentMailbox
     adminContact: adminContact
   }

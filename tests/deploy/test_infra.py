@@ -28,8 +28,6 @@ PARAM = re.compile(r"^param (\w+) (\w+)( = .*)?$", re.M)
 OUTPUT = re.compile(r"^output (\w+) \w+ = ", re.M)
 # MAMORU_* app settings that name settings other features read (or will read).
 NOT_YET_SETTINGS = {
-    "MANAGER_IDS": "escalation (issue 5) reads it",
-    "MANAGER_GROUP_ID": "escalation (issue 5) reads it",
     "DEPARTMENT_MAILBOX": "escalation (issue 5) reads it",
 }
 

@@ -23,6 +23,9 @@ param evidenceContainerUrl string
 param graphMode string
 param managerIds string = ''
 param managerGroupId string = ''
+param departments string = ''
+param legalIds string = ''
+param legalGroupId string = ''
 param departmentMailbox string = ''
 param adminContact string = ''
 
@@ -131,6 +134,18 @@ resource site 'Microsoft.Web/sites@2022-09-01' = {
         {
           name: 'MAMORU_MANAGER_GROUP_ID'
           value: managerGroupId
+        }
+        {
+          name: 'MAMORU_DEPARTMENTS'
+          value: departments
+        }
+        {
+          name: 'MAMORU_LEGAL_IDS'
+          value: legalIds
+        }
+        {
+          name: 'MAMORU_LEGAL_GROUP_ID'
+          value: legalGroupId
         }
         {
           name: 'MAMORU_DEPARTMENT_MAILBOX'
