@@ -25,6 +25,7 @@ from bot.config import BotAuthType, GraphMode, Settings
 from bot.departments import DepartmentsError, load_organisation
 from bot.directory import OrganisationDirectory
 from bot.domain.access import Viewer
+from bot.domain.flood import FloodThresholds
 from bot.domain.mailbox import MailboxError
 from bot.domain.matcher import Matcher
 from bot.domain.ports import (
@@ -46,6 +47,9 @@ from bot.evidence.anchors import Anchoring, LocalAnchorStore
 from bot.evidence.azure_blobs import AzureEvidenceContainer
 from bot.evidence.blobs import LocalBlobStore
 from bot.exports import EXPORT_JOB, Exports
+from bot.flood import webhook as flood_webhook
+from bot.flood.graph_feed import GraphInboxFeed
+from bot.flood.watch import Endpoints, FloodWatch, parse_watch_list
 from bot.guidance import Guide
 from bot.jobs.periodic import SecondProcess, SingleRunnerLock, SqlLeases, every
 from bot.jobs.runner import JobHandler, JobRunner
@@ -66,6 +70,7 @@ from bot.store.tasks import SqlTasks
 from bot.teams import cases as case_routes
 from bot.teams import escalation as escalation_routes
 from bot.teams import exports as export_routes
+from bot.teams import flood as flood_routes
 from bot.teams import guidance as guidance_routes
 from bot.teams import incidents as incident_routes
 from bot.teams import lifecycle
@@ -76,6 +81,7 @@ from bot.teams.hosting import build_hosting
 from bot.teams.messenger import Messenger
 from bot.triage.model import LinearClassifier
 from bot.urgent import UrgentAlerts
+from graph.changes import GraphChangesClient
 from graph.sandbox import RunningSandbox, Tenant, make_sandbox, seed_demo, start_sandbox
 
 log = logging.getLogger(__name__)
@@ -371,6 +377,18 @@ def build_app(
 
     web_app.router.add_get("/exports/{link}", exports.page)
     web_app.router.add_post("/exports/{link}", exports.download)
+    messenger = Messenger(adapter, settings.client_id)
+    flood = build_flood(settings, persistence, mailbox, clock, messenger)
+    flood_routes.register(
+        actions,
+        flood,
+        persistence.store,
+        directory,
+        guide.library,
+        on_reported=escalations.request_escalation,
+    )
+    flood_webhook.add_routes(web_app, flood)
+    web_app[FLOOD] = flood
     web_app[SERVICES] = Services(guide, persistence, escalations, runner, reminders)
     web_app[SNS] = sns
     background: list[asyncio.Task[None]] = []
@@ -422,9 +440,23 @@ def build_app(
                         )
                     )
                 )
+            if flood.mailboxes:
+                flood_interval = dt.timedelta(minutes=min(1.0, settings.flood_poll_minutes))
+                background.append(
+                    asyncio.create_task(
+                        every(
+                            flood_interval,
+                            "flood-watch",
+                            flood.tick,
+                            leases=leases,
+                            owner=runner.worker_id,
+                        )
+                    )
+                )
 
     async def stop(_app: web.Application) -> None:
         await escalations.drain()  # card updates already promised to the thread
+        await flood.drain()
         await sns.fetcher.aclose()
         for task in background:
             await stop_reminders(task)
@@ -521,6 +553,53 @@ def build_sns(
         post_to_thread=escalations.post_to_thread,
     )
     return SnsPieces(capture, fetcher, legal_clock, monitor)
+
+
+# --- Flood watch (issue 15)
+
+FLOOD = web.AppKey("mamoru_flood", FloodWatch)
+
+
+def build_flood(
+    settings: Settings,
+    persistence: Persistence,
+    mailbox: GraphMailbox,
+    clock: Clock,
+    messenger: Messenger,
+) -> FloodWatch:
+    """The flood watch over the same Graph session as mail protection."""
+    try:
+        watched = parse_watch_list(
+            settings.flood_mailboxes, default_department=settings.default_department
+        )
+        thresholds = FloodThresholds(
+            per_day=settings.flood_per_day,
+            per_hour=settings.flood_per_hour,
+            same_subject=settings.flood_same_subject,
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"MAMORU_FLOOD_MAILBOXES: {exc}") from exc
+    base = settings.flood_notification_base_url or (
+        f"https://{settings.public_hostname}" if settings.public_hostname else ""
+    )
+    endpoints = (
+        Endpoints(
+            notifications=base.rstrip("/") + flood_webhook.NOTIFICATIONS_PATH,
+            lifecycle=base.rstrip("/") + flood_webhook.LIFECYCLE_PATH,
+        )
+        if base
+        else None
+    )
+    return FloodWatch(
+        feed=GraphInboxFeed(GraphChangesClient(mailbox.client.transport)),
+        registry=persistence.registry,
+        sender=messenger,
+        clock=clock,
+        mailboxes=watched,
+        thresholds=thresholds,
+        endpoints=endpoints,
+        poll_interval=dt.timedelta(minutes=settings.flood_poll_minutes),
+    )
 
 
 def wire_tasks(

@@ -135,6 +135,18 @@ class Settings(BaseSettings):
     sns_monitor_daily_days: int = Field(default=7, ge=0)  # spread prompts: daily this long
     sns_monitor_weekly_weeks: int = Field(default=8, ge=0)  # then weekly this many times
 
+    # --- Flood watch (issue 15; docs/flood.md): metadata of opted-in mailboxes only
+    # Comma-separated: "upn=<owner's Entra object id>" (a person's mailbox: the card goes to
+    # them) or "upn=dept:<department>" (a department mailbox: its managers' channel).
+    flood_mailboxes: str = ""
+    flood_per_day: int = Field(default=20, ge=1)  # mails from one sender in 24 hours
+    flood_per_hour: int = Field(default=10, ge=1)  # ... in 60 minutes
+    flood_same_subject: int = Field(default=5, ge=1)  # ... with the same subject in 24 hours
+    flood_poll_minutes: float = Field(default=5.0, gt=0)  # a delta round at least this often
+    # Where Graph posts change notifications; empty: https://<public_hostname> if set, else
+    # no subscriptions (delta rounds only).
+    flood_notification_base_url: str = ""
+
     # --- Teams app package (`mamoru teams package`; deploy/README.md)
     public_hostname: str = ""  # the web app's host name, e.g. app-mamoru-xyz.azurewebsites.net
     teams_app_id: str = ""  # the Teams app's id (GUID); empty: derived from client_id, stable

@@ -40,3 +40,6 @@ class Verb(StrEnum):
     CASES_LIST = "cases.list"
     CASE_SHOW = "case.show"
     EXPORT_LINK = "export.link"
+    # Flood watch, linked cases, figures (issue 15)
+    FLOOD_START = "flood.start"
+    FLOOD_DISMISS = "flood.dismiss"

@@ -196,3 +196,8 @@ STRINGS |= _SNS
 from cards.i18n.case_strings import JA as _CASES  # noqa: E402
 
 STRINGS |= _CASES
+
+# Flood watch, linked cases, figures (issue 15): their own module, merged here.
+from cards.i18n.flood_strings import JA as _FLOOD  # noqa: E402
+
+STRINGS |= _FLOOD

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from aiohttp import web
 
+import graph.sandbox.routes_changes  # delta and subscriptions (registers on the same router)
 import graph.sandbox.routes_other  # noqa: F401  (registers its routes on the shared router)
 from graph.sandbox.routes_mail import router
 from graph.sandbox.service import Ctx, DropConnection, GraphHttpError, Reply, Sandbox, error_body

@@ -40,6 +40,7 @@ from cards.urgent import (
     urgent_thread_card,
 )
 from cards.verbs import Verb
+from tests.flood.sample_cards import issue15_cards
 from tests.sns.sample_cards import sns_cards
 from tests.support.paths import SCHEMAS_DIR
 
@@ -86,6 +87,7 @@ def every_card() -> Iterator[tuple[str, dict[str, Any]]]:
         yield f"error-{locale}", error_card(locale, "abc123")
         yield from sns_cards(locale)
         yield from urgent_cards(library, locale)
+        yield from issue15_cards(locale)
 
 
 def urgent_cards(library: PlaybookLibrary, locale: Locale) -> Iterator[tuple[str, dict[str, Any]]]:

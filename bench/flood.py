@@ -1,0 +1,155 @@
+"""Benchmark (not a test): flood detection while one sender writes 10,000 mails in an hour.
+
+The local Graph service runs with Microsoft's Outlook limits (10,000 requests per 10
+minutes per app and mailbox). Time is simulated: the hour passes in steps, the mails of
+each step are delivered with their simulated received times, and the flood watch
+(``bot.flood.watch``) runs as it would in production:
+
+- ``delta``: no public endpoint, a delta round every poll interval (5 minutes);
+- ``notified``: Graph notifies each new mail; notifications within the debounce (2 s)
+  make one delta round, as ``FloodWatch.request_sync`` does.
+
+For each: Graph requests made in the hour, floods detected (must be 1), requests per
+detected flood, the busiest 10 minutes as a share of the per-mailbox budget, and the
+simulated time from the flood's first mail to the card.
+
+    .venv/bin/python bench/flood.py             # 10,000 mails
+    .venv/bin/python bench/flood.py --mails 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.domain.flood import FloodThresholds
+from bot.flood.graph_feed import GraphInboxFeed
+from bot.flood.watch import FloodWatch, WatchedMailbox
+from bot.store.registry import MemoryRegistry
+from graph.auth import ClientCredentialsTokenProvider
+from graph.changes import GraphChangesClient
+from graph.sandbox import Limits, Tenant, make_sandbox, start_sandbox
+from graph.sandbox.seed import mail_bomb
+from graph.transport import GraphTransport
+
+MAILBOX = "tanaka@city.example.jp"
+SENDER = "kujou.claims@example.net"
+APP, SECRET = "bench-app", "bench-secret"
+BUDGET, WINDOW = 10_000, dt.timedelta(minutes=10)
+
+
+class SimClock:
+    """Simulated time."""
+
+    def __init__(self, at: dt.datetime) -> None:
+        self.at = at
+
+    def now(self) -> dt.datetime:
+        return self.at
+
+
+class Cards:
+    """Counts the cards the watch would send."""
+
+    def __init__(self, clock: SimClock) -> None:
+        self.clock = clock
+        self.sent: list[dt.datetime] = []
+
+    async def send(self, _reference: dict[str, Any], _card: dict[str, Any]) -> None:
+        self.sent.append(self.clock.now())
+
+    async def create_thread(self, **_kwargs: Any) -> None:
+        self.sent.append(self.clock.now())
+
+
+async def run(mode: str, mails: int) -> dict[str, Any]:
+    tenant = Tenant()
+    box = tenant.add_user(MAILBOX, "田中 花子", user_id="owner-1")
+    tenant.add_app(APP, SECRET, {"Mail.ReadBasic.All"}, {MAILBOX})
+    running = await start_sandbox(make_sandbox(tenant, Limits()))
+    start = dt.datetime(2026, 12, 2, 0, 0, tzinfo=dt.UTC)
+    clock = SimClock(start)
+    cards = Cards(clock)
+    registry = MemoryRegistry()
+    await registry.put("user", "owner-1", {"reference": {"locale": "ja"}})
+    tokens = ClientCredentialsTokenProvider(running.token_url, APP, SECRET)
+    transport = GraphTransport(running.base_url, tokens)
+    watch = FloodWatch(
+        feed=GraphInboxFeed(GraphChangesClient(transport)),
+        registry=registry,
+        sender=cards,
+        clock=clock,
+        mailboxes=[WatchedMailbox(MAILBOX, owner_id="owner-1")],
+        thresholds=FloodThresholds(),
+        endpoints=None,
+    )
+    await watch.sync(MAILBOX)  # the first round, before the flood
+    step = dt.timedelta(seconds=2 if mode == "notified" else 300)
+    steps = int(dt.timedelta(hours=1) / step)
+    per_step, extra = divmod(mails, steps)
+    rounds: list[tuple[dt.datetime, int]] = []
+    began = time.perf_counter()
+    until_card: int | None = None
+    for n in range(steps):
+        clock.at = start + step * (n + 1)
+        count = per_step + (1 if n < extra else 0)
+        if count:
+            mail_bomb(tenant, box, sender=SENDER, count=count, span=step, end=clock.at)
+        before = watch.requests
+        await watch.sync(MAILBOX)  # the debounced poke, or the timer
+        rounds.append((clock.at, watch.requests - before))
+        if cards.sent and until_card is None:
+            until_card = watch.requests
+    elapsed = time.perf_counter() - began
+    total = watch.requests
+    busiest = max(sum(r for at, r in rounds if t - WINDOW < at <= t) for t, _ in rounds)
+    recorded = sum(1 for r in tenant.requests if MAILBOX in r.path)
+    await transport.aclose()
+    await running.close()
+    detected = len(cards.sent)
+    first_mail = start + step / max(per_step, 1)
+    return {
+        "mode": mode,
+        "requests": total,
+        "recorded": recorded,
+        "floods": detected,
+        "per_flood": total / detected if detected else float("inf"),
+        "until_card": until_card,
+        "busiest": busiest,
+        "share": busiest / BUDGET,
+        "detect_after": (cards.sent[0] - first_mail) if detected else None,
+        "elapsed": elapsed,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mails", type=int, default=10_000)
+    args = parser.parse_args()
+    print(f"flood watch: {args.mails:,} mails from one sender in one hour, one mailbox")
+    print(f"budget: {BUDGET:,} requests per {WINDOW.seconds // 60} minutes per app and mailbox")
+    ok = True
+    for mode in ("delta", "notified"):
+        r = asyncio.run(run(mode, args.mails))
+        print(
+            f"- {r['mode']:8} Graph requests {r['requests']:>5} (sandbox saw {r['recorded']}), "
+            f"floods detected {r['floods']}, requests per detected flood {r['per_flood']:.0f} "
+            f"({r['until_card']} until the card), "
+            f"busiest 10 min {r['busiest']} = {r['share']:.2%} of the budget, "
+            f"card {r['detect_after']} after the first mail "
+            f"(simulated hour in {r['elapsed']:.1f} s)"
+        )
+        ok = ok and r["floods"] == 1 and r["share"] < 0.1
+    print("OK" if ok else "FAILED: expected exactly one card and under 10% of the budget")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

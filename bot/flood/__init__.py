@@ -1,0 +1,1 @@
+"""Flood watch: Mamoru notices a mail flood in an opted-in mailbox before anyone reports it."""

@@ -1,0 +1,451 @@
+"""Flood watch: new-mail metadata of opted-in mailboxes in, one proactive card per flood out.
+
+The application service between the ``InboxFeed`` port (Graph delta rounds and change
+notifications), the detection rule (``bot.domain.flood``), the registry (state, alerts)
+and the messenger. How it stays correct:
+
+- a notification is only a poke: it makes the mailbox's delta round run (debounced,
+  one at a time per mailbox), so replayed, duplicated or out-of-order notifications cost
+  at most one extra request and count nothing twice (messages are counted by id);
+- the delta round also runs on a timer, which closes any gap (missed notifications,
+  an expired subscription) and is the only source where no public endpoint exists;
+- an alert is recorded before its card is sent (at most one card per flood);
+- a mailbox Graph refuses (out of the IT-defined scope) or that leaves the configured
+  list stops being watched, and its owner or managers are told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hmac
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.domain.flood import (
+    FeedReset,
+    FloodFigures,
+    FloodThresholds,
+    InboxFeed,
+    MailboxOutOfScope,
+    MailboxTally,
+    SubscriptionGone,
+    address_domain,
+    due_for_alert,
+    floods,
+    normalise_address,
+)
+from bot.domain.locale import Locale
+from bot.domain.mailbox import MailboxError
+from bot.domain.ports import Clock, Registry
+from cards.flood import flood_alert_card, flood_notice_card
+
+log = logging.getLogger(__name__)
+
+WATCH = "flood-watch"  # key: mailbox -> cursor, tally, subscription, status
+ALERT = "flood-alert"  # key: "<mailbox>|<sender>" -> when announced, figures, silenced, case
+USER = "user"  # the escalation registry's people (conversation references)
+CHANNEL = "channel"  # the escalation registry's managers' channels, by department
+SUBSCRIPTION_LIFETIME = dt.timedelta(days=3)
+RENEW_BEFORE = dt.timedelta(hours=12)
+RETRY_STOPPED_AFTER = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedMailbox:
+    """A mailbox in the flood watch: a person's (``owner_id``) or a department's."""
+
+    address: str
+    owner_id: str = ""  # Entra object id of the person; empty for a department mailbox
+    department: str = ""
+
+    @property
+    def is_department(self) -> bool:
+        """Whether the managers' channel, not a person, hears about floods here."""
+        return not self.owner_id
+
+
+def parse_watch_list(text: str, *, default_department: str) -> list[WatchedMailbox]:
+    """``MAMORU_FLOOD_MAILBOXES``: ``upn=<owner object id>`` or ``upn=dept:<department>``."""
+    out: list[WatchedMailbox] = []
+    for raw in text.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        address, _, who = entry.partition("=")
+        address = normalise_address(address)
+        if "@" not in address:
+            raise ValueError(f"flood watch: '{address}' is not a mailbox address")
+        who = who.strip()
+        if who.startswith("dept:"):
+            out.append(WatchedMailbox(address, department=who[5:].strip() or default_department))
+        elif who:
+            out.append(WatchedMailbox(address, owner_id=who, department=default_department))
+        else:
+            out.append(WatchedMailbox(address, department=default_department))
+    return out
+
+
+class CardSender(Protocol):
+    """Sends cards outside a user's turn (``bot.teams.messenger.Messenger``)."""
+
+    async def send(self, reference: dict[str, Any], card: dict[str, Any]) -> Any:
+        """Send into a stored conversation."""
+        ...
+
+    async def create_thread(
+        self, *, channel_id: str, service_url: str, tenant_id: str, card: dict[str, Any]
+    ) -> Any:
+        """Open a channel thread."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Where Graph posts change and lifecycle notifications (a public https URL)."""
+
+    notifications: str
+    lifecycle: str
+
+
+class FloodWatch:
+    """Watches the configured mailboxes and announces floods."""
+
+    def __init__(
+        self,
+        *,
+        feed: InboxFeed,
+        registry: Registry,
+        sender: CardSender,
+        clock: Clock,
+        mailboxes: list[WatchedMailbox],
+        thresholds: FloodThresholds,
+        endpoints: Endpoints | None,
+        internal_domains: frozenset[str] = frozenset(),
+        poll_interval: dt.timedelta = dt.timedelta(minutes=5),
+        debounce: float = 2.0,
+    ) -> None:
+        self._feed = feed
+        self._registry = registry
+        self._sender = sender
+        self._clock = clock
+        self.mailboxes = {m.address: m for m in mailboxes}
+        self.thresholds = thresholds
+        self._endpoints = endpoints
+        # Colleagues are never counted: the watched mailboxes' own domains, plus any given.
+        self._internal = internal_domains | {address_domain(m.address) for m in mailboxes}
+        self._poll = poll_interval
+        self.debounce = debounce
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._dirty: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.requests = 0  # Graph requests made by delta rounds (benchmarks)
+        self.on_alert: list[Callable[[WatchedMailbox, FloodFigures], Awaitable[None]]] = []
+
+    # --- state
+
+    async def _state(self, mailbox: str) -> dict[str, Any]:
+        return await self._registry.get(WATCH, mailbox) or {}
+
+    async def _save(self, mailbox: str, state: dict[str, Any]) -> None:
+        await self._registry.put(WATCH, mailbox, state)
+
+    # --- delta rounds
+
+    async def sync(self, mailbox: str) -> list[FloodFigures]:
+        """Run one delta round for ``mailbox`` now; returns the floods announced."""
+        lock = self._locks.setdefault(mailbox, asyncio.Lock())
+        async with lock:
+            return await self._sync_locked(mailbox)
+
+    async def _sync_locked(self, mailbox: str) -> list[FloodFigures]:
+        watched = self.mailboxes.get(mailbox)
+        state = await self._state(mailbox)
+        if watched is None or state.get("status") == "stopped":
+            return []
+        now = self._clock.now()
+        cursor = state.get("cursor") or None
+        try:
+            try:
+                round_ = await self._feed.new_mail(
+                    mailbox, cursor=cursor, since=now - dt.timedelta(days=1)
+                )
+            except FeedReset:
+                log.info("flood watch: delta state lost, starting a new round")
+                round_ = await self._feed.new_mail(
+                    mailbox, cursor=None, since=now - dt.timedelta(days=1)
+                )
+        except MailboxOutOfScope:
+            await self.stop(mailbox, reason="scope")
+            return []
+        except MailboxError as exc:
+            log.warning("flood watch: delta round failed (%s)", exc.code or type(exc).__name__)
+            return []
+        self.requests += round_.requests
+        tally = MailboxTally.from_json(state.get("tally"))
+        changed = tally.observe(round_.sightings, now=now, internal=frozenset(self._internal))
+        state.update(
+            cursor=round_.cursor,
+            tally=tally.to_json(),
+            last_sync=now.isoformat(),
+            status="active",
+        )
+        await self._save(mailbox, state)
+        announced = []
+        for figures in floods(tally, changed, now=now, thresholds=self.thresholds):
+            if await self._announce(watched, figures):
+                announced.append(figures)
+        return announced
+
+    async def _announce(self, watched: WatchedMailbox, figures: FloodFigures) -> bool:
+        key = f"{watched.address}|{figures.sender}"
+        record = await self._registry.get(ALERT, key) or {}
+        if record.get("silenced"):
+            return False
+        last = dt.datetime.fromisoformat(record["at"]) if record.get("at") else None
+        now = self._clock.now()
+        if not due_for_alert(last, now=now, thresholds=self.thresholds):
+            return False
+        alert_id = secrets.token_hex(8)
+        # Recorded before the card goes out: a crash in between loses a card, never doubles it.
+        await self._registry.put(
+            ALERT,
+            key,
+            {**record, "at": now.isoformat(), "id": alert_id, "figures": figures.to_json()},
+        )
+        log.info("flood watch: a sender crossed %s", ",".join(figures.rules))
+        await self._deliver(
+            watched,
+            lambda locale: flood_alert_card(
+                watched.address,
+                figures,
+                locale,
+                alert_id=alert_id,
+                for_managers=watched.is_department,
+            ),
+        )
+        for listener in self.on_alert:
+            await listener(watched, figures)
+        return True
+
+    async def _deliver(
+        self, watched: WatchedMailbox, card_for: Callable[[Locale], dict[str, Any]]
+    ) -> bool:
+        """To the owner's personal chat, else (department mailbox, unreachable) the channel."""
+        if watched.owner_id:
+            user = await self._registry.get(USER, watched.owner_id)
+            reference = (user or {}).get("reference")
+            if reference:
+                locale = Locale.from_tag(reference.get("locale"))
+                await self._sender.send(reference, card_for(locale))
+                return True
+            log.info("flood watch: mailbox owner not reachable; telling the managers")
+        channel = await self._registry.get(CHANNEL, watched.department)
+        if channel is None:
+            log.warning("flood watch: no managers' channel for the mailbox's department")
+            return False
+        await self._sender.create_thread(
+            channel_id=channel["channel_id"],
+            service_url=channel["service_url"],
+            tenant_id=channel.get("tenant_id", ""),
+            card=card_for(Locale.JA),
+        )
+        return True
+
+    # --- scope
+
+    async def stop(self, mailbox: str, *, reason: str) -> None:
+        """Stop watching ``mailbox`` (out of scope, or unconfigured) and say so, once."""
+        state = await self._state(mailbox)
+        if state.get("status") == "stopped":
+            return
+        subscription = state.get("subscription") or {}
+        if subscription.get("id"):
+            # If this fails it expires on its own within days; nothing reads it any more.
+            with contextlib.suppress(MailboxError):
+                await self._feed.unsubscribe(subscription["id"])
+        await self._save(
+            mailbox,
+            {
+                "status": "stopped",
+                "reason": reason,
+                "stopped_at": self._clock.now().isoformat(),
+            },
+        )
+        log.warning("flood watch stopped for a mailbox (%s)", reason)
+        watched = self.mailboxes.get(mailbox) or WatchedMailbox(mailbox, department="")
+        await self._deliver(
+            watched, lambda locale: flood_notice_card("flood.stopped." + reason, locale, mailbox)
+        )
+
+    # --- subscriptions
+
+    async def ensure_subscription(self, mailbox: str) -> None:
+        """Subscribe, or renew before expiry; a lost subscription is replaced and its gap read."""
+        if self._endpoints is None:
+            return
+        state = await self._state(mailbox)
+        if state.get("status") == "stopped":
+            return
+        now = self._clock.now()
+        sub = state.get("subscription") or {}
+        expires = dt.datetime.fromisoformat(sub["expires"]) if sub.get("expires") else None
+        try:
+            if sub.get("id") and expires and expires - now > RENEW_BEFORE:
+                return
+            if sub.get("id") and expires and expires > now:
+                try:
+                    renewed = await self._feed.renew(sub["id"], now + SUBSCRIPTION_LIFETIME)
+                    sub = {**sub, "expires": renewed.expires_at.isoformat()}
+                    await self._save(mailbox, {**state, "subscription": sub})
+                    return
+                except SubscriptionGone:
+                    pass
+            client_state = secrets.token_urlsafe(32)
+            created = await self._feed.subscribe(
+                mailbox,
+                notification_url=self._endpoints.notifications,
+                lifecycle_url=self._endpoints.lifecycle,
+                client_state=client_state,
+                expires_at=now + SUBSCRIPTION_LIFETIME,
+            )
+        except MailboxOutOfScope:
+            await self.stop(mailbox, reason="scope")
+            return
+        except MailboxError as exc:
+            log.warning("flood watch: subscription failed (%s)", exc.code or type(exc).__name__)
+            return
+        state = await self._state(mailbox)
+        state["subscription"] = {
+            "id": created.id,
+            "expires": created.expires_at.isoformat(),
+            "client_state": client_state,
+        }
+        await self._save(mailbox, state)
+        if sub.get("id"):
+            await self.sync(mailbox)  # what arrived while no subscription existed
+
+    # --- notifications (the web endpoint hands them over)
+
+    async def on_notifications(self, payload: Mapping[str, Any]) -> int:
+        """Accept notifications whose subscription and clientState match; returns how many."""
+        items = payload.get("value") if isinstance(payload, Mapping) else None
+        accepted: set[str] = set()
+        count = 0
+        for item in items if isinstance(items, list) else []:
+            mailbox = await self._mailbox_of(item)
+            if mailbox is None:
+                continue
+            count += 1
+            accepted.add(mailbox)
+            event = item.get("lifecycleEvent")
+            if event in {"reauthorizationRequired", "subscriptionRemoved"}:
+                state = await self._state(mailbox)
+                if event == "subscriptionRemoved":
+                    state.pop("subscription", None)
+                else:  # renew now: move the expiry inside the renewal margin
+                    sub = state.get("subscription") or {}
+                    sub["expires"] = self._clock.now().isoformat()
+                    state["subscription"] = sub
+                await self._save(mailbox, state)
+                self._spawn(self.ensure_subscription(mailbox))
+        for mailbox in accepted:
+            self.request_sync(mailbox)
+        if items and count < len(items):
+            log.warning("flood watch: %d notification(s) refused", len(items) - count)
+        return count
+
+    async def _mailbox_of(self, item: Any) -> str | None:
+        if not isinstance(item, Mapping):
+            return None
+        sub_id, given = item.get("subscriptionId"), item.get("clientState")
+        if not isinstance(sub_id, str) or not isinstance(given, str):
+            return None
+        for mailbox in self.mailboxes:
+            sub = (await self._state(mailbox)).get("subscription") or {}
+            expected = sub.get("client_state", "")
+            # Constant time: the clientState is the notification's only proof of origin.
+            if (
+                sub.get("id") == sub_id
+                and expected
+                and hmac.compare_digest(expected.encode(), given.encode())
+            ):
+                return mailbox
+        return None
+
+    def request_sync(self, mailbox: str) -> None:
+        """Run a delta round soon; many pokes within the debounce make one round."""
+        if mailbox in self._dirty:
+            return
+        self._dirty.add(mailbox)
+
+        async def later() -> None:
+            await asyncio.sleep(self.debounce)
+            self._dirty.discard(mailbox)
+            await self.sync(mailbox)
+
+        self._spawn(later())
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception as exc:  # logged by type: the next timer round retries
+                log.error("flood watch task failed: %s", type(exc).__name__)
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for pending rounds (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks))
+
+    # --- the timer
+
+    async def tick(self) -> None:
+        """Subscriptions kept alive; a delta round where none ran for the poll interval."""
+        now = self._clock.now()
+        for mailbox, state in (await self._registry.all(WATCH)).items():
+            if mailbox not in self.mailboxes and state.get("status") != "stopped":
+                await self.stop(mailbox, reason="removed")
+        for mailbox in self.mailboxes:
+            state = await self._state(mailbox)
+            if state.get("status") == "stopped":
+                stopped = dt.datetime.fromisoformat(state["stopped_at"])
+                if state.get("reason") != "scope" or now - stopped < RETRY_STOPPED_AFTER:
+                    continue
+                await self._save(mailbox, {"status": "active"})  # back in scope? try again
+                state = {}
+            await self.ensure_subscription(mailbox)
+            last = state.get("last_sync")
+            if last is None or now - dt.datetime.fromisoformat(last) >= self._poll:
+                await self.sync(mailbox)
+
+    async def run_forever(self, interval: dt.timedelta) -> None:
+        """``tick`` every ``interval`` until cancelled."""
+        while True:
+            try:
+                await self.tick()
+            except Exception as exc:  # keep watching: one bad round must not end the loop
+                log.error("flood watch tick failed: %s", type(exc).__name__)
+            await asyncio.sleep(interval.total_seconds())
+
+    # --- decisions from the card
+
+    async def alert(self, mailbox: str, sender: str) -> dict[str, Any] | None:
+        """The recorded alert of ``sender`` in ``mailbox``, if any."""
+        return await self._registry.get(
+            ALERT, f"{normalise_address(mailbox)}|{normalise_address(sender)}"
+        )
+
+    async def record_decision(self, mailbox: str, sender: str, **values: Any) -> None:
+        """Remember what was decided about an alert (silenced, case started)."""
+        key = f"{normalise_address(mailbox)}|{normalise_address(sender)}"
+        record = await self._registry.get(ALERT, key) or {}
+        await self._registry.put(ALERT, key, {**record, **values})

@@ -1,0 +1,34 @@
+"""Sample cards of issue 15 (flood watch, linked cases, figures) for the schema tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from bot.domain.flood import FloodFigures
+from bot.domain.locale import Locale
+from cards.flood import flood_alert_card, flood_notice_card
+
+FIGURES = FloodFigures(
+    sender="kujou@example.net",
+    last_hour=50,
+    last_day=50,
+    same_subject=10,
+    first_at=dt.datetime(2026, 12, 2, 1, 0, tzinfo=dt.UTC),
+    last_at=dt.datetime(2026, 12, 2, 1, 30, tzinfo=dt.UTC),
+    rules=("per_hour", "per_day", "same_subject"),
+)
+
+
+def issue15_cards(locale: Locale) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each card kind of issue 15 in ``locale``."""
+    for managers in (False, True):
+        yield (
+            f"flood-alert-{managers}-{locale}",
+            flood_alert_card(
+                "tanaka@city.example.jp", FIGURES, locale, alert_id="abc", for_managers=managers
+            ),
+        )
+    for key in ("flood.dismissed", "flood.not_yours", "flood.stopped.scope"):
+        yield f"{key}-{locale}", flood_notice_card(key, locale, "tanaka@city.example.jp", "x@y.z")
