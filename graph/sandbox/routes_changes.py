@@ -37,12 +37,11 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from graph.sandbox.routes_mail import router
+from graph.sandbox.routes_mail import DOC, MAIL_READ_BASIC, router
 from graph.sandbox.service import Ctx, GraphHttpError, Reply
 from graph.sandbox.state import Mailbox, StoredMessage, Tenant, is_exchange_role, iso, utcnow
 from graph.sandbox.views import MESSAGE_PROPERTIES, message_json, select
 
-MAIL_READ_BASIC = ("Mail.ReadBasic.All", "Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite")
 MAX_EXPIRY = dt.timedelta(minutes=10070)  # Outlook message subscriptions
 VALIDATION_TIMEOUT = 10.0
 NOTIFY_INTERVAL = 0.5
@@ -376,10 +375,12 @@ async def _delta(ctx: Ctx) -> Reply:
     return _page(ctx, feeds, cursor)
 
 
-router.add("GET", "/users/{user}/mailFolders/{folder}/messages/delta", MAIL_READ_BASIC)(_delta)
-router.add(
-    "GET", "/users/{user}/mailFolders/{folder}/messages/microsoft.graph.delta()", MAIL_READ_BASIC
-)(_delta)
+# message-delta: Mail.ReadBasic.All is the least privileged application permission.
+for _template in (
+    "/users/{user}/mailFolders/{folder}/messages/delta",
+    "/users/{user}/mailFolders/{folder}/messages/microsoft.graph.delta()",
+):
+    router.add("GET", _template, MAIL_READ_BASIC, doc=DOC + "message-delta")(_delta)
 
 
 # --- subscriptions
@@ -482,7 +483,10 @@ def _own(ctx: Ctx) -> SandboxSubscription:
     return sub
 
 
-@router.add("POST", "/subscriptions", ())
+# Subscriptions need no permission of their own: the resource's read permission is checked
+# against the resource named in the body (subscription-post-subscriptions: message ->
+# Mail.ReadBasic.All or Mail.Read), as Graph does.
+@router.add("POST", "/subscriptions", (), doc=DOC + "subscription-post-subscriptions")
 async def create_subscription(ctx: Ctx) -> Reply:
     """Create a subscription after validating its endpoints (201)."""
     body = ctx.body if isinstance(ctx.body, dict) else {}
