@@ -18,6 +18,7 @@ from yarl import URL
 
 from bot.action_jobs import ActionJobs
 from bot.case_access import CaseAccess
+from bot.cases.linked import LinkedCasesService
 from bot.cases.listing import CaseListing
 from bot.cases.tasks import CARE_EVENT_JOB, Calendar, CaseTasks
 from bot.cases.viewers import Viewers
@@ -26,6 +27,7 @@ from bot.departments import DepartmentsError, load_organisation
 from bot.directory import OrganisationDirectory
 from bot.domain.access import Viewer
 from bot.domain.flood import FloodThresholds
+from bot.domain.linking import FREE_MAIL_DOMAINS
 from bot.domain.mailbox import MailboxError
 from bot.domain.matcher import Matcher
 from bot.domain.ports import (
@@ -74,6 +76,7 @@ from bot.teams import flood as flood_routes
 from bot.teams import guidance as guidance_routes
 from bot.teams import incidents as incident_routes
 from bot.teams import lifecycle
+from bot.teams import linking as linking_routes
 from bot.teams import sns as sns_routes
 from bot.teams import urgent as urgent_routes
 from bot.teams.actions import ActionDispatcher
@@ -388,6 +391,15 @@ def build_app(
         on_reported=escalations.request_escalation,
     )
     flood_webhook.add_routes(web_app, flood)
+    linked = LinkedCasesService(
+        store=persistence.store,
+        registry=persistence.registry,
+        clock=clock,
+        free_mail=FREE_MAIL_DOMAINS
+        | {d.strip().lower() for d in settings.free_mail_domains.split(",") if d.strip()},
+    )
+    escalations.link_source = linked.summary
+    linking_routes.register(actions, linked, escalations)
     web_app[FLOOD] = flood
     web_app[SERVICES] = Services(guide, persistence, escalations, runner, reminders)
     web_app[SNS] = sns

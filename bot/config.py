@@ -146,6 +146,8 @@ class Settings(BaseSettings):
     # Where Graph posts change notifications; empty: https://<public_hostname> if set, else
     # no subscriptions (delta rounds only).
     flood_notification_base_url: str = ""
+    # Linked cases: more free-mail domains (comma-separated) never used to link two cases.
+    free_mail_domains: str = ""
 
     # --- Teams app package (`mamoru teams package`; deploy/README.md)
     public_hostname: str = ""  # the web app's host name, e.g. app-mamoru-xyz.azurewebsites.net

@@ -15,7 +15,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.domain.access import Access, CaseAction, Viewer, access, permits
@@ -35,6 +35,7 @@ from bot.domain.escalation import (
 )
 from bot.domain.incidents import JST, Incident, IncidentState, Person
 from bot.domain.jobs import Job, JobSpec, JobState
+from bot.domain.linking import LinkedCases
 from bot.domain.locale import Locale
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.ports import Clock, DecisionLog, Directory, JobQueue, Registry, Store
@@ -110,6 +111,8 @@ class Escalations:
         self.refresh_every = REFRESH_EVERY_SECONDS
         # Features hook in here (SNS cases: the safety/care checklist), wired in bot/app.py.
         self.task_source: Callable[[str], Awaitable[tuple[CaseTask, ...]]] | None = None
+        # Other cases with the same counterpart (issue 15); None viewer: the shared card.
+        self.link_source: Callable[[Incident, Viewer | None], Awaitable[LinkedCases]] | None = None
         self.approval_listeners: list[
             Callable[[Incident, Person, list[ApprovedAction]], Awaitable[None]]
         ] = []
@@ -301,6 +304,7 @@ class Escalations:
             jobs=tuple(_job_line(j) for j in jobs),
             tasks=await self.task_source(incident.id) if self.task_source else (),
             today=self._clock.now().astimezone(JST).date(),
+            linked=await self.link_source(incident, None) if self.link_source else None,
         )
 
     async def decision_of(self, incident_id: str) -> DecisionRecord | None:
@@ -321,6 +325,8 @@ class Escalations:
         note = None
         mode = ViewMode.READ
         roles = await self.viewer(viewer)
+        if self.link_source is not None:
+            view = replace(view, linked=await self.link_source(incident, roles))
         if view.decided is None and roles.manages(incident.department):
             if involved(incident, viewer):
                 note = "esc.own_case"

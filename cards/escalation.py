@@ -13,12 +13,14 @@ from enum import StrEnum
 
 from bot.domain.escalation import ActionKind, ActionMode, Decision, mode_of
 from bot.domain.incidents import JST, Incident
+from bot.domain.linking import LinkedCases
 from bot.domain.locale import Locale
 from bot.domain.mailbox import protection_target
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.tasks import CaseTask
 from cards.elements import Element, card, container, execute, heading, plain, text
 from cards.i18n import t
+from cards.linking import linked_elements
 from cards.tasks import task_checklist
 from cards.verbs import Verb
 
@@ -75,6 +77,7 @@ class CaseView:
     mail_count: int | None = None
     tasks: tuple[CaseTask, ...] = ()  # tasks for people (police, platform, safety, care...)
     today: dt.date | None = None  # in Japan: which open tasks are overdue
+    linked: LinkedCases | None = None  # other cases with the same counterpart (issue 15)
 
 
 def escalation_card(
@@ -97,6 +100,8 @@ def escalation_card(
     """
     incident = view.incident
     body: list[Element] = [_header(view, library, locale)]
+    if view.linked is not None:
+        body.extend(linked_elements(view.incident.id, view.linked, locale))
     if note_key:
         body.append(container([text(t(note_key, locale), weight="Bolder")], style="warning"))
     body.append(heading(t("esc.proposals", locale)))

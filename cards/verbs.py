@@ -43,3 +43,5 @@ class Verb(StrEnum):
     # Flood watch, linked cases, figures (issue 15)
     FLOOD_START = "flood.start"
     FLOOD_DISMISS = "flood.dismiss"
+    CASES_MERGE = "cases.merge"
+    ORG_FIGURES = "org.figures"

@@ -24,6 +24,14 @@ JA: dict[str, str] = {
     "flood.not_yours": "このお知らせは別の方（またはメールボックスの管理職）向けです。ボタンは使えません。",
     "flood.stopped.scope": "メールボックス {mailbox} は見守りの対象外になったため（IT部門の設定）、Mamoruは大量メールの検知を停止しました。続けるにはIT部門に依頼してください。",
     "flood.stopped.removed": "メールボックス {mailbox} は見守りの設定から外されたため、Mamoruは大量メールの検知を停止しました。",
+    "link.same": "同じ相手: 他に{n}件（{d}部署）",
+    "link.org": "組織案件 {id} にまとめられています（{n}件。各職員の証拠はそれぞれ別に検証できます）",
+    "link.hidden": "うち{n}件は他部署の案件のため、開く権限がありません。",
+    "link.open": "{id}（{department}）を開く",
+    "link.merge": "組織案件としてまとめる",
+    "link.merged": "{id} に {n}件をまとめました。各職員の証拠の記録はそのまま別々に残り、個別に検証できます。",
+    "link.merge.nothing": "まとめられる案件がありません（同じ相手の案件で、あなたが対応できるものが他にありません）。",
+    "link.merge.refused": "ご自身が関係する案件はまとめられません。別の管理職に依頼してください。",
 }
 
 EN: dict[str, str] = {
@@ -50,4 +58,12 @@ EN: dict[str, str] = {
     "flood.not_yours": "This notice is for someone else (or the mailbox's managers); its buttons do not work for you.",
     "flood.stopped.scope": "The mailbox {mailbox} is no longer in the watched scope (IT settings), so Mamoru stopped detecting mail floods there. Ask IT to continue.",
     "flood.stopped.removed": "The mailbox {mailbox} was removed from the watch list, so Mamoru stopped detecting mail floods there.",
+    "link.same": "Same counterpart: {n} other case(s) ({d} department(s))",
+    "link.org": "Part of the organisational case {id} ({n} cases; each staff member's evidence stays separate and verifiable)",
+    "link.hidden": "{n} of them belong to other departments; you may not open them.",
+    "link.open": "Open {id} ({department})",
+    "link.merge": "Merge into one organisational case",
+    "link.merged": "{n} cases merged into {id}. Each staff member's evidence log stays as it was and verifies on its own.",
+    "link.merge.nothing": "Nothing to merge: no other case with this counterpart that you may act on.",
+    "link.merge.refused": "You cannot merge cases that concern you; ask another manager.",
 }

@@ -7,8 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from bot.domain.flood import FloodFigures
+from bot.domain.linking import LinkedCases
 from bot.domain.locale import Locale
+from cards.elements import card
 from cards.flood import flood_alert_card, flood_notice_card
+from cards.linking import linked_elements
 
 FIGURES = FloodFigures(
     sender="kujou@example.net",
@@ -32,3 +35,12 @@ def issue15_cards(locale: Locale) -> Iterator[tuple[str, dict[str, Any]]]:
         )
     for key in ("flood.dismissed", "flood.not_yours", "flood.stopped.scope"):
         yield f"{key}-{locale}", flood_notice_card(key, locale, "tanaka@city.example.jp", "x@y.z")
+    linked = LinkedCases(
+        total=3,
+        departments=2,
+        openable=(("KH-2026-0001", "shimin"), ("KH-2026-0002", "shimin")),
+        org_case="ORG-KH-2026-0001",
+        org_members=2,
+        can_merge=True,
+    )
+    yield f"linked-{locale}", card(linked_elements("KH-2026-0003", linked, locale))

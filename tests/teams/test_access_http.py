@@ -61,6 +61,7 @@ def verbs(case_id: str) -> dict[str, dict[str, Any]]:
         "task.done": {"incident": case_id, "task": "off-counter"},
         "task.assign": {"incident": case_id, "task": "off-counter", "owner": "aad-zeimu"},
         "case.show": {"incident": case_id},
+        "cases.merge": {"incident": case_id},
         "export.link": {"incident": case_id, "export": "0" * 32},
         "sns.protect.show": {"case": case_id},
         "sns.platforms.show": {"case": case_id},
