@@ -192,3 +192,65 @@ async def test_next_link_followed_as_given(sandbox: RunningSandbox, sent: Sent) 
     assert [len(p) for p in pages] == [3, 3, 1]
     links = [s.url for s in sent.items if "messages" in s.url]
     assert links[1].endswith("$skip=3") and "%27o%27%27brien%2Bx%40example.com%27" in links[1]
+
+
+def test_default_policy_keeps_the_documented_promise() -> None:
+    # docs/graph.md: retried for MAMORU_GRAPH_RETRY_SECONDS (600 s), not a handful of tries.
+    policy = RetryPolicy()
+    assert policy.max_total_seconds == 600.0
+    waits, attempt = 0.0, 1
+    while attempt < policy.max_attempts:  # the backoff alone, without any Retry-After
+        waits += min(policy.backoff_max, policy.backoff_base * 2 ** (attempt - 1)) * 0.5
+        attempt += 1
+    assert waits >= policy.max_total_seconds  # attempts never run out before the time does
+
+
+async def test_throttling_is_waited_out_beyond_a_few_attempts(sandbox: RunningSandbox) -> None:
+    sandbox.sandbox.faults.update({"queue": ["429"] * 12, "retryAfter": 0.01})
+    t = make_transport(sandbox, retry=RetryPolicy(max_total_seconds=5.0, backoff_base=0.01))
+    await t.get(INBOX, mailbox=MAILBOX)
+    await t.aclose()
+    statuses = [r.status for r in sandbox.sandbox.tenant.requests]
+    assert statuses == [429] * 12 + [200]
+
+
+async def test_a_page_that_times_out_is_asked_again_smaller(
+    sandbox: RunningSandbox, sent: Sent
+) -> None:
+    tenant = sandbox.sandbox.tenant
+    box = tenant.mailbox(MAILBOX)
+    assert box is not None
+    for n in range(300):
+        tenant.deliver(box, from_address="flood@example.net", subject=str(n), body="b")
+    sandbox.sandbox.faults.update({"queue": ["504", "504"], "match": "/messages"})
+    t = make_transport(sandbox, sent)
+    params = {"$select": "id", "$top": 1000}
+    pages = [
+        p
+        async for p in t.iter_pages(
+            f"/users/{MAILBOX}/messages", mailbox=MAILBOX, params=params, shrink_on_504=True
+        )
+    ]
+    await t.aclose()
+    tops = [s.url.rsplit("top=", 1)[-1].split("&")[0] for s in sent.items]
+    assert tops[:3] == ["1000", "500", "250"]  # halved after each 504, not retried as is
+    assert sum(len(p) for p in pages) == 300 and len({m["id"] for p in pages for m in p}) == 300
+
+
+async def test_some_504s_carry_retry_after(sandbox: RunningSandbox) -> None:
+    sandbox.sandbox.faults.update({"queue": ["504", "504"], "retryAfter": 0.2})
+    t = make_transport(sandbox)
+    start = time.monotonic()
+    await t.get(INBOX, mailbox=MAILBOX)
+    await t.aclose()
+    assert time.monotonic() - start >= 0.2  # the first 504's Retry-After was honoured
+
+
+async def test_access_denied_is_not_retried(sandbox: RunningSandbox) -> None:
+    # A 403 may last hours (RBAC propagation) or forever: the transport reports it at once.
+    sandbox.sandbox.tenant.add_app("no-mail", "s", {"GroupMember.Read.All"})
+    t = make_transport(sandbox, client_id="no-mail", secret="s")
+    with pytest.raises(errors.AccessDenied):
+        await t.get(INBOX, mailbox=MAILBOX)
+    await t.aclose()
+    assert [r.status for r in sandbox.sandbox.tenant.requests] == [403]
