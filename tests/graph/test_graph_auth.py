@@ -25,16 +25,41 @@ from graph.auth import (
 from graph.sandbox import RunningSandbox
 from tests.graph.helpers import CLIENT_ID, SECRET
 
+# What Entra must be asked for: a token whose audience is Microsoft Graph. Spelled out here,
+# not imported, so that a change of graph/auth.py's constants fails these tests.
+GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default"
+GRAPH_AUDIENCE = "https://graph.microsoft.com"
+
 
 class FakeMsalApp:
-    """Stands in for msal's application: records the thread it is called on."""
+    """Stands in for msal's application and checks what it is asked, as Entra would.
 
-    def __init__(self, result: dict[str, Any]) -> None:
+    ``confidential``: ``ConfidentialClientApplication.acquire_token_for_client(scopes=[...])``
+    must ask for exactly Graph's ``.default`` scope; ``managed_identity``:
+    ``ManagedIdentityClient.acquire_token_for_client(resource=...)`` for Graph's resource.
+    Anything else gets Entra's refusal instead of a token. Records the calling thread.
+    """
+
+    def __init__(self, result: dict[str, Any], *, kind: str = "confidential") -> None:
         self.result = result
+        self.kind = kind
         self.threads: list[int] = []
+        self.calls: list[dict[str, Any]] = []
 
-    def acquire_token_for_client(self, **kwargs: Any) -> dict[str, Any]:
+    def acquire_token_for_client(
+        self, scopes: list[str] | None = None, *, resource: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
         self.threads.append(threading.get_ident())
+        self.calls.append({"scopes": scopes, "resource": resource, **extra})
+        if self.kind == "confidential":
+            wrong = scopes != [GRAPH_DEFAULT_SCOPE] or resource is not None
+        else:
+            wrong = resource != GRAPH_AUDIENCE or scopes is not None
+        if wrong or extra:
+            return {
+                "error": "invalid_scope",
+                "error_description": f"AADSTS70011: not a Graph token request: {self.calls[-1]}",
+            }
         return self.result
 
 
@@ -47,6 +72,9 @@ async def test_msal_runs_in_a_worker_thread_and_is_not_built_eagerly() -> None:
         tokens = await asyncio.gather(*(provider.token(session) for _ in range(3)))
     assert tokens == ["t1"] * 3
     assert threading.get_ident() not in fake.threads  # never on the event loop's thread
+    assert fake.calls and all(
+        c == {"scopes": [GRAPH_DEFAULT_SCOPE], "resource": None} for c in fake.calls
+    )
 
 
 async def test_msal_errors_become_authentication_failed() -> None:
@@ -63,9 +91,22 @@ async def test_msal_errors_become_authentication_failed() -> None:
 async def test_managed_identity_uses_msal_client_lazily() -> None:
     provider = ManagedIdentityTokenProvider("mi-client-id")
     assert provider._client is None
-    provider._client = FakeMsalApp({"access_token": "mi"})
+    fake = FakeMsalApp({"access_token": "mi"}, kind="managed_identity")
+    provider._client = fake
     async with aiohttp.ClientSession() as session:
         assert await provider.token(session) == "mi"
+    assert fake.calls == [{"scopes": None, "resource": GRAPH_AUDIENCE}]
+
+
+async def test_the_fake_refuses_a_token_for_another_resource() -> None:
+    # The double must fail a wrong request, or the tests above could not catch one.
+    fake = FakeMsalApp({"access_token": "t"}, kind="managed_identity")
+    assert "error" in fake.acquire_token_for_client(resource="https://management.azure.com")
+    confidential = FakeMsalApp({"access_token": "t"})
+    assert "error" in confidential.acquire_token_for_client(
+        scopes=["https://management.azure.com/.default"]
+    )
+    assert "error" not in confidential.acquire_token_for_client(scopes=[GRAPH_DEFAULT_SCOPE])
 
 
 def test_certificate_credential_from_pem(tmp_path: Path) -> None:

@@ -139,6 +139,14 @@ async def test_approved_safety_and_care_become_a_tracked_checklist(
     assert "☑ 一時的に窓口業務から外す" in texts(body["value"])
     updates = [s for s in bot.connector.sent if s.method == "PUT"]
     assert updates and "☑ 一時的に窓口業務から外す" in texts(updates[-1].activity)
+    # The update replaced the thread's own card, not some other message.
+    thread = bot.connector.threads[0]
+    root = thread["id"].split(";messageid=")[1]
+    assert {(u.conversation_id, u.activity_id) for u in updates} <= {
+        (thread["id"], root),
+        (CHANNEL, root),
+    }
+    assert not bot.connector.refused_updates
     tasks = await bot.services.escalations.task_source(incident_id)  # type: ignore[misc]
     assert [t.done for t in tasks].count(True) == 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import zipfile
 from pathlib import Path
 
@@ -62,5 +63,9 @@ async def test_sns_bundle_has_chart_and_packets(bot: BotUnderTest, tmp_path: Pat
         assert POST in packet and sha in packet and "受付 #77" in packet
         assert "<script>" not in packet and "&lt;script&gt;" in packet
         assert "<polyline" in packet
-    assert "⚠ 期限が近い" in legal and "70" in legal and "情報流通プラットフォーム対処法" in legal
+    # The post's row: 70 days since the post, inside the warning band, 20 days of the window left.
+    row = next(r for r in legal.split("<tr>") if POST in r)
+    cells = re.findall(r"<td>(.*?)</td>", row)
+    assert cells[-2:] == ["70", "⚠ 期限が近い：開示請求を急ぐ（目安90日、残り約20日）"]
+    assert "情報流通プラットフォーム対処法" in legal
     assert "危害をほのめかす" in legal and "持参するもの" in police

@@ -3,6 +3,11 @@
 It receives what the bot sends (POST/PUT activities, POST /v3/conversations for
 new channel threads) and records it, so tests assert what a user would see.
 Also builds the activities Teams would post to the bot.
+
+Like the real connector, it only updates what exists: a PUT must name an activity posted in
+that conversation (a thread's first message or a posted reply), else 404
+``ActivityNotFound`` and nothing is recorded. Each update records which activity it
+replaced (``Sent.activity_id``), so a test can tell the thread's card from another message.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ class Sent:
     method: str
     conversation_id: str
     activity: dict[str, Any]
+    activity_id: str = ""  # the id the connector gave (POST) or the one replaced (PUT)
 
     @property
     def cards(self) -> list[dict[str, Any]]:
@@ -46,6 +52,9 @@ class FakeConnector:
     # Attachments served as Teams serves pasted images: id -> (status, content type, bytes).
     files: dict[str, tuple[int, str, bytes]] = field(default_factory=dict)
     downloads: list[dict[str, str]] = field(default_factory=list)  # {"id", "authorization"}
+    # Activity ids that exist, per conversation id: what a PUT may replace.
+    posted: dict[str, set[str]] = field(default_factory=dict)
+    refused_updates: list[tuple[str, str]] = field(default_factory=list)  # (conversation, id)
 
     def app(self) -> web.Application:
         """The aiohttp app serving the connector's routes."""
@@ -79,24 +88,39 @@ class FakeConnector:
         message_id = str(next(self._ids))
         conversation_id = f"{channel};messageid={message_id}"
         self.threads.append({"id": conversation_id, "params": params})
+        self._exists(conversation_id, message_id)
+        self._exists(channel, message_id)  # the same message, addressed in the channel
         if params.get("activity"):
-            self._record("POST", conversation_id, params["activity"])
+            self._record("POST", conversation_id, params["activity"], message_id)
         return web.json_response({"id": conversation_id, "activityId": message_id})
 
     async def _post(self, request: web.Request) -> web.Response:
         activity = await request.json()
         activity_id = activity.get("id") or f"bot-{next(self._ids)}"
         activity["id"] = activity_id
-        self._record("POST", request.match_info["conv"], activity)
+        self._exists(request.match_info["conv"], activity_id)
+        self._record("POST", request.match_info["conv"], activity, activity_id)
         return web.json_response({"id": activity_id})
 
     async def _put(self, request: web.Request) -> web.Response:
         activity = await request.json()
-        self._record("PUT", request.match_info["conv"], activity)
-        return web.json_response({"id": request.match_info["activity_id"]})
+        conversation, activity_id = request.match_info["conv"], request.match_info["activity_id"]
+        if activity_id not in self.posted.get(conversation, set()):
+            self.refused_updates.append((conversation, activity_id))
+            return web.json_response(
+                {"error": {"code": "ActivityNotFound", "message": "Activity not found"}},
+                status=404,
+            )
+        self._record("PUT", conversation, activity, activity_id)
+        return web.json_response({"id": activity_id})
 
-    def _record(self, method: str, conversation_id: str, activity: dict[str, Any]) -> None:
-        self.sent.append(Sent(method, conversation_id, activity))
+    def _exists(self, conversation_id: str, activity_id: str) -> None:
+        self.posted.setdefault(conversation_id, set()).add(activity_id)
+
+    def _record(
+        self, method: str, conversation_id: str, activity: dict[str, Any], activity_id: str
+    ) -> None:
+        self.sent.append(Sent(method, conversation_id, activity, activity_id))
         self._arrived.set()
 
     def cards(self) -> list[dict[str, Any]]:
