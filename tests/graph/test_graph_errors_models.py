@@ -72,3 +72,27 @@ def test_rule_serialises_only_safe_actions() -> None:
     wire = rule.to_graph()
     assert set(wire["actions"]) == {"moveToFolder", "markAsRead", "stopProcessingRules"}
     assert wire["conditions"]["fromAddresses"][0]["emailAddress"]["address"] == "a@b.example"
+
+
+def test_a_model_read_with_an_empty_id_never_writes_it() -> None:
+    from graph.models import EmailAddress, ItemBody, Message, Recipient
+
+    message = Message(
+        subject="s",
+        body=ItemBody(content="b"),
+        to_recipients=[Recipient(email_address=EmailAddress(address="a@example.jp"))],
+    )
+    assert message.id == ""  # the model's default, as read from a partial answer
+    assert "id" not in message.to_graph()  # Graph: ErrorInvalidIdMalformed for "id": ""
+
+
+def test_access_denied_says_who_refused() -> None:
+    from graph.errors import AccessDenied, error_from_response, is_retryable
+
+    exchange = error_from_response(403, {"error": {"code": "ErrorAccessDenied", "message": "x"}})
+    entra = error_from_response(
+        403, {"error": {"code": "Authorization_RequestDenied", "message": "x"}}
+    )
+    assert isinstance(exchange, AccessDenied) and isinstance(entra, AccessDenied)
+    assert exchange.mailbox_scoped and not entra.mailbox_scoped
+    assert not is_retryable(exchange)
