@@ -103,6 +103,7 @@ class Escalations:
         self._users: dict[str, dict[str, Any]] = {}  # last record stored, per object id
         # Per department: when computed, the Teams ids of its managers.
         self._manager_ids_cache: dict[str, tuple[dt.datetime, tuple[str, ...]]] = {}
+        self._remembering: set[str] = set()  # first contacts being registered
         self._background: set[asyncio.Task[None]] = set()
         # Coalescing of job events: the last (state, wait) seen per job, pending refreshes.
         self._job_states: dict[str, tuple[JobState, str | None]] = {}
@@ -157,6 +158,29 @@ class Escalations:
             log.info("%d unsent cases queued for the new managers' channel", waiting)
         return waiting
 
+    def remember_user_soon(
+        self, person: Person, *, teams_id: str, reference: dict[str, Any] | None, upn: str = ""
+    ) -> None:
+        """``remember_user`` off the reply path: the turn's answer never waits for it.
+
+        A first contact (or a changed reference) costs a read and an upsert; the answer
+        goes out meanwhile. Turns of someone already known cost nothing.
+        """
+        known = self._users.get(person.object_id)
+        if known is not None and known == _user_record(known, person, teams_id, reference, upn):
+            return
+        if person.object_id in self._remembering:
+            return  # their first turns arrive together: one registration is enough
+        self._remembering.add(person.object_id)
+
+        async def remember() -> None:
+            try:
+                await self.remember_user(person, teams_id=teams_id, reference=reference, upn=upn)
+            finally:
+                self._remembering.discard(person.object_id)
+
+        self._in_background(remember())
+
     async def remember_user(
         self, person: Person, *, teams_id: str, reference: dict[str, Any] | None, upn: str = ""
     ) -> None:
@@ -166,12 +190,7 @@ class Escalations:
         known = self._users.get(person.object_id)
         if known is None:
             known = await self._registry.get(USER, person.object_id) or {}
-        record = {
-            "teams_id": teams_id or known.get("teams_id", ""),
-            "name": person.display_name or known.get("name", ""),
-            "upn": upn or known.get("upn", ""),
-            "reference": reference or known.get("reference"),
-        }
+        record = _user_record(known, person, teams_id, reference, upn)
         if record != known:
             await self._registry.put(USER, person.object_id, record)
         self._users[person.object_id] = record
@@ -469,7 +488,7 @@ class Escalations:
             try:
                 await work
             except Exception as exc:  # logged by type: the case's state is already saved
-                log.error("after-decision update failed: %s", type(exc).__name__)
+                log.error("background update failed: %s", type(exc).__name__)
 
         task = asyncio.create_task(run())
         self._background.add(task)
@@ -650,6 +669,21 @@ class Escalations:
         result = tuple(sorted(ids))
         self._manager_ids_cache[department] = (now, result)
         return result
+
+
+def _user_record(
+    known: dict[str, Any],
+    person: Person,
+    teams_id: str,
+    reference: dict[str, Any] | None,
+    upn: str,
+) -> dict[str, Any]:
+    return {
+        "teams_id": teams_id or known.get("teams_id", ""),
+        "name": person.display_name or known.get("name", ""),
+        "upn": upn or known.get("upn", ""),
+        "reference": reference or known.get("reference"),
+    }
 
 
 def _job_specs(incident_id: str, approved: list[ApprovedAction]) -> list[JobSpec]:

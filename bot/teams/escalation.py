@@ -53,7 +53,8 @@ def register(
                     # Notices later follow the language the person last wrote in.
                     text = activity.text or ""
                     reference["locale"] = choose_locale(activity.locale, text).value
-                await escalations.remember_user(
+                # Off the reply path: a first contact's registration never delays the answer.
+                escalations.remember_user_soon(
                     person_of(sender), teams_id=sender.teams_id, reference=reference
                 )
         return True

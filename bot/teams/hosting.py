@@ -7,6 +7,11 @@ With a bot identity, two checks the SDK leaves off by default are turned on: tok
 must come from the Bot Framework or the configured tenant (issuer allow-list), and an
 activity's serviceUrl must be a Microsoft connector host *and* the host its token's
 ``serviceurl`` claim names, so the bot never sends its own token anywhere else.
+
+Mamoru uses no user sign-in (OAuth cards, SSO), yet the SDK builds a ``UserTokenClient``
+for every turn: a new aiohttp session (never closed), an MSAL token lookup and, without
+an app id, a warning in the log per turn. ``OneUserTokenClient`` makes one, token-less,
+and hands it to every turn.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from microsoft_agents.hosting.core import (
 )
 from microsoft_agents.hosting.core.authorization import ClaimsIdentity
 from microsoft_agents.hosting.core.connector import ConnectorClientBase, UserTokenClientBase
+from microsoft_agents.hosting.core.connector.client import UserTokenClient
 from microsoft_agents.hosting.core.security import OutboundHostValidator
 from yarl import URL
 
@@ -35,7 +41,27 @@ _AUTH_TYPES = {
 }
 
 
-class AnonymousClientFactory(RestChannelServiceClientFactory):
+class OneUserTokenClient(RestChannelServiceClientFactory):
+    """The SDK's client factory, with one user-token client for all turns (no user sign-in)."""
+
+    def __init__(self, connections: MsalConnectionManager) -> None:
+        super().__init__(connections)
+        self._user_tokens: UserTokenClient | None = None
+
+    async def create_user_token_client(  # type: ignore[override]
+        self, context: object, claims_identity: ClaimsIdentity, use_anonymous: bool = False
+    ) -> UserTokenClientBase:
+        """The one token-less user-token client (Mamoru never asks it for a user's token)."""
+        if self._user_tokens is None:
+            self._user_tokens = UserTokenClient(
+                endpoint=self._token_service_endpoint,
+                token="",
+                app_id=claims_identity.get_app_id() or "mamoru",
+            )
+        return self._user_tokens
+
+
+class AnonymousClientFactory(OneUserTokenClient):
     """Connector clients without tokens: only for local runs with no bot identity."""
 
     async def create_connector_client(  # type: ignore[override]
@@ -51,12 +77,6 @@ class AnonymousClientFactory(RestChannelServiceClientFactory):
         return await super().create_connector_client(
             context, claims_identity, service_url, audience, scopes, use_anonymous=True
         )
-
-    async def create_user_token_client(  # type: ignore[override]
-        self, context: object, claims_identity: ClaimsIdentity, use_anonymous: bool = False
-    ) -> UserTokenClientBase:
-        """A user-token client without a token (Mamoru uses no user sign-in)."""
-        return await super().create_user_token_client(context, claims_identity, use_anonymous=True)
 
 
 class ConnectorHostValidator(OutboundHostValidator):
@@ -110,7 +130,7 @@ def build_hosting(
     connections = MsalConnectionManager(connections_configurations={"SERVICE_CONNECTION": config})
     if settings.has_bot_identity:
         adapter = CloudAdapter(
-            connection_manager=connections,
+            channel_service_client_factory=OneUserTokenClient(connections),
             host_validator=ConnectorHostValidator(settings.connector_origin_set),
         )
     else:

@@ -77,6 +77,8 @@ class BotUnderTest:
         self.connector.clear()
         response = await self.post(user_activity(self.connector_url, text=text, **kwargs))
         assert response.status in (200, 202), response.status
+        # Work after the answer (a first contact's registration) has then been done too.
+        await self.services.escalations.drain()
         return self.connector.cards()
 
     async def click(
