@@ -7,6 +7,7 @@ other tenant (``conversation.tenantId``) gets a 403 before the bot sees it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 from bot import __version__
 
 log = logging.getLogger(__name__)
+HEALTH_CHECK_SECONDS = 1.5  # each check's budget: /healthz answers within 2 s
 MAX_BODY_BYTES = 1024 * 1024  # Teams activities are far smaller; 100 KB of text still fits
 
 HealthCheck = Callable[[], Awaitable[tuple[bool, str]]]
@@ -87,10 +89,19 @@ def build_web_app(
         return response if response is not None else web.Response(status=202)
 
     async def healthz(_request: web.Request) -> web.Response:
+        # The checks run together, each bounded: App Service's probe must get an answer
+        # within 2 s even while the database waits on a lock (then: degraded).
+        names = list(health_checks)
+        outcomes = await asyncio.gather(
+            *(_bounded(health_checks[name]) for name in names), return_exceptions=True
+        )
         results: dict[str, Any] = {}
         healthy = True
-        for name, check in health_checks.items():
-            ok, detail = await check()
+        for name, outcome in zip(names, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                ok, detail = False, type(outcome).__name__
+            else:
+                ok, detail = outcome
             results[name] = {"ok": ok, "detail": detail}
             healthy = healthy and ok
         return web.json_response(
@@ -117,3 +128,10 @@ def build_web_app(
     web_app.router.add_post("/api/messages", messages)
     web_app.router.add_get("/healthz", healthz)
     return web_app
+
+
+async def _bounded(check: Callable[[], Awaitable[tuple[bool, str]]]) -> tuple[bool, str]:
+    try:
+        return await asyncio.wait_for(check(), HEALTH_CHECK_SECONDS)
+    except TimeoutError:
+        return False, f"no answer within {HEALTH_CHECK_SECONDS:g} s"

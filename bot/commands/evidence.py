@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.commands.files import describe_os_error
 from bot.config import Settings
 from bot.domain.errors import DomainError, IncidentNotFound, InvalidIncidentId
 from bot.domain.incidents import Person, parse_incident_id
@@ -194,6 +195,10 @@ def run_export(args: argparse.Namespace) -> int:
         return BAD_INPUT
     try:
         return asyncio.run(_export(Settings(), _case_id(args.case), out))
+    except FileExistsError:
+        # Appeared while the bundle was being written: the check at the end is atomic.
+        _error(f"{out} already exists (written by someone else meanwhile); yours was discarded")
+        return BAD_INPUT
     except (IncidentNotFound, InvalidIncidentId) as exc:
         _error(str(exc))
         return BAD_INPUT
@@ -201,7 +206,13 @@ def run_export(args: argparse.Namespace) -> int:
         # A broken chain or a changed file: refuse to hand out the bundle.
         _error(f"export refused: {exc}")
         return FAILED
-    except (SQLAlchemyError, OSError) as exc:
+    except OSError as exc:
+        _error(
+            f"export failed: {describe_os_error(exc)}. Nothing was written to {out}; "
+            "the case and its evidence are unchanged. Fix that and run the command again."
+        )
+        return FAILED
+    except SQLAlchemyError as exc:
         _error(f"export failed: {type(exc).__name__}: nothing was written")
         return BAD_INPUT
 

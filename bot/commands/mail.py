@@ -14,6 +14,7 @@ import sys
 import urllib.request
 from typing import Any
 
+from bot.commands.files import describe_os_error
 from bot.config import GraphMode, Settings
 from bot.domain.errors import IncidentNotFound
 from bot.domain.mailbox import (
@@ -92,8 +93,11 @@ class _Progress:
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.last = -1
+        self.done = 0
+        self.total = 0
 
     def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
         step = max(1, total // 10)
         if self.tty:
             print(f"\rarchived {done}/{total}", end="", file=sys.stderr, flush=True)
@@ -191,6 +195,16 @@ def run_protect(args: argparse.Namespace) -> int:
             "check the id in Teams (「自分の案件」), or leave out --case to keep a log file",
         )
         return BAD_INPUT
+    except OSError as exc:
+        # Disk full, a read-only or forbidden evidence directory: say what was kept.
+        progress.finish()
+        _error(
+            f"could not write the evidence: {describe_os_error(exc)}",
+            f"the mails archived so far ({progress.done} of {progress.total}) stay in the "
+            "evidence folder and their .eml files and records are kept; nothing was deleted. "
+            "Free space or fix the permission, then run the same command again: it resumes.",
+        )
+        return FAILED
     except MailboxError as exc:
         progress.finish()
         ref = f" (request id {exc.request_id})" if exc.request_id else ""

@@ -8,11 +8,17 @@ temporary name and renamed only when complete, so no half-written bundle is left
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import datetime as dt
+import errno
+import glob
 import hashlib
 import logging
 import os
+import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -207,6 +213,45 @@ async def _records(
         yield record, [(p, r.sha256) for p, r in bundle_files(record)]
 
 
+STALE_PARTIAL = dt.timedelta(hours=1)  # a partial this old belongs to a dead export
+
+
+def clean_stale_partials(out: Path, *, older_than: dt.timedelta = STALE_PARTIAL) -> int:
+    """Remove temporary files of exports to ``out`` left by killed processes; how many."""
+    limit = time.time() - older_than.total_seconds()
+    removed = 0
+    for candidate in [
+        *out.parent.glob(f".{glob.escape(out.name)}.*.partial"),
+        out.with_name(out.name + ".partial"),  # the name earlier versions used
+    ]:
+        with contextlib.suppress(FileNotFoundError):
+            if candidate.stat().st_mtime < limit:
+                candidate.unlink()
+                removed += 1
+    return removed
+
+
+def publish(partial: Path, out: Path) -> None:
+    """Give the finished file its name, atomically, never replacing an existing ``out``.
+
+    A hard link fails with ``FileExistsError`` if ``out`` appeared meanwhile (another
+    export, a file handed over earlier): the check and the rename are one step.
+    """
+    try:
+        os.link(partial, out)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+            raise
+        # A filesystem without hard links: the best it allows (check, then rename).
+        if out.exists():
+            raise FileExistsError(errno.EEXIST, "already exists", str(out)) from None
+        os.replace(partial, out)
+        return
+    partial.unlink()
+
+
 async def export_bundle(
     store: Store,
     blobs: BlobStore,
@@ -225,7 +270,9 @@ async def export_bundle(
     head = await store.evidence_head(case_id)
     generated_at = clock.now()
     upto = head.count
-    partial = out.with_name(out.name + ".partial")
+    # Our own temporary name: two exports to the same file never write into one partial.
+    partial = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.partial")
+    clean_stale_partials(out)
     files = 0
     try:
         with partial.open("wb") as handle:
@@ -241,7 +288,9 @@ async def export_bundle(
                 for path, ref in bundle_files(record):
                     with w.member(path, compress=ref.role == "eml", evidence_file=True) as member:
                         async for chunk in blobs.chunks(ref.sha256):  # verified on read
-                            member.write_bytes(chunk)
+                            # Hashing and deflating in a thread: the event loop keeps
+                            # answering Teams while a large bundle is written.
+                            await asyncio.to_thread(member.write_bytes, chunk)
                     files += 1
             result = verifier.finish(head)
             if result.problem is not None:
@@ -322,7 +371,7 @@ async def export_bundle(
             zw.close()
             handle.flush()
             os.fsync(handle.fileno())  # durable before it gets its final name
-        os.replace(partial, out)
+        publish(partial, out)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
