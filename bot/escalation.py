@@ -199,6 +199,11 @@ class Escalations:
         """Whether ``person`` manages a department now (asked every time: roles change)."""
         return await self._directory.is_manager(person.object_id)
 
+    async def departments_of_channel(self, channel_id: str) -> frozenset[str]:
+        """The departments whose managers' channel ``channel_id`` is (set up there)."""
+        channels = await self._registry.all(CHANNEL)
+        return frozenset(d for d, c in channels.items() if c.get("channel_id") == channel_id)
+
     def department_name(self, department_id: str) -> str:
         """The department's display name (for messages)."""
         return self._directory.department_name(department_id)

@@ -45,9 +45,18 @@ class CaseListing:
         return await self._viewers.of(person)
 
     async def page(
-        self, person: Person, scope: Scope, case_filter: CaseFilter, page: int = 1
+        self,
+        person: Person,
+        scope: Scope,
+        case_filter: CaseFilter,
+        page: int = 1,
+        *,
+        departments: frozenset[str] | None = None,
     ) -> CasePage:
-        """Page ``page`` of ``person``'s cases in ``scope`` matching ``case_filter``."""
+        """Page ``page`` of ``person``'s cases in ``scope`` matching ``case_filter``.
+
+        ``departments``: only cases of these (the list shown in a department's channel).
+        """
         viewer = await self._viewers.of(person)
         downgraded = scope is Scope.MANAGED and not (viewer.is_manager or viewer.is_legal)
         if downgraded:
@@ -56,7 +65,10 @@ class CaseListing:
         matching = [
             i
             for i in await self._store.list_incidents(viewer, limit=MAX_CASES)
-            if can_view(i, viewer) and i.state in states and _in_scope(i, viewer, scope)
+            if can_view(i, viewer)
+            and i.state in states
+            and _in_scope(i, viewer, scope)
+            and (departments is None or i.department in departments)
         ]
         pages = max(1, math.ceil(len(matching) / self._page_size))
         page = min(max(1, page), pages)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from microsoft_agents.activity import Activity
 from microsoft_agents.hosting.core import TurnContext
 
 from bot.cases.listing import CaseListing
@@ -26,6 +27,7 @@ from bot.teams.incidents import CommandHandler, person_of
 from bot.teams.replies import send_card
 from cards.case_list import case_detail_card, case_list_card
 from cards.i18n import t
+from cards.notices import text_card
 from cards.verbs import Verb
 
 log = logging.getLogger(__name__)
@@ -41,9 +43,29 @@ def register(
     """Add the case-list, case-detail and task verbs; returns the list commands."""
 
     async def list_card(
-        person: Person, scope: Scope, case_filter: CaseFilter, page: int, locale: Locale
+        activity: Activity,
+        person: Person,
+        scope: Scope,
+        case_filter: CaseFilter,
+        page: int,
+        locale: Locale,
     ) -> dict[str, Any]:
-        result = await listing.page(person, scope, case_filter, page)
+        channel = _channel_id(activity)
+        if channel is None:
+            result = await listing.page(person, scope, case_filter, page)
+            return case_list_card(result, library, locale)
+        # A channel's members are not all managers of every department its posters manage:
+        # there, only the managers' list of the departments set up in this very channel.
+        viewer = await listing.viewer(person)
+        departments = frozenset(
+            d
+            for d in await escalations.departments_of_channel(channel)
+            if viewer.manages(d) or viewer.is_legal
+        )
+        if scope is Scope.MINE or not departments:
+            log.info("case list asked in a channel it does not belong to")
+            return text_card(t("cases.channel_private", locale))
+        result = await listing.page(person, scope, case_filter, page, departments=departments)
         return case_list_card(result, library, locale)
 
     async def detail_card(incident_id: str, person: Person, locale: Locale) -> dict[str, Any]:
@@ -52,13 +74,15 @@ def register(
 
     def command(scope: Scope) -> CommandHandler:
         async def handle(context: TurnContext, locale: Locale) -> None:
-            person = person_of(Sender.of(context.activity))
-            await send_card(context, await list_card(person, scope, CaseFilter.OPEN, 1, locale))
+            activity = context.activity
+            person = person_of(Sender.of(activity))
+            card = await list_card(activity, person, scope, CaseFilter.OPEN, 1, locale)
+            await send_card(context, card)
 
         return handle
 
     @actions.on(Verb.CASES_LIST)
-    async def cases_list(_context: TurnContext, request: ActionRequest) -> ActionResult:
+    async def cases_list(context: TurnContext, request: ActionRequest) -> ActionResult:
         data = request.data
         scope = _enum(Scope, data.get("scope"), Scope.MANAGED)
         case_filter = _enum(CaseFilter, data.get("filter"), CaseFilter.OPEN)
@@ -66,13 +90,17 @@ def register(
         number = page if isinstance(page, int) and not isinstance(page, bool) else 1
         person = person_of(request.sender)
         return ActionResult(
-            replace=await list_card(person, scope, case_filter, number, request.locale)
+            replace=await list_card(
+                context.activity, person, scope, case_filter, number, request.locale
+            )
         )
 
     @actions.on(Verb.MY_INCIDENTS)
-    async def my_cases(_context: TurnContext, request: ActionRequest) -> ActionResult:
+    async def my_cases(context: TurnContext, request: ActionRequest) -> ActionResult:
         person = person_of(request.sender)
-        card = await list_card(person, Scope.MINE, CaseFilter.OPEN, 1, request.locale)
+        card = await list_card(
+            context.activity, person, Scope.MINE, CaseFilter.OPEN, 1, request.locale
+        )
         return ActionResult(replace=card)
 
     @actions.on(Verb.CASE_SHOW)
@@ -124,6 +152,15 @@ def register(
         return await task_verb(request, assign=True)
 
     return {Command.CASES: command(Scope.MANAGED), Command.MY_INCIDENTS: command(Scope.MINE)}
+
+
+def _channel_id(activity: Activity) -> str | None:
+    """The Teams channel a message or click came from; None in a personal or group chat."""
+    conversation = activity.conversation
+    if conversation is None or conversation.conversation_type != "channel":
+        return None
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    return str((data.get("channel") or {}).get("id") or conversation.id.split(";")[0])
 
 
 def _incident(request: ActionRequest) -> str:

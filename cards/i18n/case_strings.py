@@ -43,6 +43,7 @@ JA: dict[str, str] = {
     "cases.open": "{id} を開く",
     "cases.back": "一覧に戻る",
     "cases.not_manager": "「案件一覧」は上司向けです。あなたが報告した案件を表示します。",
+    "cases.channel_private": "案件の一覧は、このチャンネルの部署の上司にだけ、ここで表示します。自分の案件や他の部署の案件は、Mamoru との個人チャットで「案件一覧」「自分の案件」と送ってください。",
     "case.title": "{id} の詳細",
     "case.timeline": "経過",
     "case.event.reported": "報告",
@@ -108,6 +109,11 @@ EN: dict[str, str] = {
     "cases.open": "Open {id}",
     "cases.back": "Back to the list",
     "cases.not_manager": '"Cases" is for managers. Here are the cases you reported.',
+    "cases.channel_private": (
+        "In a channel, Mamoru lists only the cases of the departments this channel is set up "
+        'for, to their managers. For your own cases or other departments, write "cases" or '
+        '"my cases" in your personal chat with Mamoru.'
+    ),
     "case.title": "{id}: details",
     "case.timeline": "Timeline",
     "case.event.reported": "Reported",

@@ -184,3 +184,18 @@ async def test_the_list_pages_and_filters(bot: BotUnderTest) -> None:
         "cases.list", {"scope": "everyone", "filter": "x", "page": 10**9}, **PERSONAL_M1
     )
     assert "2/2 ページ" in texts(body["value"])
+
+
+async def test_in_a_channel_only_that_channels_managers_list_is_shown(bot: BotUnderTest) -> None:
+    incident_id = await approved_case(bot)
+    # The reporter asks in a channel: their cases are not posted for the channel to read.
+    (card,) = await bot.say("自分の案件", **in_channel(**STAFF))
+    assert incident_id not in texts(card) and "個人チャット" in texts(card)
+    (card,) = await bot.say("案件一覧", **in_channel(**STAFF))
+    assert incident_id not in texts(card)
+    # A manager in a channel that is not the department's managers' channel: same answer.
+    (card,) = await bot.say("案件一覧", **in_channel("19:other@thread.tacv2", **MANAGER_1))
+    assert incident_id not in texts(card) and "個人チャット" in texts(card)
+    # In the department's channel, its managers get the list.
+    (card,) = await bot.say("案件一覧", **in_channel(**MANAGER_1))
+    assert incident_id in texts(card)
