@@ -295,7 +295,7 @@ def configure_telemetry(connection_string: str) -> None:
             os.environ.pop(_TRACES_EXPORTER, None)
         else:
             os.environ[_TRACES_EXPORTER] = previous
-    logging.getLogger("azure").setLevel(logging.WARNING)  # the exporter's own HTTP requests
+    quiet_libraries()  # again: the distro may have lowered some (its own HTTP requests)
     exporter = AzureMonitorTraceExporter(connection_string=connection_string)
     provider = tracer_provider(exporter, resource=resource)
     trace.set_tracer_provider(provider)
@@ -307,8 +307,36 @@ def configure_telemetry(connection_string: str) -> None:
     logging.getLogger(__name__).info("telemetry: traces and logs go to Application Insights")
 
 
-def configure(level: str = "INFO", *, environ: Mapping[str, str] | None = None) -> None:
-    """Log to stderr with timestamps (SDK records at WARNING and above, redacted); telemetry."""
+# Libraries whose records below WARNING can carry what must never be logged: SQL with
+# its parameters (case text, addresses), HTTP requests with tokens or mailbox names,
+# activities. They stay at WARNING whatever MAMORU_LOG_LEVEL says.
+QUIET_LIBRARIES = (
+    _SDK_PREFIX,
+    "aiohttp.access",
+    "aiosqlite",
+    "asyncpg",
+    "sqlalchemy",
+    "alembic",
+    "urllib3",
+    "msal",
+    "azure",
+)
+LOG_LEVEL_ENV = "MAMORU_LOG_LEVEL"
+
+
+def quiet_libraries() -> None:
+    """Pin the libraries above to WARNING (also when the root logger is at DEBUG)."""
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def configure(level: str | None = None, *, environ: Mapping[str, str] | None = None) -> None:
+    """Log to stderr with timestamps (libraries at WARNING and above, redacted); telemetry.
+
+    ``level``: Mamoru's own level; default ``MAMORU_LOG_LEVEL``, else INFO. Even at DEBUG
+    Mamoru's records name ids, counts and kinds only.
+    """
+    env = environ if environ is not None else os.environ
     handler = logging.StreamHandler()
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
@@ -316,11 +344,8 @@ def configure(level: str = "INFO", *, environ: Mapping[str, str] | None = None) 
     handler.addFilter(RedactSdkRecords())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
-    logging.getLogger(_SDK_PREFIX).setLevel(logging.WARNING)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    connection_string = (environ if environ is not None else os.environ).get(
-        CONNECTION_STRING_ENV, ""
-    )
+    root.setLevel((level or env.get(LOG_LEVEL_ENV, "") or "INFO").strip().upper())
+    quiet_libraries()
+    connection_string = env.get(CONNECTION_STRING_ENV, "")
     if connection_string.strip():
         configure_telemetry(connection_string.strip())
