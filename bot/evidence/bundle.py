@@ -77,6 +77,31 @@ def manifest_entry(
     )
 
 
+_DRIVE = re.compile(r"^[A-Za-z]:")
+MAX_NAME_BYTES = 512
+
+
+def member_name_problem(name: str) -> str | None:
+    """Why ``name`` can never be a bundle member's (None if it is a safe relative path).
+
+    A bundle's members are written by ``file_path`` and the fixed document names: plain
+    relative paths. Anything else could write outside the folder it is unpacked into.
+    """
+    if not name:
+        return "an empty name"
+    if len(name.encode("utf-8", errors="replace")) > MAX_NAME_BYTES:
+        return f"a name longer than {MAX_NAME_BYTES} bytes"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "control characters in its name"
+    if "\\" in name:
+        return "a backslash in its name (a Windows path)"
+    if name.startswith("/") or _DRIVE.match(name):
+        return "an absolute path"
+    if any(part in ("", ".", "..") for part in name.split("/")):
+        return "a path with '..', '.' or an empty part"
+    return None
+
+
 def parse_manifest_header(line: str) -> dict[str, Any]:
     """The ``bundle`` object of line 1; raises ``ValueError`` if the layout is not ours."""
     stripped = line.rstrip("\n")
