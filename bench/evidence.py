@@ -151,6 +151,16 @@ async def run_backend(name: str, url: str, work: Path, items: int, env: dict[str
     print(f"{name}:")
     for phase in phases:
         print(phase.line())
+    # Flat memory is the claim: the peak at the largest size over the peak at 10,000.
+    for kind in ("export", "(store)", "(bundle)"):
+        peaks = [p for p in phases if p.peak_mb is not None and kind in p.name]
+        if len(peaks) == 2 and peaks[0].peak_mb and peaks[1].peak_mb:
+            ratio = peaks[1].peak_mb / peaks[0].peak_mb
+            growth = peaks[1].peak_mb - peaks[0].peak_mb
+            print(
+                f"  peak RSS {kind:<9} {peaks[1].items:,} / {peaks[0].items:,} items: "
+                f"x{ratio:.2f} ({growth:+.1f} MB)"
+            )
 
 
 async def pg_database(create: bool, name: str) -> str:

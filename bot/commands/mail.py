@@ -113,6 +113,21 @@ class _Progress:
 _INCIDENT_ID = re.compile(r"^KH-\d{4}-\d{4,}$")
 
 
+async def close_case_store(persistence: Any, case_id: str) -> None:
+    """Anchor the case's head outside the database (what the run recorded), then close."""
+    from bot.domain.ports import SystemClock
+    from bot.evidence.anchors import Anchoring
+
+    try:
+        if persistence.evidence is not None:
+            anchors = Anchoring(persistence.store, persistence.evidence.anchors, SystemClock())
+            await anchors.anchor_case(case_id)
+    finally:
+        await persistence.store.close()
+        if persistence.evidence is not None:
+            await persistence.evidence.aclose()
+
+
 async def open_case_store(settings: Settings, case_id: str) -> Any:
     """The bot's database (migrated), checked to hold ``case_id``; IncidentNotFound if not."""
     from bot.app import build_persistence
@@ -120,12 +135,15 @@ async def open_case_store(settings: Settings, case_id: str) -> Any:
     from bot.store import migrate
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await migrate.upgrade(settings.effective_database_url)
+    app_url = settings.effective_database_url if settings.migration_database_url else None
+    await migrate.upgrade(settings.effective_migration_url, app_url=app_url)
     persistence = build_persistence(settings, SystemClock())
     try:
         await persistence.store.load_incident(case_id)
     except Exception:
         await persistence.store.close()
+        if persistence.evidence is not None:
+            await persistence.evidence.aclose()
         raise
     return persistence
 
@@ -176,7 +194,7 @@ def run_protect(args: argparse.Namespace) -> int:
         finally:
             await mailbox.client.transport.aclose()
             if persistence is not None:
-                await persistence.store.close()
+                await close_case_store(persistence, case_id)
 
     try:
         result = asyncio.run(go())

@@ -225,8 +225,11 @@ def test_protect_into_a_reported_case(
     assert summary["found"] == 25 and summary["complete"]
     assert "database" in summary["evidence_log"]
     assert main(["evidence", "verify", case_id]) == 0
-    # 25 mails (each with its .eml file) after the staff statement recorded at reporting
-    assert "26 entries and 25 files verified" in capsys.readouterr().out
+    # 25 mails (each with its .eml file) after the staff statement recorded at reporting;
+    # the run anchored the new head outside the database.
+    out = capsys.readouterr().out
+    assert "26 entries and 25 files verified" in out
+    assert "matches the anchor outside the database: entry 26" in out
 
     assert main([*protect[:-1], "KH-2026-9999"]) == 2
     assert "no case KH-2026-9999" in capsys.readouterr().err
