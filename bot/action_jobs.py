@@ -84,30 +84,33 @@ class ActionJobs:
         log.info("incident %s: %d mails archived", incident.id, result.found)
 
     async def org_mail(self, job: Job, context: JobContext) -> None:
-        """Send the approved text once from the department mailbox, and record it as evidence."""
+        """Send the previewed mail once from the department mailbox; record it as evidence.
+
+        The job carries From, To, Subject and Body exactly as the manager confirmed them
+        (bot/cases/drafts.py); nothing is recomposed here.
+        """
         incident = await self._store.load_incident(job.incident_id)
         kind = ActionKind(job.params["action"])
-        to = incident.counterparts.emails[0] if incident.counterparts.emails else ""
-        if not to or not self._department_mailbox:
-            raise PermanentJobError("no-recipient" if not to else "no-department-mailbox")
-        body = str(job.params.get("draft") or "")
+        sender = str(job.params.get("from") or "")
+        to = str(job.params.get("to") or "")
+        subject = str(job.params.get("subject") or "")
+        body = str(job.params.get("body") or "")
+        if not (to and subject and body):
+            raise PermanentJobError("not-previewed")  # only a confirmed preview is sent
+        if not sender or sender.lower() != self._department_mailbox.lower():
+            raise PermanentJobError("no-department-mailbox" if not sender else "sender-changed")
         # Marked BEFORE sending: a crash after this point never sends a second mail.
         if not await context.mark_once(f"org-mail:{incident.id}:{kind.value}"):
             log.info("incident %s: %s already sent or attempted", incident.id, kind.value)
             return
-        subject = f"【{incident.id}】" + {
-            ActionKind.CUTOFF_DECLARATION: "本件へのご回答について",
-            ActionKind.REFUSAL_REPLY: "いただいたご連絡について",
-            ActionKind.FINAL_WARNING: "ご連絡の中止のお願い",
-        }.get(kind, "ご連絡")
         try:
-            await self._sender.send_mail(self._department_mailbox, to, subject, body)
+            await self._sender.send_mail(sender, to, subject, body)
         except MailboxError as exc:
             # Whether Graph sent it is unknown: a person checks Sent Items rather than a retry.
             raise PermanentJobError(f"send-uncertain:{exc.code or type(exc).__name__}") from None
         await self._store.append_evidence(
             incident.id,
-            NoteItem(text=f"{kind.value} sent from {self._department_mailbox}:\n{subject}\n{body}"),
+            NoteItem(text=f"{kind.value} sent from {sender} to {to}:\n{subject}\n{body}"),
             recorded_by=MAMORU,
         )
         await context.progress(1, 1)

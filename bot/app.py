@@ -18,6 +18,8 @@ from yarl import URL
 
 from bot.action_jobs import ActionJobs
 from bot.case_access import CaseAccess
+from bot.cases.drafts import MailSettings, OrgMails
+from bot.cases.facts import MailFacts
 from bot.cases.linked import LinkedCasesService
 from bot.cases.listing import CaseListing
 from bot.cases.tasks import CARE_EVENT_JOB, Calendar, CaseTasks
@@ -77,6 +79,7 @@ from bot.teams import guidance as guidance_routes
 from bot.teams import incidents as incident_routes
 from bot.teams import lifecycle
 from bot.teams import linking as linking_routes
+from bot.teams import mails as mail_routes
 from bot.teams import sns as sns_routes
 from bot.teams import urgent as urgent_routes
 from bot.teams.actions import ActionDispatcher
@@ -249,9 +252,11 @@ def build_app(
         clock=clock,
         admin_contact=settings.admin_contact,
     )
+    mails = wire_mails(settings, escalations, persistence, mailbox, clock)
     sns = build_sns(
         settings, persistence, clock, Messenger(adapter, settings.client_id), escalations
     )
+    escalations.sns_spread = sns.capture.spread
     exports = Exports(
         store=persistence.store,
         blobs=persistence.blobs,
@@ -321,6 +326,7 @@ def build_app(
     )
     commands |= case_routes.register(actions, listing, tasks, escalations, guide.library)
     export_routes.register(actions, exports, escalations)
+    mail_routes.register(actions, escalations, mails)
     guidance_routes.register(agent, actions, guide, commands)
     urgent_routes.register(
         actions,
@@ -612,6 +618,31 @@ def build_flood(
         endpoints=endpoints,
         poll_interval=dt.timedelta(minutes=settings.flood_poll_minutes),
     )
+
+
+def wire_mails(
+    settings: Settings,
+    escalations: Escalations,
+    persistence: Persistence,
+    mailbox: GraphMailbox,
+    clock: Clock,
+) -> OrgMails:
+    """The organisation's mails (drafts, previews, one send) and the mail counts."""
+    mails = OrgMails(
+        registry=persistence.registry,
+        jobs=persistence.jobs,
+        clock=clock,
+        settings=MailSettings(
+            department_mailbox=settings.department_mailbox,
+            department_name=settings.department_name,
+            signatory=settings.mail_signatory,
+            reference_format=settings.mail_reference_format,
+            reference_department=settings.mail_reference_department,
+        ),
+    )
+    escalations.mails = mails
+    escalations.mail_facts = MailFacts(mailbox=mailbox, registry=persistence.registry, clock=clock)
+    return mails
 
 
 def wire_tasks(

@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     # e.g. "情報政策課 Teams 担当（内線 1234）". Empty: "your IT or Teams administrator".
     admin_contact: str = Field(default="", max_length=200)
     case_list_page_size: int = Field(default=8, ge=1, le=20)  # cases per page of 「案件一覧」
+    # How the organisation's mails are signed and numbered (docs/guide-managers.ja.md).
+    department_name: str = (
+        ""  # as written in mails, e.g. 「〇〇区 市民相談課」; empty blocks sending
+    )
+    mail_signatory: str = ""  # e.g. 「市民相談課長 高橋 一郎」; empty: the approving manager's name
+    # The subject's reference: {department} {yyyy} {mm} {dd} {n} (n: the day's count)
+    mail_reference_format: str = "{department}-{yyyy}{mm}{dd}-{n}"
+    mail_reference_department: str = ""  # {department} in references; empty: department_name
 
     # --- Microsoft Graph
     graph_mode: GraphMode = GraphMode.SANDBOX

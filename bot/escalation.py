@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.cases.drafts import MAIL_KINDS, OrgMails
+from bot.cases.facts import MailFacts
 from bot.domain.access import Access, CaseAction, Viewer, access, permits
 from bot.domain.decisions import DecisionPlan, DecisionRecord
 from bot.domain.errors import InvalidTransition
@@ -26,24 +28,29 @@ from bot.domain.escalation import (
     ActionKind,
     ActionMode,
     ApprovedAction,
+    CaseFacts,
     Decision,
     DecisionRefused,
     check_decision,
+    final_warning_proposal,
     involved,
     mode_of,
-    proposals_for,
+    propose,
 )
 from bot.domain.incidents import JST, Incident, IncidentState, Person
 from bot.domain.jobs import Job, JobSpec, JobState
 from bot.domain.linking import LinkedCases
 from bot.domain.locale import Locale
+from bot.domain.outgoing import DraftState
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.ports import Clock, DecisionLog, Directory, JobQueue, Registry, Store
 from bot.domain.tasks import CaseTask
 from bot.teams.messenger import Messenger, Posted
 from cards.escalation import CaseView, Decided, JobLine, ViewMode, escalation_card
 from cards.i18n import t
-from cards.notices import notice_element, text_card
+from cards.notices import case_notice_card, notice_element, rejection_notice_card, text_card
+from cards.status import ActionLine, Status
+from cards.tasks import task_label
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +65,20 @@ REFRESH_EVERY_SECONDS = 3.0  # at most one update of a thread's card per case th
 # managers' channel existed; escalated by the department's `setup`.
 UNSENT = "unsent"
 
-# Default mail texts come from the playbooks' model replies (see bot/playbooks/*.yaml).
-DRAFT_SCRIPTS: dict[ActionKind, tuple[str, str]] = {
-    ActionKind.CUTOFF_DECLARATION: ("mass-email", "mail-cut-off-declaration"),
-    ActionKind.REFUSAL_REPLY: ("personal-fixation", "mail-section-reply"),
-}
 ESCALATE_JOB = "escalate"
-JOB_KINDS = {ActionMode.AUTOMATED: "mail-protection", ActionMode.ORGANISATION_MAIL: "org-mail"}
+# Approval queues only what sends nothing: organisation mails wait for their preview
+# (bot/cases/drafts.py queues their one send job after 「この内容で送信」).
+JOB_KINDS = {ActionMode.AUTOMATED: "mail-protection"}
+ORG_MAIL_JOB = "org-mail"
+REFUSAL_KEYS = {
+    "not-a-manager": "esc.not_manager",
+    "own-case": "esc.own_case",
+    "already-decided": "esc.already",
+    "nothing-selected": "esc.nothing_selected",
+    "reason-required": "esc.reason_required",
+    "refusal-first": "esc.refusal_first",
+    "both-warnings": "esc.both_warnings",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +131,9 @@ class Escalations:
         self.approval_listeners: list[
             Callable[[Incident, Person, list[ApprovedAction]], Awaitable[None]]
         ] = []
+        self.mails: OrgMails | None = None  # the organisation's mails (drafts, previews)
+        self.mail_facts: MailFacts | None = None  # counts the counterpart's mails
+        self.sns_spread: Callable[[str], Awaitable[tuple[int, int]]] | None = None
 
     # --- who and where
 
@@ -293,16 +310,39 @@ class Escalations:
 
     # --- views
 
+    async def facts(self, incident: Incident) -> CaseFacts:
+        """What Mamoru can count about the case now (figures and proportionate proposals)."""
+        mail = await self.mail_facts.counts(incident) if self.mail_facts else None
+        posts, platforms = await self.sns_spread(incident.id) if self.sns_spread else (0, 0)
+        refusal_at = None
+        skip = ""
+        after = 0
+        if self.mails is not None:
+            refusal_at = await self.mails.refusal_sent_at(incident.id)
+            skip = await self.mails.skip_reason(incident.id)
+            if refusal_at is not None and self.mail_facts is not None:
+                after = await self.mail_facts.arrived_after(incident, refusal_at)
+        return CaseFacts(
+            mail=mail,
+            sns_posts=posts,
+            sns_platforms=platforms,
+            refusal_sent_at=refusal_at,
+            mail_after_refusal=after,
+            skip_reason=skip,
+        )
+
     async def view(
         self,
         incident: Incident,
         *,
         decision: DecisionRecord | None = None,
         jobs: Sequence[Job] | None = None,
+        viewer: Person | None = None,
     ) -> CaseView:
         """Everything the escalation card shows for ``incident`` now.
 
-        ``decision`` and ``jobs`` may be given when the caller has just written them.
+        ``decision`` and ``jobs`` may be given when the caller has just written them;
+        ``viewer`` signs the mail drafts of the decide view.
         """
         if decision is None:
             decision = await self._decisions.decision_of(incident.id)
@@ -318,18 +358,66 @@ class Escalations:
         if jobs is None:
             jobs = await self._jobs.jobs_for_incident(incident.id)
         # Only the approved actions' jobs: an export or a calendar entry is not progress of
-        # an action (the 1:1's task line says it is in the calendar).
+        # an action (the 1:1's task line says it is in the calendar); mails have own lines.
         jobs = [j for j in jobs if j.kind in JOB_KINDS.values()]
+        facts = await self.facts(incident)
+        proposals = propose(incident, facts)
+        drafts: dict[ActionKind, str] = {}
+        if self.mails is not None and decided is None:
+            for proposal in proposals:
+                if proposal.kind in MAIL_KINDS:
+                    mail = self.mails.compose(proposal.kind, incident, facts, viewer)
+                    drafts[proposal.kind] = mail.body
+        mails = await self._mail_lines(incident.id, decided) if decided else ()
+        can_prepare_final = (
+            decided is not None
+            and decided.decision is Decision.APPROVE
+            and self.mails is not None
+            and not any(line.kind is ActionKind.FINAL_WARNING for line in mails)
+            and ActionKind.FINAL_WARNING in {p.kind for p in proposals}
+            and final_warning_proposal(facts).available
+        )
         return CaseView(
             incident=incident,
-            proposals=proposals_for(incident),
-            drafts=self._drafts(),
+            proposals=proposals,
+            facts=facts,
+            drafts=drafts,
             decided=decided,
             jobs=tuple(_job_line(j) for j in jobs),
+            mails=mails,
             tasks=await self.task_source(incident.id) if self.task_source else (),
             today=self._clock.now().astimezone(JST).date(),
             linked=await self.link_source(incident, None) if self.link_source else None,
+            reviewable=tuple(
+                line.kind for line in mails if line.status is Status.AWAITING_CONFIRMATION
+            ),
+            can_prepare_final=can_prepare_final,
         )
+
+    async def _mail_lines(self, incident_id: str, decided: Decided) -> tuple[ActionLine, ...]:
+        """Each organisation mail of the case and where it stands (cards/status.py words)."""
+        if self.mails is None or decided.decision is Decision.REJECT:
+            return ()
+        status_of = {
+            DraftState.AWAITING_CONFIRMATION: Status.AWAITING_CONFIRMATION,
+            DraftState.SENDING: Status.SENDING,
+            DraftState.SENT: Status.SENT,
+            DraftState.FAILED: Status.FAILED,
+        }
+        lines = []
+        for draft in await self.mails.drafts(incident_id):
+            status = status_of[draft.state]
+            waiting = status is Status.AWAITING_CONFIRMATION
+            lines.append(
+                ActionLine(
+                    draft.kind,
+                    status,
+                    to=draft.mail.to,
+                    at=draft.sent_at,
+                    owner=t("esc.owner.manager", Locale.JA, name=decided.by) if waiting else "",
+                )
+            )
+        return tuple(lines)
 
     async def decision_of(self, incident_id: str) -> DecisionRecord | None:
         """The case's decision, or None while undecided."""
@@ -344,7 +432,7 @@ class Escalations:
         do beyond seeing it is the domain's rule (``bot.domain.access``).
         """
         if view is None:
-            view = await self.view(await self._store.load_incident(incident_id))
+            view = await self.view(await self._store.load_incident(incident_id), viewer=viewer)
         incident = view.incident
         note = None
         mode = ViewMode.READ
@@ -382,16 +470,21 @@ class Escalations:
         answer is rendered from what was written, without reading it back.
         """
         comment = str(inputs.get("comment") or "").strip()[:1000]
+        skip_reason = str(inputs.get("skip_reason") or "").strip()[:1000]
         roles = await self.viewer(actor)
-        drafts = self._drafts()
         at = self._clock.now()
+        # Counted before the transaction (Graph is slow); the proposals are made again
+        # from them on the locked case.
+        facts = await self.facts(await self._store.load_incident(incident_id))
 
         def plan(incident: Incident) -> DecisionPlan:
             # Runs on the case as locked in the transaction: the rules see the latest state.
-            proposals = proposals_for(incident)
+            proposals = tuple(p.kind for p in propose(incident, facts))
             selected = tuple(
                 k for k in proposals if str(inputs.get(f"act.{k}", "")).lower() == "true"
             )
+            if decision is Decision.REJECT:
+                selected = ()
             check_decision(
                 incident,
                 actor,
@@ -399,10 +492,11 @@ class Escalations:
                 is_manager=roles.manages(incident.department),
                 decision=decision,
                 selected=selected,
+                comment=comment,
+                skip_reason=skip_reason,
             )
             approved = [
-                ApprovedAction(k, draft=str(inputs.get(f"draft.{k}") or drafts.get(k, "")))
-                for k in selected
+                ApprovedAction(k, draft=str(inputs.get(f"draft.{k}") or "")) for k in selected
             ]
             approve = decision is Decision.APPROVE
             return DecisionPlan(
@@ -427,28 +521,29 @@ class Escalations:
         except DecisionRefused as refused:
             log.info("decision on %s refused: %s", incident_id, refused.reason)
             card = await self.card_for(incident_id, actor, locale)
-            note_key = {
-                "not-a-manager": "esc.not_manager",
-                "own-case": "esc.own_case",
-                "already-decided": "esc.already",
-                "nothing-selected": "esc.nothing_selected",
-            }[refused.reason]
-            card["body"].insert(1, notice_element(note_key, locale))
+            card["body"].insert(1, notice_element(REFUSAL_KEYS[refused.reason], locale))
             return Outcome(card, refused.reason)
 
         incident = decided.incident
         log.info("incident %s: %s by a manager", incident.id, decision.value)
         if decision is Decision.APPROVE:
             approved = [
-                ApprovedAction(k, draft=str(inputs.get(f"draft.{k}") or drafts.get(k, "")))
+                ApprovedAction(k, draft=str(inputs.get(f"draft.{k}") or ""))
                 for k in decided.record.actions
             ]
+            if self.mails is not None:
+                if skip_reason and ActionKind.FINAL_WARNING in decided.record.actions:
+                    await self.mails.record_skip_reason(incident.id, skip_reason, actor)
+                for action in approved:
+                    if action.kind in MAIL_KINDS:
+                        # A draft awaiting its preview: approving sends nothing.
+                        await self.mails.create(incident, action.kind, action.draft, actor, facts)
             for listener in self.approval_listeners:
                 await listener(incident, actor, approved)
         # Everyone's copy of the card and the staff member's notice go out after the
         # clicker's answer: Teams waits for the invoke, and 50 managers may click at once.
         self._in_background(self._after_decision(incident, decision))
-        view = await self.view(incident, decision=decided.record, jobs=decided.jobs)
+        view = await self.view(incident, decision=decided.record, jobs=decided.jobs, viewer=actor)
         return Outcome(await self.card_for(incident.id, actor, locale, view=view))
 
     async def resume_job(
@@ -484,9 +579,12 @@ class Escalations:
         return Outcome(card, refused)
 
     async def _after_decision(self, incident: Incident, decision: Decision) -> None:
-        if decision is Decision.REJECT:
-            await self.tell_staff(incident, "staff.rejected")
+        await self.notify_staff(incident.id)
         await self.refresh_thread(incident.id)
+
+    def refresh_later(self, incident_id: str) -> None:
+        """Update the thread's card after the clicker's answer (a mail confirmed...)."""
+        self._in_background(self.refresh_thread(incident_id))
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         async def run() -> None:
@@ -565,6 +663,52 @@ class Escalations:
         await self._messenger.send(record["reference"], build(locale))
         return True
 
+    async def notify_staff(self, incident_id: str) -> None:
+        """Tell the reporter where the case stands: done, open (and whose), the comment.
+
+        Sent on the decision and whenever an action finishes; the same state is told once
+        (job events repeat and several instances see them).
+        """
+        incident = await self._store.load_incident(incident_id)
+        view = await self.view(incident)
+        decided = view.decided
+        if decided is None:
+            return
+        lines = [_action_line(job) for job in view.jobs] + list(view.mails)
+        open_tasks = [
+            t("esc.task_open", Locale.JA, task=task_label(task, Locale.JA), owner=task.owner_name)
+            for task in view.tasks
+            if task.done_at is None
+        ]
+        signature = ",".join(f"{line.kind.value}={line.status.value}" for line in lines)
+        signature += f";tasks={len(open_tasks)}"
+        if not await self._jobs.mark_once(f"notice:{incident.id}:status:{signature}"):
+            return
+
+        def build(locale: Locale) -> dict[str, Any]:
+            if decided.decision is Decision.REJECT:
+                return rejection_notice_card(
+                    incident.id, locale, manager=decided.by, comment=decided.comment
+                )
+            tasks = [
+                t("esc.task_open", locale, task=task_label(task, locale), owner=task.owner_name)
+                for task in view.tasks
+                if task.done_at is None
+            ]
+            first = not any(line.status.finished for line in lines)
+            return case_notice_card(
+                incident.id,
+                lines,
+                locale,
+                title_key="notice.approved" if first else "notice.update",
+                manager=decided.by,
+                comment=decided.comment,
+                open_tasks=tasks,
+            )
+
+        if not await self.send_to(incident.reporter.object_id, build):
+            log.info("incident %s: reporter not reachable proactively", incident.id)
+
     async def tell_staff(self, incident: Incident, key: str, **values: Any) -> None:
         """A proactive message in the reporter's personal chat (if Mamoru can reach them)."""
         if not await self.tell(incident.reporter.object_id, key, id=incident.id, **values):
@@ -588,28 +732,28 @@ class Escalations:
         """
         if job.kind == ESCALATE_JOB:
             return  # the escalation itself reports through its own messages
+        if job.kind == ORG_MAIL_JOB and job.state.finished and self.mail_facts is not None:
+            self.mail_facts.forget(job.incident_id)  # later mails count from this send on
         seen = (job.state, job.wait_reason)
         previous = self._job_states.get(job.id)
         self._job_states[job.id] = seen
         self._schedule_refresh(job.incident_id)
         if previous == seen:
             return  # progress only: the coalesced refresh shows it
+        actions = (*JOB_KINDS.values(), ORG_MAIL_JOB)
+        if job.kind not in actions:
+            return  # exports and calendar entries are not an action's progress
         if job.state is JobState.RUNNING:
             await self._move(job.incident_id, IncidentState.IN_PROGRESS)
-            await self._tell_staff_once(job.incident_id, "staff.started")
         elif job.state.finished:
             self._job_states.pop(job.id, None)
             jobs = [
-                j
-                for j in await self._jobs.jobs_for_incident(job.incident_id)
-                if j.kind != ESCALATE_JOB
+                j for j in await self._jobs.jobs_for_incident(job.incident_id) if j.kind in actions
             ]
             if all(j.state.finished for j in jobs):
                 await self._move(job.incident_id, IncidentState.MONITORING)
-                failed = any(j.state is not JobState.SUCCEEDED for j in jobs)
-                await self._tell_staff_once(
-                    job.incident_id, "staff.failed" if failed else "staff.finished"
-                )
+            # What was done and what is still open, each new state once.
+            await self.notify_staff(job.incident_id)
 
     def _schedule_refresh(self, incident_id: str) -> None:
         """Refresh the case's thread soon: at once if idle, else after ``refresh_every``."""
@@ -643,18 +787,6 @@ class Escalations:
             await self.tell_staff(incident, key, **values)
 
     # --- helpers
-
-    def _drafts(self) -> dict[ActionKind, str]:
-        drafts: dict[ActionKind, str] = {}
-        for kind, (playbook_id, script_id) in DRAFT_SCRIPTS.items():
-            playbook = self._library.get(playbook_id)
-            script = playbook.script(script_id) if playbook else None
-            if script:
-                # YAML folds the lines of a mail; give each sentence its own line back.
-                text = "\n".join(line.text.ja for line in script.lines)
-                drafts[kind] = text.replace("。 ", "。\n")
-        drafts[ActionKind.FINAL_WARNING] = t("draft.final-warning", Locale.JA)
-        return drafts
 
     async def _manager_teams_ids(self, incident: Incident) -> tuple[str, ...]:
         # The managers of the case's department get their own view of the card on refresh.
@@ -719,6 +851,18 @@ def _note(decision: Decision, selected: tuple[ActionKind, ...], comment: str) ->
 
 def _posted(thread: dict[str, Any]) -> Posted:
     return Posted(thread["conversation_id"], thread["activity_id"], thread["service_url"])
+
+
+def _action_line(job: JobLine) -> ActionLine:
+    """A job's line in the staff notice (the same words as on the thread's card)."""
+    status = {
+        "queued": Status.QUEUED,
+        "running": Status.RUNNING,
+        "succeeded": Status.DONE,
+        "failed": Status.FAILED,
+        "cancelled": Status.CANCELLED,
+    }.get(job.state, Status.QUEUED)
+    return ActionLine(job.kind, status, done=job.done, total=job.total, error=job.error)
 
 
 def _job_line(job: Job) -> JobLine:

@@ -11,7 +11,16 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.domain.escalation import ActionKind, ActionMode, Decision, mode_of
+from bot.domain.escalation import (
+    ActionKind,
+    ActionMode,
+    CaseFacts,
+    Decision,
+    Proposal,
+    ProposalReason,
+    mode_of,
+    threat_indicated,
+)
 from bot.domain.incidents import JST, Incident
 from bot.domain.linking import LinkedCases
 from bot.domain.locale import Locale
@@ -21,6 +30,7 @@ from bot.domain.tasks import CaseTask
 from cards.elements import Element, card, container, execute, heading, plain, text
 from cards.i18n import t
 from cards.linking import linked_elements
+from cards.status import ActionLine, describe, job_status_label
 from cards.tasks import task_checklist
 from cards.verbs import Verb
 
@@ -70,14 +80,17 @@ class CaseView:
     """Everything the escalation card shows about one case."""
 
     incident: Incident
-    proposals: tuple[ActionKind, ...]
-    drafts: dict[ActionKind, str] = field(default_factory=dict)
+    proposals: tuple[Proposal, ...]
+    facts: CaseFacts = field(default_factory=CaseFacts)  # the figures behind the proposals
+    drafts: dict[ActionKind, str] = field(default_factory=dict)  # mail bodies, filled
     decided: Decided | None = None
-    jobs: tuple[JobLine, ...] = ()
-    mail_count: int | None = None
+    jobs: tuple[JobLine, ...] = ()  # automated actions (mail protection)
+    mails: tuple[ActionLine, ...] = ()  # the organisation's mails and where each stands
     tasks: tuple[CaseTask, ...] = ()  # tasks for people (police, platform, safety, care...)
     today: dt.date | None = None  # in Japan: which open tasks are overdue
     linked: LinkedCases | None = None  # other cases with the same counterpart (issue 15)
+    reviewable: tuple[ActionKind, ...] = ()  # approved mails awaiting their preview
+    can_prepare_final: bool = False  # fixation: the final warning may be drafted now
 
 
 def escalation_card(
@@ -104,8 +117,9 @@ def escalation_card(
         body.extend(linked_elements(view.incident.id, view.linked, locale))
     if note_key:
         body.append(container([text(t(note_key, locale), weight="Bolder")], style="warning"))
-    body.append(heading(t("esc.proposals", locale)))
     actions: list[Element] = []
+    if view.decided is None:
+        body.append(heading(t("esc.proposals", locale)))
     if view.decided is None and mode is ViewMode.DECIDE:
         body.append(text(t("esc.select", locale), size="Small", subtle=True))
         body.extend(_proposal_inputs(view, locale))
@@ -124,10 +138,36 @@ def escalation_card(
             execute(t("esc.reject", locale), Verb.ESCALATION_REJECT, locale, **data),
         ]
     else:
-        body.extend(_proposal_list(view, locale))
+        if view.decided is None:
+            body.extend(_proposal_list(view, locale))
         body.append(_status(view, locale))
     today = view.today or dt.datetime.now(JST).date()
-    body.extend(task_checklist(view.tasks, incident.id, locale, today=today))
+    rejected = view.decided is not None and view.decided.decision is Decision.REJECT
+    if not rejected:  # a rejected case has no tasks left to do
+        body.extend(task_checklist(view.tasks, incident.id, locale, today=today))
+    if mode is ViewMode.DECIDE or offer_decide:
+        # Each approved mail is sent only from its preview (the verbs check who clicks).
+        for kind in view.reviewable:
+            name = t(f"action.kind.{kind}", locale)
+            actions.append(
+                execute(
+                    t("esc.review", locale, mail=name),
+                    Verb.MAIL_REVIEW,
+                    locale,
+                    incident=incident.id,
+                    action=kind.value,
+                )
+            )
+        if view.can_prepare_final:
+            actions.append(
+                execute(
+                    t("esc.prepare_final", locale),
+                    Verb.MAIL_PREPARE,
+                    locale,
+                    incident=incident.id,
+                    action=ActionKind.FINAL_WARNING.value,
+                )
+            )
     if offer_decide and view.decided is None and mode is ViewMode.READ:
         actions.append(
             execute(_DECIDE[locale], Verb.ESCALATION_REFRESH, locale, incident=incident.id)
@@ -176,15 +216,8 @@ def _header(view: CaseView, library: PlaybookLibrary, locale: Locale) -> Element
     counterpart = ", ".join((*c.emails, *c.sns_accounts, *c.urls)) or ", ".join(c.domains)
     if counterpart:
         facts.append({"title": t("esc.counterpart", locale), "value": plain(counterpart)})
-    if view.mail_count is not None:
-        facts.append(
-            {
-                "title": t("esc.volume", locale),
-                "value": t("esc.volume.value", locale, count=f"{view.mail_count:,}"),
-            }
-        )
     items: list[Element] = [heading(t("esc.title", locale, id=incident.id), size="Large")]
-    if incident.physical_threat:
+    if threat_indicated(incident):
         items.append(
             container(
                 [text("🚨 " + t("incident.threat", locale), weight="Bolder", color="Attention")],
@@ -193,16 +226,59 @@ def _header(view: CaseView, library: PlaybookLibrary, locale: Locale) -> Element
         )
     summary = incident.summary[:800] + ("…" if len(incident.summary) > 800 else "")
     items += [{"type": "FactSet", "facts": facts}, text(plain(summary))]
+    items += _figures(view, locale)
     return container(items)
 
 
-def _why(kind: ActionKind, locale: Locale) -> Element:
-    return text(t(f"action.kind.{kind}.why", locale), size="Small", subtle=True, spacing="None")
+def _figures(view: CaseView, locale: Locale) -> list[Element]:
+    """What Mamoru counted, so the manager sees why each action is (not) proposed."""
+    facts = view.facts
+    lines: list[str] = []
+    c = view.incident.counterparts
+    if c.emails or c.domains:
+        mail = facts.mail
+        if mail is None:
+            lines.append(t("facts.mail.unknown", locale))
+        elif mail.total == 0:
+            lines.append(t("facts.mail.none", locale))
+        else:
+            lines.append(
+                t("facts.mail", locale, total=mail.total, days=mail.days, peak=mail.peak_per_day)
+            )
+    if facts.sns_posts:
+        lines.append(t("facts.sns", locale, posts=facts.sns_posts, platforms=facts.sns_platforms))
+    if not lines:
+        return []
+    return [
+        text(t("facts.title", locale), weight="Bolder", size="Small"),
+        *(text("・" + line, size="Small", spacing="None") for line in lines),
+    ]
 
 
-def _explained(kind: ActionKind, view: CaseView, locale: Locale) -> list[Element]:
-    """Why the action helps, and for mail protection exactly whose mail the rule takes."""
-    items = [_why(kind, locale)]
+def reason_text(proposal: Proposal, facts: CaseFacts, locale: Locale) -> str:
+    """The one line saying why ``proposal`` is (or is not yet) proposed for this case."""
+    mail = facts.mail
+    sent = facts.refusal_sent_at
+    values = {
+        "total": mail.total if mail else 0,
+        "peak": mail.peak_per_day if mail else 0,
+        "posts": facts.sns_posts,
+        "date": sent.astimezone(JST).strftime("%Y-%m-%d") if sent else "-",
+        "after": facts.mail_after_refusal,
+        "reason": plain(facts.skip_reason[:200]),
+    }
+    return t(f"reason.{proposal.reason.value}", locale, **values)
+
+
+def _why(proposal: Proposal, view: CaseView, locale: Locale) -> Element:
+    line = reason_text(proposal, view.facts, locale)
+    return text(line, size="Small", subtle=True, spacing="None")
+
+
+def _explained(proposal: Proposal, view: CaseView, locale: Locale) -> list[Element]:
+    """Why the action is proposed here, and for mail protection exactly whose mail it takes."""
+    kind = proposal.kind
+    items = [_why(proposal, view, locale)]
     if kind is ActionKind.MAIL_PROTECTION:
         c = view.incident.counterparts
         target = protection_target(c.emails, c.domains)
@@ -221,18 +297,30 @@ def _explained(kind: ActionKind, view: CaseView, locale: Locale) -> list[Element
 
 def _proposal_inputs(view: CaseView, locale: Locale) -> list[Element]:
     items: list[Element] = []
-    for kind in view.proposals:
+    for proposal in view.proposals:
+        kind = proposal.kind
         items.append(
             {
                 "type": "Input.Toggle",
                 "id": f"act.{kind}",
                 "title": t(f"action.kind.{kind}", locale),
-                "value": "true",
+                # Only evidence preservation starts selected; nothing that leaves the building.
+                "value": "true" if proposal.preselected else "false",
                 "valueOn": "true",
                 "valueOff": "false",
             }
         )
-        items.append(_why(kind, locale))
+        items.extend(_explained(proposal, view, locale))
+        if kind is ActionKind.FINAL_WARNING and proposal.reason is ProposalReason.REFUSAL_FIRST:
+            items.append(
+                {
+                    "type": "Input.Text",
+                    "id": "skip_reason",
+                    "label": t("esc.skip_reason", locale),
+                    "isMultiline": True,
+                    "maxLength": 1000,
+                }
+            )
         if mode_of(kind) is ActionMode.ORGANISATION_MAIL:
             items.append(
                 {
@@ -248,12 +336,11 @@ def _proposal_inputs(view: CaseView, locale: Locale) -> list[Element]:
 
 
 def _proposal_list(view: CaseView, locale: Locale) -> list[Element]:
-    chosen = set(view.decided.actions) if view.decided else set(view.proposals)
     items: list[Element] = []
-    for kind in view.proposals:
-        mark = "☑" if kind in chosen else "☐"
-        items.append(text(f"{mark} {t(f'action.kind.{kind}', locale)}"))
-        items.extend(_explained(kind, view, locale))
+    for proposal in view.proposals:
+        mark = "☑" if proposal.preselected else "☐"
+        items.append(text(f"{mark} {t(f'action.kind.{proposal.kind}', locale)}"))
+        items.extend(_explained(proposal, view, locale))
     return items
 
 
@@ -264,16 +351,21 @@ def _status(view: CaseView, locale: Locale) -> Element:
     key = "esc.approved_by" if decided.decision is Decision.APPROVE else "esc.rejected_by"
     at = decided.at.astimezone(JST).strftime("%Y-%m-%d %H:%M")
     items: list[Element] = [text(t(key, locale, name=plain(decided.by), at=at), weight="Bolder")]
+    if decided.decision is Decision.REJECT:
+        reason = plain(decided.comment[:500]) or "-"
+        items.append(text(t("esc.rejected_reason", locale, comment=reason)))
+        return container(items, separator=True)
     if decided.comment:
         items.append(text(t("esc.comment_line", locale, comment=plain(decided.comment[:500]))))
-    if view.jobs:
+    if view.jobs or view.mails:
         items.append(heading(t("esc.progress", locale), size="Default"))
         items.extend(text(_job_line(job, locale)) for job in view.jobs)
+        items.extend(text(plain(describe(line, locale))) for line in view.mails)
     return container(items, separator=True)
 
 
 def _job_line(job: JobLine, locale: Locale) -> str:
-    state = t(f"esc.job.{job.state}", locale, error=job.error or "?")
+    state = job_status_label(job.state, job.error, locale)
     if job.state == "queued" and job.wait_reason:
         at = job.next_try.astimezone(JST).strftime("%H:%M") if job.next_try else "?"
         try:
@@ -283,5 +375,5 @@ def _job_line(job: JobLine, locale: Locale) -> str:
         state = t("esc.job.waiting", locale, reason=reason, at=at)
     name = t(f"action.kind.{job.kind}", locale)
     if job.kind is ActionKind.MAIL_PROTECTION and job.total:
-        return f"{name}: {t('esc.archived', locale, done=job.done, total=job.total)} — {state}"
-    return f"{name}: {state}"
+        return f"{name} — {t('esc.archived', locale, done=job.done, total=job.total)} — {state}"
+    return f"{name} — {state}"

@@ -26,6 +26,12 @@ class Verb(StrEnum):
     ESCALATION_REJECT = "escalation.reject"
     ESCALATION_EXPORT = "escalation.export"
     ESCALATION_RESUME = "escalation.job.resume"
+    # The organisation's mails on a case (issue 13): review, edit, preview, send once
+    MAIL_REVIEW = "mail.review"
+    MAIL_EDIT = "mail.edit"
+    MAIL_PREVIEW = "mail.preview"
+    MAIL_SEND = "mail.send"
+    MAIL_PREPARE = "mail.prepare"
     # SNS cases (issue 6)
     SNS_CAPTURE_SUBMIT = "sns.capture.submit"
     SNS_CAPTURE_DISCARD = "sns.capture.discard"

@@ -40,6 +40,8 @@ if [[ -z ${MAMORU_MANAGER_IDS:-}${MAMORU_MANAGER_GROUP_ID:-} ]] &&
     default MAMORU_DEPARTMENTS_FILE scripts/playground/departments.yaml
 fi
 default MAMORU_DEPARTMENT_MAILBOX "$DEMO_DEPARTMENT_MAILBOX"
+default MAMORU_DEPARTMENT_NAME "市民相談課"
+default MAMORU_MAIL_REFERENCE_DEPARTMENT SHIMIN
 default MAMORU_GRAPH_SANDBOX_URL http://127.0.0.1:5280
 BOT_PORT=${MAMORU_PORT:-3978}
 STAFF_PORT=${PLAYGROUND_PORT:-56150}
@@ -149,7 +151,9 @@ cat <<EOF
       「インシデントを報告」を押して、何があったか・相手（$DEMO_ABUSER）を書いて「報告する」。
    3. 上司のチャンネルに案件のスレッドが届きます。「判断する」→「承認して実行」。
       （Playground はカードの refresh に対応していないため「判断する」で上司用の表示を出します）
-   4. 職員の個人チャットに「承認された対応が完了しました」と届きます。
+      既定で選ばれているのは証拠保全だけで、メールは送られません。回答打ち切りの通知を
+      送るときはチェックして承認し、「送信内容を確認」→ プレビュー →「この内容で送信」。
+   4. 職員の個人チャットに、実施したこと・残っていること・上司のコメントが届きます。
    5. 上司: チャンネルで「@Mamoru 案件一覧」→ 未完了の作業（担当・期限）つきの一覧、
       「KH-… を開く」で経過・作業・「証拠一式を出力」。職員は「自分の案件」。
 
@@ -159,8 +163,11 @@ cat <<EOF
    2. Staff: send 「毎日同じ人から100通以上メールが来ます」, press 「インシデントを報告」,
       fill in what happened and the counterpart ($DEMO_ABUSER), press 「報告する」.
    3. Manager: the case arrives as a new thread; press 「判断する」 (the Playground does not
-      do card refresh), then 「承認して実行」.
-   4. Staff: the personal chat says the approved actions are done.
+      do card refresh), then 「承認して実行」. Only evidence preservation is pre-selected:
+      no mail is sent. To send the cut-off notice, check it, approve, then
+      「送信内容を確認」 → the preview → 「この内容で送信」 (sent once).
+   4. Staff: the personal chat lists what was done, what is still open (and whose),
+      and the manager's comment.
    5. Manager: "@Mamoru cases" (案件一覧) lists the open cases with their open tasks;
       "Open KH-…" shows the timeline, tasks and the evidence export. Staff: "my cases".
 

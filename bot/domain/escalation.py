@@ -7,6 +7,8 @@ the Teams layer only renders them.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -83,11 +85,164 @@ def mode_of(kind: ActionKind) -> ActionMode:
     return MODES.get(kind, ActionMode.TASK)
 
 
+# Only evidence preservation may be pre-selected: it keeps everything and sends nothing.
+# Whatever leaves the building (a mail, a report to police, a request to block a domain)
+# is opt-in, chosen by a manager who read why it is proposed.
+PRESELECTED = frozenset({ActionKind.MAIL_PROTECTION})
+
+# Figures that make an action proportionate (mails from the sender per day in the mailbox).
+MAIL_BOMB_PER_DAY = 500  # a domain-wide block is for volumes that burden the mail server
+OBSTRUCTION_PER_DAY = 100  # so many a day that the office cannot work: obstruction of duties
+REPEATED_MAILS = 10  # enough repeated mails that a one-time cut-off notice is proportionate
+
+_THREAT = re.compile(
+    r"殺|刺す|刺して|燃やす|火をつけ|火を付け|放火|爆破|爆弾|危害|ぶっ|覚えて(お|ろ)|"
+    r"ただじゃ(おか|済ま)|家を知って|家まで行|待ち伏せ|つけ回|付け回|後をつけ|脅迫|脅さ|"
+    r"\bkill\b|\bhurt you\b|\bbomb\b|\bburn\b",
+    re.IGNORECASE,
+)
+_OBSTRUCTION = re.compile(
+    r"業務妨害|業務が(止ま|回らな|でき)|仕事にならな|仕事が(止ま|でき)|居座|何時間も|"
+    r"鳴りやま|鳴り止ま|大声で|怒鳴|窓口(を|が)(占拠|ふさ|塞)|\bobstruct",
+    re.IGNORECASE,
+)
+
+
+def threat_indicated(incident: Incident) -> bool:
+    """Whether the report marks or describes a threat to someone's safety."""
+    return incident.physical_threat or bool(_THREAT.search(incident.summary))
+
+
+def obstruction_described(incident: Incident) -> bool:
+    """Whether the report describes work being obstructed (sit-ins, hours of calls...)."""
+    return bool(_OBSTRUCTION.search(incident.summary))
+
+
+@dataclass(frozen=True, slots=True)
+class MailCounts:
+    """What Mamoru counted in the staff member's mailbox for the counterpart's address."""
+
+    total: int
+    days: int  # calendar days (JST) from the first to the last mail, at least 1
+    peak_per_day: int  # the most mails on one day
+    sender_name: str = ""  # the name the sender writes in From, when any
+    latest_at: dt.datetime | None = None  # the newest mail's arrival
+
+    @property
+    def per_day(self) -> float:
+        """Mails per day on average over ``days``."""
+        return self.total / max(self.days, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFacts:
+    """What Mamoru can count about a case; proposals and the card's figures come from it."""
+
+    mail: MailCounts | None = None  # None: not counted (no address, or mailbox not reachable)
+    sns_posts: int = 0  # posts recorded as evidence
+    sns_platforms: int = 0  # on how many platforms
+    refusal_sent_at: dt.datetime | None = None  # personal fixation: the section's refusal
+    mail_after_refusal: int = 0  # personal mails that arrived after the refusal was sent
+    skip_reason: str = ""  # a manager's recorded reason to send the final warning directly
+
+
+class ProposalReason(StrEnum):
+    """Why an action is (or is not yet) proposed for this case; one card line each."""
+
+    PRESERVE = "preserve"
+    REPEATED = "repeated"  # many repeated mails: cut-off notice
+    FEW_MAILS = "few-mails"  # offered, but the figures do not call for it
+    NOT_COUNTED = "not-counted"  # the mailbox could not be counted
+    MAIL_BOMB = "mail-bomb"
+    THREAT = "threat"
+    OBSTRUCTION = "obstruction"
+    NO_THREAT = "no-threat"  # police offered but nothing indicates a threat or obstruction
+    FIRST_REFUSAL = "first-refusal"
+    AFTER_REFUSAL = "after-refusal"  # final warning: refusal sent and further mail arrived
+    SKIP_RECORDED = "skip-recorded"  # final warning: a manager recorded why to skip
+    REFUSAL_FIRST = "refusal-first"  # final warning not yet offered: refusal comes first
+    WAIT_FOR_MAIL = "wait-for-mail"  # refusal sent, no further personal mail yet
+    SAFETY = "safety"
+    SPREAD = "spread"
+    PLAYBOOK = "playbook"  # proposed by the case's playbook
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """One proposed action: whether it starts selected, whether it can be chosen, and why."""
+
+    kind: ActionKind
+    reason: ProposalReason
+    preselected: bool = False
+    available: bool = True  # False: shown with its reason, not selectable (yet)
+
+
 def proposals_for(incident: Incident) -> tuple[ActionKind, ...]:
     """The actions the playbook proposes for ``incident`` that its facts make possible."""
     has_address = bool(incident.counterparts.emails or incident.counterparts.domains)
     proposed = PROPOSALS.get(incident.type, ())
     return tuple(k for k in proposed if has_address or k not in _NEEDS_ADDRESS)
+
+
+def propose(incident: Incident, facts: CaseFacts) -> tuple[Proposal, ...]:
+    """The proportionate proposals for ``incident`` given what Mamoru counted.
+
+    A domain block appears only for mail-bomb volumes; police is recommended when a threat
+    or obstruction is indicated (still opt-in); in a personal-fixation case the final
+    warning is selectable only after the refusal went out and another personal mail
+    arrived, or when a manager recorded why the refusal step is skipped.
+    """
+    threat = threat_indicated(incident)
+    mail = facts.mail
+    flood = mail is not None and mail.peak_per_day >= OBSTRUCTION_PER_DAY
+    bomb = mail is not None and mail.peak_per_day >= MAIL_BOMB_PER_DAY
+    result: list[Proposal] = []
+    for kind in proposals_for(incident):
+        if kind is ActionKind.MAIL_PROTECTION:
+            result.append(Proposal(kind, ProposalReason.PRESERVE, preselected=True))
+        elif kind is ActionKind.IT_DOMAIN_FILTER:
+            if bomb:
+                result.append(Proposal(kind, ProposalReason.MAIL_BOMB))
+        elif kind is ActionKind.CUTOFF_DECLARATION:
+            if mail is None:
+                result.append(Proposal(kind, ProposalReason.NOT_COUNTED))
+            elif mail.total >= REPEATED_MAILS:
+                result.append(Proposal(kind, ProposalReason.REPEATED))
+            else:
+                result.append(Proposal(kind, ProposalReason.FEW_MAILS))
+        elif kind is ActionKind.POLICE_CONSULTATION:
+            if threat:
+                result.append(Proposal(kind, ProposalReason.THREAT))
+            elif flood or obstruction_described(incident):
+                result.append(Proposal(kind, ProposalReason.OBSTRUCTION))
+            else:
+                result.append(Proposal(kind, ProposalReason.NO_THREAT))
+        elif kind is ActionKind.REFUSAL_REPLY:
+            if facts.refusal_sent_at is None:
+                result.append(Proposal(kind, ProposalReason.FIRST_REFUSAL))
+        elif kind is ActionKind.FINAL_WARNING:
+            result.append(final_warning_proposal(facts))
+        elif kind is ActionKind.SAFETY_MEASURES:
+            reason = ProposalReason.THREAT if threat else ProposalReason.SAFETY
+            result.append(Proposal(kind, reason))
+        elif kind in (ActionKind.PLATFORM_REPORT, ActionKind.LEGAL_CONSULTATION):
+            reason = ProposalReason.SPREAD if facts.sns_posts else ProposalReason.PLAYBOOK
+            result.append(Proposal(kind, reason))
+        else:
+            result.append(Proposal(kind, ProposalReason.PLAYBOOK))
+    return tuple(result)
+
+
+def final_warning_proposal(facts: CaseFacts) -> Proposal:
+    """Whether the manager's final warning may be chosen now (personal fixation, in order)."""
+    kind = ActionKind.FINAL_WARNING
+    if facts.skip_reason.strip():
+        return Proposal(kind, ProposalReason.SKIP_RECORDED)
+    if facts.refusal_sent_at is None:
+        return Proposal(kind, ProposalReason.REFUSAL_FIRST, available=False)
+    if facts.mail_after_refusal <= 0:
+        return Proposal(kind, ProposalReason.WAIT_FOR_MAIL, available=False)
+    return Proposal(kind, ProposalReason.AFTER_REFUSAL)
 
 
 class Decision(StrEnum):
@@ -110,6 +265,9 @@ NOT_A_MANAGER = "not-a-manager"
 OWN_CASE = "own-case"
 ALREADY_DECIDED = "already-decided"
 NOTHING_SELECTED = "nothing-selected"
+REASON_REQUIRED = "reason-required"  # a rejection tells the staff member why
+REFUSAL_FIRST = "refusal-first"  # the final warning before the section's refusal
+BOTH_WARNINGS = "both-warnings"  # refusal and final warning at once contradict each other
 
 DECIDABLE = frozenset({IncidentState.ESCALATED})
 
@@ -127,6 +285,8 @@ def check_decision(
     is_manager: bool,
     decision: Decision,
     selected: tuple[ActionKind, ...],
+    comment: str = "",
+    skip_reason: str = "",
 ) -> None:
     """Raise ``DecisionRefused`` unless ``actor`` may take ``decision`` on ``incident`` now."""
     if not is_manager:
@@ -135,8 +295,15 @@ def check_decision(
         raise DecisionRefused(incident.id, OWN_CASE)
     if incident.state not in DECIDABLE:
         raise DecisionRefused(incident.id, ALREADY_DECIDED)
+    if decision is Decision.REJECT and not comment.strip():
+        raise DecisionRefused(incident.id, REASON_REQUIRED)
     if decision is Decision.APPROVE and not selected:
         raise DecisionRefused(incident.id, NOTHING_SELECTED)
+    if ActionKind.FINAL_WARNING in selected:
+        if ActionKind.REFUSAL_REPLY in selected:
+            raise DecisionRefused(incident.id, BOTH_WARNINGS)
+        if not skip_reason.strip():
+            raise DecisionRefused(incident.id, REFUSAL_FIRST)
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,7 @@ class MailItem:
     sender: str
     subject: str
     folder_id: str
+    sender_name: str = ""  # the name in From, as the sender wrote it
 
 
 class Mailbox(Protocol):

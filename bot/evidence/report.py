@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from html import escape
 
 from bot.domain.evidence import EmailItem, EvidenceKind, EvidenceRecord, NoteItem, SnsPostItem
-from bot.domain.incidents import JST, Incident
+from bot.domain.incidents import JST, Incident, IncidentState
+from bot.domain.locale import Locale
+from cards.i18n import t
 
 Write = Callable[[str], object]
 
@@ -24,16 +26,8 @@ TYPE_JA = {
     "mass-email": "大量・執拗なメール",
     "personal-fixation": "特定職員への執着",
 }
-STATE_JA = {
-    "reported": "報告済み",
-    "escalated": "上長へ報告済み",
-    "actions_approved": "対応承認済み",
-    "in_progress": "対応中",
-    "monitoring": "経過観察",
-    "closed": "終了",
-    "rejected": "却下",
-    "reopened": "再開",
-}
+# The case states in the one vocabulary the cards and notices use (cards/i18n).
+STATE_JA = {state.value: t(f"state.{state.value}", Locale.JA) for state in IncidentState}
 KIND_JA = {
     EvidenceKind.EMAIL: "メール",
     EvidenceKind.SNS_POST: "SNS投稿",

@@ -135,6 +135,7 @@ class GraphMailbox:
                         sender=m.from_address,
                         subject=m.subject or "",
                         folder_id=m.parent_folder_id or "",
+                        sender_name=(m.from_.email_address.name or "") if m.from_ else "",
                     )
                     for m in page
                 )

@@ -176,6 +176,11 @@ class SnsCapture:
                 )
         return found
 
+    async def spread(self, case_id: str) -> tuple[int, int]:
+        """How many posts are recorded for the case, and on how many platforms."""
+        posts = await self.recorded_posts(case_id)
+        return len(posts), len({post.platform for post in posts.values()})
+
     async def submit(self, person: Person, form: CaptureForm) -> CaptureResult:
         """Record the pending capture on ``form.case``; raises ``NothingToRecord``."""
         incident = await self.case_for(person, form.case)

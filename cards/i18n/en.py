@@ -118,8 +118,6 @@ STRINGS: dict[str, str] = {
     "esc.reporter": "Reported by",
     "esc.counterpart": "Counterpart",
     "esc.reported_at": "Reported",
-    "esc.volume": "Mails received",
-    "esc.volume.value": "{count} (in the evidence folder)",
     "esc.proposals": "Proposed actions",
     "esc.select": "Tick the actions you approve. Mail texts can be edited before they are sent.",
     "esc.draft": "Text (sent once from the department mailbox)",
@@ -135,11 +133,6 @@ STRINGS: dict[str, str] = {
     "esc.rejected_by": "⛔ Rejected by {name} ({at})",
     "esc.comment_line": "Comment: {comment}",
     "esc.progress": "Progress",
-    "esc.job.queued": "queued",
-    "esc.job.running": "running",
-    "esc.job.succeeded": "done",
-    "esc.job.failed": "failed ({error})",
-    "esc.job.cancelled": "cancelled",
     "esc.job.waiting": "waiting: {reason}, next try at {at}",
     "job.wait.permission-propagation": "the mailbox permission is still being applied",
     "job.wait.graph-throttled": "the mail service is busy",
@@ -155,10 +148,6 @@ STRINGS: dict[str, str] = {
     "esc.setup.refused": "Only people registered as managers can run setup. Ask IT to add you.",
     "esc.setup.personal": "Run setup in a channel of the managers' team, not in a personal chat.",
     "esc.sent_to_managers": "The case was sent to your managers' channel. You will be told when they decide.",
-    "staff.started": "{id}: your manager approved the actions; they are running now.",
-    "staff.finished": "{id}: the approved actions are complete. You don't need to answer the sender.",
-    "staff.failed": "{id}: some actions could not be completed. Your manager and IT are on it.",
-    "staff.rejected": "{id}: your manager reviewed the case and decided no further action is needed for now. Talk to them any time.",
     "action.kind.mail-protection": "Evidence rule and archive of existing mail",
     "action.kind.mail-protection.why": "Moves the sender's mail, past and future, into an evidence folder without deleting anything: out of the staff member's sight, fully preserved (Junk is not used: it is purged).",
     "action.rule.address": "Applies to: mail whose sender address is exactly {address} (marked read)",
@@ -182,7 +171,6 @@ STRINGS: dict[str, str] = {
     "action.kind.platform-report.why": "After preserving the posts, report them as terms-of-service violations through the official form.",
     "action.kind.legal-consultation": "Legal section / lawyer (sender-information disclosure)",
     "action.kind.legal-consultation.why": "Access logs are often kept only 3-6 months: start early.",
-    "draft.final-warning": "Dear Mr/Ms ___, this is ___, chief of the ___ Section, ___ Ward.\nWe have already declined your contacts and invitations to our staff that are unrelated to their work. As this continues, the ward considers it may be customer harassment that harms our staff's working environment.\nIf it continues, we will consider legal steps, including consulting the police. Matters concerning the ward's services are welcome at this section's counter.",
     "esc.follow_up": "📋 Follow-up for {id}: {text}",
     "export.button": "Export evidence",
     "export.queued": "The evidence bundle (report, CSV, original mails, hashes) is being prepared. A download button will arrive in your personal chat (the link works once, for 10 minutes).",
@@ -202,3 +190,7 @@ STRINGS |= _CASES
 from cards.i18n.flood_strings import EN as _FLOOD  # noqa: E402
 
 STRINGS |= _FLOOD
+# The decision flow (issue 13): one status vocabulary, proposals' reasons, previews, notices.
+from cards.i18n.decision_strings import EN as _DECISION  # noqa: E402
+
+STRINGS |= _DECISION

@@ -117,8 +117,6 @@ STRINGS: dict[str, str] = {
     "esc.reporter": "報告者",
     "esc.counterpart": "相手",
     "esc.reported_at": "報告日時",
-    "esc.volume": "受信数",
-    "esc.volume.value": "{count}通（証拠フォルダ）",
     "esc.proposals": "提案する対応",
     "esc.select": "承認する対応にチェックを入れてください。文面は送信前に編集できます。",
     "esc.draft": "文面（部署のメールアドレスから一度だけ送信）",
@@ -134,11 +132,6 @@ STRINGS: dict[str, str] = {
     "esc.rejected_by": "⛔ {name} が却下（{at}）",
     "esc.comment_line": "コメント: {comment}",
     "esc.progress": "進捗",
-    "esc.job.queued": "待機中",
-    "esc.job.running": "実行中",
-    "esc.job.succeeded": "完了",
-    "esc.job.failed": "失敗（{error}）",
-    "esc.job.cancelled": "取り消し",
     "esc.job.waiting": "待機中: {reason}（次回 {at}）",
     "job.wait.permission-propagation": "権限の反映待ち",
     "job.wait.graph-throttled": "メールサーバーの混雑",
@@ -154,10 +147,6 @@ STRINGS: dict[str, str] = {
     "esc.setup.refused": "setup を実行できるのは上司として登録された人だけです。情報システム担当に依頼してください。",
     "esc.setup.personal": "setup は上司のチームのチャンネルで実行してください（個人チャットでは登録できません）。",
     "esc.sent_to_managers": "上司のチャンネルに案件を送りました。判断が出たらお知らせします。",
-    "staff.started": "{id}: 上司が対応を承認し、実行を始めました。",
-    "staff.finished": "{id}: 承認された対応が完了しました。あなたが相手に返信する必要はありません。",
-    "staff.failed": "{id}: 対応の一部が完了できませんでした。上司と情報システム担当が対応します。",
-    "staff.rejected": "{id}: 上司が確認し、今回は追加の対応は不要と判断しました。気になることがあれば、いつでも上司に相談してください。",
     "action.kind.mail-protection": "証拠保全ルールと既存メールの保全",
     "action.kind.mail-protection.why": "相手のメールを削除せず専用フォルダへ自動で移し、既に届いた分も保全します。職員の目に触れず、証拠は完全に残ります（迷惑メールフォルダは自動削除されるため使いません）。",
     "action.rule.address": "対象：差出人アドレスが {address} と完全に一致するメール（既読にします）",
@@ -181,7 +170,6 @@ STRINGS: dict[str, str] = {
     "action.kind.platform-report.why": "投稿が消される前に保全したうえで、規約違反として公式窓口から申請します。",
     "action.kind.legal-consultation": "法務担当・弁護士への相談（発信者情報開示）",
     "action.kind.legal-consultation.why": "アクセスログの保存期間は3〜6か月程度のことが多く、早めの着手が必要です。",
-    "draft.final-warning": "〇〇様　〇〇区〇〇課長の〇〇です。\n当課職員への業務と関係のないご連絡やお誘いにつきましては、すでにお断りしております。それにもかかわらず同様の行為が続いており、職員の就業環境を害するカスタマー・ハラスメントに当たり得るものと当区は考えております。\n今後も続く場合には、警察への相談を含め、法的な対応を検討いたします。区政に関するご用件は、当課の窓口で承ります。",
     "esc.follow_up": "📋 {id} のフォローアップ: {text}",
     "export.button": "証拠一式を出力",
     "export.queued": "証拠一式（報告書・CSV・元のメール・ハッシュ）を作成しています。完了したら、あなたの個人チャットにダウンロード用のボタンを送ります（リンクは10分有効・1回限り）。",
@@ -201,3 +189,7 @@ STRINGS |= _CASES
 from cards.i18n.flood_strings import JA as _FLOOD  # noqa: E402
 
 STRINGS |= _FLOOD
+# The decision flow (issue 13): one status vocabulary, proposals' reasons, previews, notices.
+from cards.i18n.decision_strings import JA as _DECISION  # noqa: E402
+
+STRINGS |= _DECISION

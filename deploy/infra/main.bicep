@@ -103,6 +103,15 @@ param departmentMailbox string = ''
 @description('Whom staff ask while their managers have not set Mamoru up (MAMORU_ADMIN_CONTACT), e.g. a team and an extension.')
 param adminContact string = ''
 
+@description('Department name as written in the organisation mails, e.g. 〇〇区 市民相談課 (MAMORU_DEPARTMENT_NAME); empty blocks sending until set.')
+param departmentName string = ''
+
+@description('Signatory of the organisation mails, e.g. 市民相談課長 高橋 一郎 (MAMORU_MAIL_SIGNATORY); empty: the approving manager.')
+param mailSignatory string = ''
+
+@description('{department} in the reference of the mail subjects (MAMORU_MAIL_REFERENCE_DEPARTMENT); empty: the department name.')
+param mailReferenceDepartment string = ''
+
 @description('Address space of the virtual network that keeps PostgreSQL, Key Vault and Storage private.')
 param vnetAddressPrefix string = '10.40.0.0/16'
 
@@ -238,6 +247,9 @@ module app 'modules/app.bicep' = {
     legalGroupId: legalGroupId
     departmentMailbox: departmentMailbox
     adminContact: adminContact
+    departmentName: departmentName
+    mailSignatory: mailSignatory
+    mailReferenceDepartment: mailReferenceDepartment
   }
 }
 

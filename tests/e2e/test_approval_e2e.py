@@ -1,5 +1,11 @@
-"""Issue 5's "done when" in the Agents Playground: a staff member reports a mail flood, a
-manager approves it by clicking the card in the managers' channel, the mail is archived.
+"""Issues 5 and 13 in the Agents Playground: a staff member reports a mail flood, a manager
+approves it by clicking the card in the managers' channel, the mail is archived; approving
+with the defaults sends no mail; a chosen cut-off notice is sent exactly as previewed,
+once; a personal-fixation case cannot start with the final warning; the staff member is
+told what was done and what is still open.
+
+With ``MAMORU_E2E_DOC_IMAGES=<dir>`` the tests save the screenshots of the managers'
+guide (docs/guide-managers.ja.md) there: ``make e2e-doc-images`` refreshes docs/images.
 
 Two Playgrounds relay to one ``mamoru serve`` (sandbox mode: the local Graph service
 with the demo office runs in-process on a free port): one is 田中 花子 (staff,
@@ -15,6 +21,7 @@ manager is the decide view with 「承認して実行」.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -28,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page
+from playwright.sync_api import Error as PlaywrightError
 
 from bot.domain.locale import Locale
 from cards.i18n import t
@@ -74,6 +82,10 @@ SUBMIT = "報告する"  # report.submit
 DECIDE = "判断する"  # cards/escalation.py, the read-only view's button
 APPROVE = "承認して実行"  # esc.approve
 JOB_TIMEOUT = 180.0  # seconds from approval to the staff member's "done" notice
+DEPARTMENT_NAME = "市民相談課"
+SEND = "この内容で送信"  # mail.send
+FIXATION_MESSAGE = "窓口によく来る方から、個人的に食事に誘われました。断り方がわかりません"
+DOC_IMAGES = os.environ.get("MAMORU_E2E_DOC_IMAGES", "")
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,8 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
             "MAMORU_MANAGER_GROUP_ID": DEMO_MANAGERS_GROUP_ID,
             "MAMORU_MANAGER_IDS": "",
             "MAMORU_DEPARTMENT_MAILBOX": DEMO_DEPARTMENT_MAILBOX,
+            "MAMORU_DEPARTMENT_NAME": DEPARTMENT_NAME,
+            "MAMORU_MAIL_REFERENCE_DEPARTMENT": "SHIMIN",
         },
     )
     try:
@@ -214,66 +228,122 @@ def mailbox_summary(sandbox_url: str, mailbox: str) -> dict[str, Any]:
         return dict(json.load(r))
 
 
-# --- the test
+def sent_mails(sandbox_url: str, mailbox: str) -> list[dict[str, Any]]:
+    """The mails ``mailbox`` sent (From is the mailbox itself): subject and body."""
+    token = _graph_token(sandbox_url)
+    query = urllib.parse.urlencode(
+        {
+            "$filter": f"from/emailAddress/address eq '{mailbox}'",
+            "$select": "subject,body",
+            "$top": "1000",
+        },
+        quote_via=urllib.parse.quote,
+    )
+    return list(_graph_get(f"{sandbox_url}/v1.0/users/{mailbox}/messages?{query}", token)["value"])
 
 
-def test_manager_approves_a_reported_mail_flood_by_clicking_the_card(
-    pages: dict[str, Page], office: Office
-) -> None:
-    staff, manager = pages["staff"], pages["manager"]
-    flood = mail_from(office.sandbox_url, DEMO_MAILBOX, DEMO_ABUSER)
-    assert len(flood) >= 100, "the demo office's mailbox should hold the seeded flood"
+def screenshot(card: Locator, name: str) -> None:
+    """Save ``card`` as docs/images/<name>.png when the guide's images are being refreshed."""
+    if DOC_IMAGES:
+        Path(DOC_IMAGES).mkdir(parents=True, exist_ok=True)
+        card.screenshot(path=str(Path(DOC_IMAGES) / f"{name}.png"))
 
-    # Manager: register the team channel as the managers' channel.
+
+# --- steps
+
+
+def setup_channel(manager: Page) -> None:
+    """Manager: register the team channel as the managers' channel."""
     open_channel(manager, TEAM, CHANNEL)
     post_in_channel(manager, "setup")
     _wait_for_channel_any(
         manager, [t("esc.setup.done", loc, department="default") for loc in Locale]
     )
 
-    # Staff: describe the flood, open the report form from the guidance card, submit it.
-    before = send_message(staff, FLOOD_MESSAGE)
+
+def report_case(staff: Page, message: str, what: str, counterpart: str) -> tuple[str, int]:
+    """Staff: describe it, open the report form from the guidance card, submit it."""
+    before = send_message(staff, message)
     guidance = wait_for_card_text(staff, REPORT, after=before)
     assert REPORT in card_actions(guidance), card_actions(guidance)
     after_click = bot_message_count(staff)
     click_card_action(staff, REPORT, card=guidance)
     form = wait_for_card_title(staff, REPORT, after=after_click)
-    form.locator("textarea").first.fill(
-        "九条と名乗る人から、毎日100通以上の同じ趣旨のメールが届きます。"
-    )
-    form.get_by_placeholder("example@example.com", exact=False).fill(DEMO_ABUSER)
+    form.locator("textarea").first.fill(what)
+    form.get_by_placeholder("example@example.com", exact=False).fill(counterpart)
     click_card_action(staff, SUBMIT, card=form)
     # The form is replaced in place by the invoke response: the confirmation card.
     received = wait_for_card_text(staff, "KH-", after=after_click)
     incident_id = next(w for w in received.inner_text().split() if w.startswith("KH-"))
     incident_id = incident_id[: len("KH-2026-0001")]
-    assert DEMO_ABUSER in received.inner_text()
+    assert counterpart in received.inner_text()
     sent_texts = [t("esc.sent_to_managers", loc, id=incident_id) for loc in Locale]
     _wait_for_any(staff, sent_texts, after=after_click, timeout=60)
+    return incident_id, after_click
 
-    # Manager: the case arrives as a new thread in the channel, read-only at first.
+
+def open_decide_view(manager: Page, incident_id: str) -> Locator:
+    """Manager: the case's thread card, then its decide view (the Playground has no refresh)."""
     thread = wait_for_channel_card(manager, incident_id, timeout=60)
-    assert DEMO_ABUSER in thread.inner_text()
     if APPROVE not in card_actions(thread):  # the Playground ignores `refresh`
         assert DECIDE in card_actions(thread), card_actions(thread)
         click_card_action(manager, DECIDE, card=thread)
     decide = wait_for_channel_card(manager, APPROVE)
     assert incident_id in decide.inner_text()
-    assert APPROVE in card_actions(decide), card_actions(decide)
+    return decide
+
+
+def toggle(card: Locator, kind: str) -> Locator:
+    """The checkbox of the proposal ``kind`` on the decide view."""
+    return card.get_by_role("checkbox", name=t(f"action.kind.{kind}", Locale.JA))
+
+
+# --- the tests
+
+
+def test_manager_approves_a_reported_mail_flood_with_the_defaults(
+    pages: dict[str, Page], office: Office
+) -> None:
+    staff, manager = pages["staff"], pages["manager"]
+    flood = mail_from(office.sandbox_url, DEMO_MAILBOX, DEMO_ABUSER)
+    assert len(flood) >= 100, "the demo office's mailbox should hold the seeded flood"
+    sent_before = sent_mails(office.sandbox_url, DEMO_DEPARTMENT_MAILBOX)
+
+    setup_channel(manager)
+    incident_id, after_click = report_case(
+        staff,
+        FLOOD_MESSAGE,
+        "九条と名乗る人から、毎日100通以上の同じ趣旨のメールが届きます。",
+        DEMO_ABUSER,
+    )
+
+    # Manager: only evidence preservation is pre-selected; the figures are on the card.
+    decide = open_decide_view(manager, incident_id)
+    assert DEMO_ABUSER in decide.inner_text()
+    assert toggle(decide, "mail-protection").is_checked()
+    assert not toggle(decide, "cutoff-declaration").is_checked()
+    assert not toggle(decide, "police-consultation").is_checked()
+    assert t("facts.title", Locale.JA) in decide.inner_text()
+    screenshot(decide, "decide-defaults")
     click_card_action(manager, APPROVE, card=decide)
     approved_by = t("esc.approved_by", Locale.JA, name="高橋 課長", at="").split("（")[0]
     decided = wait_for_channel_card(manager, approved_by)
     assert incident_id in decided.inner_text()
     assert APPROVE not in card_actions(decided), "a decided card must not offer approval again"
 
-    # Staff: told when the approved actions have finished (in the language she last wrote
-    # in; the Playground itself always sends locale en-US, so either is accepted).
-    finished = [t("staff.finished", loc, id=incident_id) for loc in Locale]
-    _wait_for_any(staff, finished, after=after_click, timeout=JOB_TIMEOUT)
+    # Staff: told what was done and that nothing is left open (in the language she last
+    # wrote in; the Playground itself always sends locale en-US, so either is accepted).
+    preserved = [t("notice.rule", loc, count=len(flood)) for loc in Locale]
+    notice = _wait_for_any(staff, preserved, after=after_click, timeout=JOB_TIMEOUT)
+    assert any(t("notice.done", loc) in notice.inner_text() for loc in Locale)
+    screenshot(notice, "staff-notice")
 
     # Manager: the thread's card was updated for everyone with the archive's progress.
     total = f"{len(flood):,} / {len(flood):,}"
     wait_for_channel_card(manager, total, timeout=30)
+
+    # No mail left the department mailbox.
+    assert sent_mails(office.sandbox_url, DEMO_DEPARTMENT_MAILBOX) == sent_before
 
     # Graph: the inbox rule moves the sender's mail into the case's evidence folder,
     # and every message from the sender is there; none was deleted.
@@ -299,14 +369,99 @@ def test_manager_approves_a_reported_mail_flood_by_clicking_the_card(
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
-def _wait_for_any(page: Page, texts: list[str], *, after: int, timeout: float) -> None:
+def test_a_chosen_cut_off_notice_is_previewed_then_sent_once(
+    pages: dict[str, Page], office: Office
+) -> None:
+    staff, manager = pages["staff"], pages["manager"]
+    setup_channel(manager)
+    incident_id, _ = report_case(
+        staff, FLOOD_MESSAGE, "同じ趣旨の再質問のメールが毎日届きます。", DEMO_ABUSER
+    )
+    sent_before = sent_mails(office.sandbox_url, DEMO_DEPARTMENT_MAILBOX)
+    decide = open_decide_view(manager, incident_id)
+    toggle(decide, "cutoff-declaration").check()
+    draft = decide.locator("textarea").first.input_value()
+    assert DEPARTMENT_NAME in draft and "高橋 課長" in draft and "〇" not in draft
+    click_card_action(manager, APPROVE, card=decide)
+
+    # Approving sent nothing; the thread card offers the preview of the approved mail.
+    name = t("action.kind.cutoff-declaration", Locale.JA)
+    review = t("esc.review", Locale.JA, mail=name)
+    decided = wait_for_channel_card(manager, t("status.awaiting_confirmation", Locale.JA))
+    # Wait for the archive to finish first: its progress updates replace the thread's card
+    # in place (also a preview shown there by an invoke response).
+    protected = f"{t('action.kind.mail-protection', Locale.JA)} — "
+    done = f" — {t('status.done', Locale.JA)}"
+    deadline = time.monotonic() + JOB_TIMEOUT
+    while not any(
+        protected in line and line.endswith(done) for line in decided.inner_text().splitlines()
+    ):
+        assert time.monotonic() < deadline, decided.inner_text()
+        time.sleep(0.5)
+    assert sent_mails(office.sandbox_url, DEMO_DEPARTMENT_MAILBOX) == sent_before
+    click_card_action(manager, review, card=decided)
+    preview = wait_for_channel_card(manager, t("mail.preview.lead", Locale.JA))
+    shown = preview.inner_text()
+    for value in (DEMO_DEPARTMENT_MAILBOX, DEMO_ABUSER, "SHIMIN-", "九条 様", DEPARTMENT_NAME):
+        assert value in shown, value
+    assert incident_id not in shown  # the subject carries the office's reference, not our id
+    screenshot(preview, "mail-preview")
+
+    # 「この内容で送信」, clicked twice: the mail goes out once, exactly as previewed.
+    button = preview.locator(f'button[title="{SEND}"]').first
+    button.click()
+    with contextlib.suppress(PlaywrightError):
+        button.click(timeout=2_000)  # the card may already have been replaced
+    wait_for_channel_card(manager, t("status.sent", Locale.JA), timeout=JOB_TIMEOUT)
+    sent = _sent_with(office, "SHIMIN-")
+    assert len(sent) == 1, sent
+    assert len(sent_mails(office.sandbox_url, DEMO_DEPARTMENT_MAILBOX)) == len(sent_before) + 1
+    body = sent[0]["body"]["content"]
+    lines = [line for line in body.splitlines() if line.strip()]
+    assert lines and all(line.strip() in shown for line in lines)
+    assert sent[0]["subject"] in shown
+
+
+def test_a_fixation_case_cannot_start_with_the_final_warning(
+    pages: dict[str, Page], office: Office
+) -> None:
+    staff, manager = pages["staff"], pages["manager"]
+    sent_before = sent_mails(office.sandbox_url, DEMO_DEPARTMENT_MAILBOX)
+    setup_channel(manager)
+    incident_id, _ = report_case(
+        staff,
+        FIXATION_MESSAGE,
+        "窓口によく来る方から、私個人宛てに食事の誘いのメールが届きます。",
+        "fan.mail@example.org",
+    )
+    decide = open_decide_view(manager, incident_id)
+    assert not toggle(decide, "refusal-reply").is_checked()
+    assert not toggle(decide, "final-warning").is_checked()
+    toggle(decide, "final-warning").check()
+    click_card_action(manager, APPROVE, card=decide)
+    refused = wait_for_channel_card(manager, t("esc.refusal_first", Locale.JA))
+    assert APPROVE in card_actions(refused)  # still undecided: nothing was approved
+    notice = refused.locator(".ac-container").filter(has_text=t("esc.refusal_first", Locale.JA))
+    screenshot(notice.last, "fixation-order")
+    assert sent_mails(office.sandbox_url, DEMO_DEPARTMENT_MAILBOX) == sent_before
+
+
+def _sent_with(office: Office, subject: str) -> list[dict[str, Any]]:
+    """The department mailbox's sent mails whose subject contains ``subject``."""
+    return [
+        m
+        for m in sent_mails(office.sandbox_url, DEMO_DEPARTMENT_MAILBOX)
+        if subject in m.get("subject", "")
+    ]
+
+
+def _wait_for_any(page: Page, texts: list[str], *, after: int, timeout: float) -> Locator:
     """Wait until a bot message shows one of ``texts`` (the same notice in any language)."""
     deadline = time.monotonic() + timeout
     while True:
         for text in texts:
             try:
-                wait_for_bot_text(page, text, after=after, timeout=0)
-                return
+                return wait_for_bot_text(page, text, after=after, timeout=0)
             except AssertionError as exc:
                 last = exc
         if time.monotonic() > deadline:

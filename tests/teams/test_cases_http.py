@@ -56,7 +56,10 @@ def buttons(card: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def approved_case(bot: BotUnderTest, submission: str = "sub-cases-00001") -> str:
-    """A mass-email case, escalated and approved with police and IT tasks (no mail jobs)."""
+    """A mass-email case, escalated and approved with the police task (no mail jobs).
+
+    The domain block is not offered: nobody counted a mail-bomb volume for this case.
+    """
     await bot.say("<at>Mamoru</at> setup", **in_channel(**MANAGER_1))
     await bot.say("hi", **PERSONAL_M1)
     await bot.say("hi", conversation_id="a:personal-manager-2", **MANAGER_2)
@@ -71,7 +74,7 @@ async def approved_case(bot: BotUnderTest, submission: str = "sub-cases-00001") 
     data = {
         "incident": incident_id,
         "act.police-consultation": "true",
-        "act.it-domain-filter": "true",
+        "act.it-domain-filter": "true",  # not proposed here: ignored
         "comment": "警察へは課長が相談",
     }
     status, _, _ = await bot.click("escalation.approve", data, **in_channel(**MANAGER_1))
@@ -85,7 +88,7 @@ async def test_managers_list_their_open_cases_with_open_tasks(bot: BotUnderTest)
     shown = texts(card)
     assert "案件一覧（担当部署）" in shown and incident_id in shown
     assert "対応を承認済み" in shown and "angry@example.com" in shown
-    assert "未完了の作業 2 件" in shown and "警察" in shown
+    assert "未完了の作業 1 件" in shown and "警察" in shown
     # The same from the managers' channel, by @mention.
     (card,) = await bot.say("<at>Mamoru</at> 案件一覧", **in_channel(**MANAGER_2))
     assert incident_id in texts(card)
@@ -121,7 +124,7 @@ async def test_tasks_are_handed_over_and_done_by_managers_only(bot: BotUnderTest
     updates = [s for s in bot.connector.sent if s.method == "PUT"]
     assert updates and "☑ 警察" in texts(updates[-1].activity)
     (card,) = await bot.say("cases", **PERSONAL_M1)
-    assert "未完了の作業 1 件" in texts(card)
+    assert incident_id in texts(card) and "未完了の作業 1 件" not in texts(card)
     # Unknown task kinds are a clear message, not an error.
     _, body, _ = await bot.click("task.done", {**police, "task": "nope"}, **PERSONAL_M1)
     assert "その作業がありません" in body["value"]["message"]

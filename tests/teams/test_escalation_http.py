@@ -188,10 +188,14 @@ async def test_approval_records_decision_updates_thread_and_queues_jobs_once(
     assert len(refused) == 2
     jobs = await bot.services.persistence.jobs.jobs_for_incident(incident_id)
     kinds = sorted(j.params.get("action", "") for j in jobs if j.kind != "escalate")
-    assert kinds == ["cutoff-declaration", "mail-protection"]
+    # Approving a mail sends nothing: it waits for its preview and confirmation.
+    assert kinds == ["mail-protection"]
     assert all(j.state is JobState.QUEUED for j in jobs if j.kind != "escalate")
-    org_mail = next(j for j in jobs if j.params.get("action") == "cutoff-declaration")
-    assert org_mail.params["draft"] == "本件への回答は以上です。"
+    mails = bot.services.escalations.mails
+    assert mails is not None
+    (draft,) = await mails.drafts(incident_id)
+    assert draft.mail.body == "本件への回答は以上です。"
+    assert draft.state.value == "awaiting_confirmation"
     updates = [s for s in bot.connector.sent if s.method == "PUT"]
     assert updates and "承認" in texts(updates[-1].activity)
     incident = await bot.services.persistence.store.load_incident(incident_id)
@@ -207,9 +211,17 @@ async def test_rejection_tells_the_staff(bot: BotUnderTest) -> None:
     _, body, _ = await bot.click(
         "escalation.reject", {"incident": incident_id}, **in_channel(**MANAGER_1)
     )
+    assert "却下する理由をコメントに書いてください" in texts(body["value"])
+    _, body, _ = await bot.click(
+        "escalation.reject",
+        {"incident": incident_id, "comment": "業務上の正当な問い合わせのため"},
+        **in_channel(**MANAGER_1),
+    )
     assert "却下" in texts(body["value"])
+    assert "業務上の正当な問い合わせのため" in texts(body["value"])
     staff = [s for s in bot.connector.sent if s.conversation_id == "a:personal-staff-1"]
-    assert "追加の対応は不要" in texts(staff[-1].activity)
+    notice = texts(staff[-1].activity)
+    assert "今回は追加の対応をしない" in notice and "業務上の正当な問い合わせのため" in notice
 
 
 async def test_forged_and_stale_clicks(bot: BotUnderTest) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
+from bot.domain.escalation import ActionKind
 from bot.domain.jobs import JobState
 from bot.evidence.blobs import LocalBlobStore
 from bot.evidence.verify import verify_case
@@ -64,6 +65,8 @@ async def bot(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[BotUnder
         graph_sandbox_embedded=False,
         manager_group_id=DEMO_MANAGERS_GROUP_ID,
         department_mailbox=DEMO_DEPARTMENT_MAILBOX,
+        department_name="市民相談課",
+        mail_reference_department="SHIMIN",
         _env_file=None,
     )
     async for running in start_bot(settings):
@@ -86,8 +89,7 @@ async def reported_and_escalated(bot: BotUnderTest) -> str:
 APPROVAL = {
     "act.mail-protection": "true",
     "act.cutoff-declaration": "true",
-    "draft.cutoff-declaration": "本件に関する当区からの回答は以上です。",
-    "act.it-domain-filter": "false",
+    "draft.cutoff-declaration": "本件に関する当課からの回答は以上です。",
     "act.police-consultation": "true",
     "comment": "証拠保全と打ち切り通知を実施",
 }
@@ -98,13 +100,21 @@ def sandbox_box(sandbox: RunningSandbox, upn: str) -> Any:
     return tenant.mailboxes[tenant.by_upn[upn]]
 
 
-async def test_report_to_archived_mail(bot: BotUnderTest, sandbox: RunningSandbox) -> None:
+def staff_cards(bot: BotUnderTest) -> list[str]:
+    return [
+        str(s.activity) for s in bot.connector.sent if s.conversation_id == "a:personal-staff-1"
+    ]
+
+
+async def test_report_to_archived_mail_then_one_previewed_notice(
+    bot: BotUnderTest, sandbox: RunningSandbox
+) -> None:
     incident_id = await reported_and_escalated(bot)
+    department = sandbox_box(sandbox, DEMO_DEPARTMENT_MAILBOX)
     _, body, _ = await bot.click(
         "escalation.approve", {"incident": incident_id, **APPROVAL}, **in_channel(**KACHO)
     )
     assert "承認" in str(body["value"])
-    bot.connector.clear()
     await bot.run_jobs()
 
     box = sandbox_box(sandbox, DEMO_MAILBOX)
@@ -119,44 +129,181 @@ async def test_report_to_archived_mail(bot: BotUnderTest, sandbox: RunningSandbo
     store = services.persistence.store
     result = await verify_case(store, LocalBlobStore(Path(bot.app_data_dir) / "blobs"), incident_id)
     assert result.ok and result.count >= FLOOD
+    # Approving the cut-off notice sent nothing: it waits for its preview.
+    assert not any("回答は以上です" in m.body for m in department.messages.values())
+    notices = " ".join(staff_cards(bot))
+    assert f"{FLOOD:,}通を証拠フォルダに保全しました" in notices  # what was done
+    assert "回答打ち切りの通知" in notices and "送信前の確認待ち" in notices  # what is open
+    assert "警察" in notices and "担当: 高橋 課長" in notices  # ... and whose it is
+    assert "証拠保全と打ち切り通知を実施" in notices  # the manager's comment
 
-    sent_items = sandbox_box(sandbox, DEMO_DEPARTMENT_MAILBOX)
-    cutoffs = [
-        m for m in sent_items.messages.values() if "本件に関する当区からの回答は以上です" in m.body
-    ]
-    assert len(cutoffs) == 1
+    # The thread card offers the review; the preview shows exactly what goes out.
+    thread = [s for s in bot.connector.sent if s.method == "PUT"][-1].activity
+    assert "mail.review" in str(thread)
+    _, body, _ = await bot.click(
+        "mail.review",
+        {"incident": incident_id, "action": "cutoff-declaration"},
+        **in_channel(**KACHO),
+    )
+    preview = body["value"]
+    facts = {f["title"]: f["value"] for f in preview["body"][2]["facts"]}
+    assert facts["差出人（From）"] == DEMO_DEPARTMENT_MAILBOX
+    assert facts["宛先（To）"] == DEMO_ABUSER
+    subject = facts["件名"]
+    assert incident_id not in subject and "SHIMIN-" in subject
+    send = next(a for a in preview["actions"] if a["verb"] == "mail.send")
+    assert send["title"] == "この内容で送信"
+
+    # A double click (and a second manager at once) sends exactly one mail.
+    await asyncio.gather(
+        bot.click("mail.send", send["data"], **in_channel(**KACHO)),
+        bot.click("mail.send", send["data"], **in_channel(**KACHO)),
+        bot.click("mail.send", send["data"], **in_channel(**BUCHO)),
+    )
+    await bot.run_jobs()
+    await bot.run_jobs()
+    sent = [m for m in department.messages.values() if "回答は以上です" in m.body]
+    assert len(sent) == 1
+    assert sent[0].body == "本件に関する当課からの回答は以上です。"
+    assert sent[0].subject == subject
+    sends = [r for r in sandbox.sandbox.tenant.requests if r.path.endswith("/sendMail")]
+    assert len(sends) == 1
+    notices = " ".join(staff_cards(bot))
+    assert f"を {DEMO_ABUSER} 宛に送信しました" in notices
+    _, body, _ = await bot.click("mail.send", send["data"], **in_channel(**KACHO))
+    assert "二度送ることはありません" in str(body["value"])
 
     jobs = await services.persistence.jobs.jobs_for_incident(incident_id)
     assert {j.state for j in jobs} == {JobState.SUCCEEDED}
     incident = await store.load_incident(incident_id)
     assert incident.state.value == "monitoring"
 
-    staff_messages = " ".join(
-        str(s.activity) for s in bot.connector.sent if s.conversation_id == "a:personal-staff-1"
-    )
-    assert "実行を始めました" in staff_messages and "完了しました" in staff_messages
-    thread_updates = [s for s in bot.connector.sent if s.method == "PUT"]
-    assert f"{FLOOD:,} / {FLOOD:,}" in str(thread_updates[-1].activity)
-
     for request in sandbox.sandbox.tenant.requests:
         assert request.method != "DELETE"
         assert not (FORBIDDEN & set(str(request.body).replace("'", '"').split('"')))
 
 
-async def test_concurrent_approvals_send_one_declaration(
+async def test_defaults_send_nothing_and_propose_from_the_figures(
     bot: BotUnderTest, sandbox: RunningSandbox
 ) -> None:
     incident_id = await reported_and_escalated(bot)
-    data = {"incident": incident_id, **APPROVAL}
-    await asyncio.gather(
-        bot.click("escalation.approve", data, **in_channel(**KACHO)),
-        bot.click("escalation.approve", data, **in_channel(**BUCHO)),
-        bot.click("escalation.approve", data, **in_channel(**KACHO)),
+    before = len(sandbox_box(sandbox, DEMO_DEPARTMENT_MAILBOX).messages)
+    _, body, _ = await bot.click(
+        "escalation.refresh", {"incident": incident_id}, **in_channel(**KACHO)
+    )
+    card = body["value"]
+    toggles = {e["id"]: e["value"] for e in card["body"] if e.get("type") == "Input.Toggle"}
+    # Only evidence preservation starts selected; no domain block for this volume.
+    assert toggles == {
+        "act.mail-protection": "true",
+        "act.cutoff-declaration": "false",
+        "act.police-consultation": "false",
+    }
+    shown = str(card)
+    assert f"相手からのメール: {FLOOD:,}通" in shown  # the figures behind the proposals
+    draft = next(e for e in card["body"] if e.get("id") == "draft.cutoff-declaration")
+    assert "九条 様" in draft["value"] and "市民相談課" in draft["value"]
+    assert "高橋 課長" in draft["value"]  # signed by the manager who decides
+    assert "〇" not in draft["value"]
+    # Approving with the defaults sends no mail.
+    await bot.click(
+        "escalation.approve",
+        {"incident": incident_id, "act.mail-protection": "true"},
+        **in_channel(**KACHO),
     )
     await bot.run_jobs()
+    assert len(sandbox_box(sandbox, DEMO_DEPARTMENT_MAILBOX).messages) == before
+    assert not any(r.path.endswith("/sendMail") for r in sandbox.sandbox.tenant.requests)
+
+
+async def test_bad_drafts_get_clear_messages_and_are_never_sent(
+    bot: BotUnderTest, sandbox: RunningSandbox
+) -> None:
+    incident_id = await reported_and_escalated(bot)
+    await bot.click(
+        "escalation.approve",
+        {
+            "incident": incident_id,
+            "act.mail-protection": "true",
+            "act.cutoff-declaration": "true",
+            "draft.cutoff-declaration": "〇〇様　〇月〇日付でお答えしました。",
+        },
+        **in_channel(**KACHO),
+    )
+    target = {"incident": incident_id, "action": "cutoff-declaration"}
+    _, body, _ = await bot.click("mail.review", target, **in_channel(**KACHO))
+    shown = str(body["value"])
+    assert "未記入の箇所が残っています: 〇〇様、〇月、〇日" in shown
+    assert "mail.send" not in shown  # only the edit form
+
+    async def preview(**fields: str) -> str:
+        base = {"to": DEMO_ABUSER, "subject": "ご回答について", "body": "回答は以上です。"}
+        _, body, _ = await bot.click(
+            "mail.preview", {**target, **base, **fields}, **in_channel(**KACHO)
+        )
+        return str(body["value"])
+
+    huge = "あ" * 100_000
+    shown = await preview(body=huge)
+    assert "本文が長すぎます（100,000文字" in shown and "mail.send" not in shown
+    mails = bot.services.escalations.mails
+    assert mails is not None
+    kept = await mails.get(incident_id, ActionKind.CUTOFF_DECLARATION)
+    assert kept is not None and kept.mail.body == huge  # nothing typed is lost
+    assert "HTMLやMarkdownの記法（<b>）" in await preview(body="<b>回答</b>は以上です。")
+    assert "HTMLやMarkdown" in await preview(body="**回答**は以上です。")
+    assert "件名が空です" in await preview(subject="  ")
+    assert "部署のメールアドレス自身" in await preview(to=DEMO_DEPARTMENT_MAILBOX)
+    assert "mail.send" in await preview()  # fixed: the send button is back
+    # A forged send of a stale or blocked text sends nothing.
+    _, body, _ = await bot.click("mail.send", {**target, "digest": "0" * 20}, **in_channel(**KACHO))
+    assert "変更されています" in str(body["value"])
+    _, body, _ = await bot.click("mail.send", {**target, "digest": "x"}, **in_channel(**STAFF))
+    assert "上司だけです" in str(body["value"])
     await bot.run_jobs()
-    sent_items = sandbox_box(sandbox, DEMO_DEPARTMENT_MAILBOX)
-    assert sum("回答は以上です" in m.body for m in sent_items.messages.values()) == 1
+    assert not any(r.path.endswith("/sendMail") for r in sandbox.sandbox.tenant.requests)
+
+
+async def test_personal_fixation_refusal_before_final_warning(
+    bot: BotUnderTest, sandbox: RunningSandbox
+) -> None:
+    await bot.say("setup", **in_channel(**KACHO))
+    incident_id = await bot.report(
+        submission_id="flow-fixation-0001",
+        type="personal-fixation",
+        what_happened="窓口の私宛てに食事の誘いのメールが何度も届きます",
+        counterpart=DEMO_ABUSER,
+        **STAFF,
+    )
+    await bot.run_jobs()
+    _, body, _ = await bot.click(
+        "escalation.refresh", {"incident": incident_id}, **in_channel(**KACHO)
+    )
+    toggles = {
+        e["id"]: e["value"] for e in body["value"]["body"] if e.get("type") == "Input.Toggle"
+    }
+    assert toggles["act.refusal-reply"] == "false" and toggles["act.final-warning"] == "false"
+    assert "断りの返信が先です" in str(body["value"])
+    both = {"incident": incident_id, "act.refusal-reply": "true", "act.final-warning": "true"}
+    _, body, _ = await bot.click("escalation.approve", both, **in_channel(**KACHO))
+    assert "同時に送れません" in str(body["value"])
+    first = {"incident": incident_id, "act.final-warning": "true"}
+    _, body, _ = await bot.click("escalation.approve", first, **in_channel(**KACHO))
+    assert "断りの返信の後に送ります" in str(body["value"])
+    incident = await bot.services.persistence.store.load_incident(incident_id)
+    assert incident.state.value == "escalated"  # nothing decided by the refused clicks
+    # The final warning cannot be prepared before the refusal went out.
+    final = {"incident": incident_id, "action": "final-warning"}
+    await bot.click(
+        "escalation.approve",
+        {"incident": incident_id, "act.refusal-reply": "true", "act.mail-protection": "true"},
+        **in_channel(**KACHO),
+    )
+    _, body, _ = await bot.click("mail.prepare", final, **in_channel(**KACHO))
+    assert "断りの返信の後にさらにメールが届いたとき" in str(body["value"])
+    _, body, _ = await bot.click("mail.send", {**final, "digest": "x"}, **in_channel(**KACHO))
+    assert "承認されていません" in str(body["value"])
+    assert not any(r.path.endswith("/sendMail") for r in sandbox.sandbox.tenant.requests)
 
 
 async def test_runner_killed_mid_archive_then_restarted(
@@ -312,7 +459,7 @@ async def test_a_manager_resumes_a_stopped_job_from_the_card(
     result = await verify_case(store, LocalBlobStore(Path(bot.app_data_dir) / "blobs"), incident_id)
     assert result.ok and result.count >= FLOOD
     staff = [s for s in bot.connector.sent if s.conversation_id == "a:personal-staff-1"]
-    assert sum("完了しました" in str(s.activity) for s in staff) == 1
+    assert sum("通を証拠フォルダに保全しました" in str(s.activity) for s in staff) == 1
     # Clicking the old button again: nothing to resume, nothing runs twice.
     _, body, _ = await bot.click(button["verb"], button["data"], **in_channel(**BUCHO))
     assert "再開できる状態ではありません" in str(body["value"])

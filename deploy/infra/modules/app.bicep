@@ -28,6 +28,9 @@ param legalIds string = ''
 param legalGroupId string = ''
 param departmentMailbox string = ''
 param adminContact string = ''
+param departmentName string = ''
+param mailSignatory string = ''
+param mailReferenceDepartment string = ''
 
 var port = '8000'
 
@@ -154,6 +157,18 @@ resource site 'Microsoft.Web/sites@2022-09-01' = {
         {
           name: 'MAMORU_ADMIN_CONTACT'
           value: adminContact
+        }
+        {
+          name: 'MAMORU_DEPARTMENT_NAME'
+          value: departmentName
+        }
+        {
+          name: 'MAMORU_MAIL_SIGNATORY'
+          value: mailSignatory
+        }
+        {
+          name: 'MAMORU_MAIL_REFERENCE_DEPARTMENT'
+          value: mailReferenceDepartment
         }
         {
           name: 'MAMORU_PUBLIC_HOSTNAME'
