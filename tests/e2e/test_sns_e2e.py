@@ -82,7 +82,7 @@ def test_staff_records_an_x_post_with_its_screenshot(page: Page, playground: Ser
     wait_for_card_text(page, "個人のアカウントから返信")  # protecting the person
     # The escalation's notice (no managers' channel in this test) arrives from a job; the
     # Playground re-renders the chat when it lands, which would wipe a half-filled form.
-    wait_for_bot_text(page, "上司チャンネルがまだ登録されていません", timeout=30)
+    wait_for_bot_text(page, "上司がまだ Mamoru を設定していない", timeout=30)
 
     inline = "data:image/png;base64," + base64.b64encode(PNG).decode()
     _mock_activity(playground, POST, [{"contentType": "image/png", "contentUrl": inline}])
