@@ -65,7 +65,9 @@ def case_notice_card(
     """What was done, what is still open and who owns it, and the manager's comment."""
     done = [line for line in lines if line.status.done]
     still_open = [line for line in lines if not line.status.done]
-    body: list[Element] = [heading(t(title_key, locale, id=incident_id, name=manager or "-"))]
+    body: list[Element] = [
+        heading(t(title_key, locale, id=incident_id, name=plain(manager) or "-"))
+    ]
     if done:
         body.append(text(t("notice.done", locale), weight="Bolder"))
         body += [text("☑ " + plain(_done_line(line, locale)), spacing="None") for line in done]
@@ -87,7 +89,7 @@ def rejection_notice_card(
     """A rejection tells the staff member who decided and why."""
     return card(
         [
-            heading(t("notice.rejected", locale, id=incident_id, name=manager or "-")),
+            heading(t("notice.rejected", locale, id=incident_id, name=plain(manager) or "-")),
             text(t("notice.reason", locale, comment=plain(comment[:500]) or "-")),
             text(t("notice.talk", locale), size="Small", subtle=True),
         ]

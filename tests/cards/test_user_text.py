@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.domain.cases import CaseDetail, CaseFilter, CasePage, CaseRow, Scope
-from bot.domain.escalation import ActionKind, Decision
+from bot.domain.escalation import ActionKind, Decision, Proposal, ProposalReason
 from bot.domain.evidence import Screenshot
 from bot.domain.incidents import (
     Counterparts,
@@ -25,6 +25,7 @@ from bot.domain.incidents import (
     open_incident,
 )
 from bot.domain.locale import Locale
+from bot.domain.outgoing import OutgoingMail, check
 from bot.domain.sns import LegalClock, Platform
 from bot.domain.sns_capture import CaptureResult, Note, RecordedPost
 from bot.domain.tasks import tasks_for
@@ -33,6 +34,8 @@ from cards.case_list import case_detail_card, case_list_card
 from cards.elements import plain
 from cards.escalation import CaseView, Decided, ViewMode, escalation_card
 from cards.exports import export_ready_card, export_thread_card
+from cards.notices import case_notice_card, rejection_notice_card
+from cards.preview import edit_card, preview_card
 from cards.report import incident_summary_card
 from cards.sns import capture_result_card, notes_card
 
@@ -108,11 +111,34 @@ def crafted_cards(locale: Locale) -> Iterator[tuple[str, dict[str, Any]]]:
     decided = Decided(
         Decision.APPROVE, name, AT, comment=CRAFTED, actions=(ActionKind.MAIL_PROTECTION,)
     )
+    proposals = (Proposal(ActionKind.MAIL_PROTECTION, ProposalReason.PRESERVE, preselected=True),)
     for mode in ViewMode:
-        view = CaseView(incident, (ActionKind.MAIL_PROTECTION,), tasks=tasks, today=AT.date())
+        view = CaseView(incident, proposals, tasks=tasks, today=AT.date())
         yield f"escalation-{mode}", escalation_card(view, library, locale, mode=mode)
-    decided_view = CaseView(incident, (ActionKind.MAIL_PROTECTION,), decided=decided, tasks=tasks)
+    decided_view = CaseView(incident, proposals, decided=decided, tasks=tasks)
     yield "escalation-decided", escalation_card(decided_view, library, locale)
+    # The organisation mail's preview: the draft may carry the sender's own From name.
+    mail = OutgoingMail("dept@city.example.jp", "x_y@evil.example", CRAFTED, f"{CRAFTED}\n様")
+    kind = ActionKind.CUTOFF_DECLARATION
+    yield "mail-preview", preview_card(incident.id, kind, mail, (), locale)
+    yield "mail-blocked", preview_card(incident.id, kind, mail, check(mail), locale)
+    yield "mail-edit", edit_card(incident.id, kind, mail, check(mail), locale)
+    yield (
+        "staff-notice",
+        case_notice_card(
+            incident.id,
+            (),
+            locale,
+            title_key="notice.approved",
+            manager=name,
+            comment=CRAFTED,
+            open_tasks=(CRAFTED,),
+        ),
+    )
+    yield (
+        "staff-rejected",
+        rejection_notice_card(incident.id, locale, manager=name, comment=CRAFTED),
+    )
     yield "incident-summary", incident_summary_card(incident, library, locale)
     row = CaseRow(incident, age_days=1, open_tasks=tasks, overdue_tasks=0)
     page = CasePage(Scope.MANAGED, CaseFilter.OPEN, (row,), page=1, pages=1, count=1)

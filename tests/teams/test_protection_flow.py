@@ -250,7 +250,7 @@ async def test_bad_drafts_get_clear_messages_and_are_never_sent(
     assert mails is not None
     kept = await mails.get(incident_id, ActionKind.CUTOFF_DECLARATION)
     assert kept is not None and kept.mail.body == huge  # nothing typed is lost
-    assert "HTMLやMarkdownの記法（<b>）" in await preview(body="<b>回答</b>は以上です。")
+    assert "HTMLやMarkdownの記法（<b\\\\>）" in await preview(body="<b>回答</b>は以上です。")
     assert "HTMLやMarkdown" in await preview(body="**回答**は以上です。")
     assert "件名が空です" in await preview(subject="  ")
     assert "部署のメールアドレス自身" in await preview(to=DEMO_DEPARTMENT_MAILBOX)
