@@ -112,3 +112,17 @@ def test_sandbox_emits_only_declared_properties() -> None:
     assert set(shape["body"]) <= properties("itemBody")
     folder = views.folder_json(box, box.folder("inbox"))  # type: ignore[arg-type]
     assert set(folder) == views.FOLDER_PROPERTIES
+
+
+def test_sandbox_write_types_are_the_csdl_types() -> None:
+    # graph/sandbox/graph_types.py is generated from the same subset: the local service
+    # refuses exactly the property names Graph's metadata does not declare.
+    from graph.sandbox.graph_types import TYPES
+
+    types = csdl_types()
+    for name, (base, props) in TYPES.items():
+        own, csdl_base = types[name]
+        assert set(props) == own, name
+        assert base == csdl_base, name
+    for model_type in ("messageRule", "messageRuleActions", "event", "message", "mailFolder"):
+        assert model_type in TYPES
