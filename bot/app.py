@@ -20,6 +20,7 @@ from bot.action_jobs import ActionJobs
 from bot.case_access import CaseAccess
 from bot.cases.drafts import MailSettings, OrgMails
 from bot.cases.facts import MailFacts
+from bot.cases.figures import OrgFiguresService
 from bot.cases.linked import LinkedCasesService
 from bot.cases.listing import CaseListing
 from bot.cases.tasks import CARE_EVENT_JOB, Calendar, CaseTasks
@@ -74,6 +75,7 @@ from bot.store.tasks import SqlTasks
 from bot.teams import cases as case_routes
 from bot.teams import escalation as escalation_routes
 from bot.teams import exports as export_routes
+from bot.teams import figures as figures_routes
 from bot.teams import flood as flood_routes
 from bot.teams import guidance as guidance_routes
 from bot.teams import incidents as incident_routes
@@ -325,6 +327,14 @@ def build_app(
         page_size=settings.case_list_page_size,
     )
     commands |= case_routes.register(actions, listing, tasks, escalations, guide.library)
+    try:
+        department_names = {d.id: d.name or d.id for d in load_organisation(settings).departments}
+    except DepartmentsError:
+        department_names = {}
+    figures = OrgFiguresService(
+        store=persistence.store, tasks=persistence.tasks, jobs=persistence.jobs, clock=clock
+    )
+    commands |= figures_routes.register(figures, escalations, departments=department_names)
     export_routes.register(actions, exports, escalations)
     mail_routes.register(actions, escalations, mails)
     guidance_routes.register(agent, actions, guide, commands)

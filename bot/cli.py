@@ -21,6 +21,7 @@ _FEATURES: tuple[str, ...] = (
     "bot.commands.deploy",  # teams package
     "bot.commands.jobs",  # jobs list
     "bot.commands.doctor",  # doctor
+    "bot.commands.report",  # report org
     "bot.commands.triage",  # triage train
 )
 

@@ -29,6 +29,7 @@ class Command(StrEnum):
     MY_INCIDENTS = "my-incidents"
     SETUP = "setup"
     CASES = "cases"  # managers: the open cases of their departments
+    FIGURES = "figures"  # managers: the organisation's figures (集計)
 
 
 _COMMAND_WORDS: dict[str, Command] = {
@@ -50,6 +51,9 @@ _COMMAND_WORDS: dict[str, Command] = {
     "cases": Command.CASES,
     "case list": Command.CASES,
     "案件一覧": Command.CASES,
+    "集計": Command.FIGURES,
+    "統計": Command.FIGURES,
+    "figures": Command.FIGURES,
     "setup": Command.SETUP,
     "セットアップ": Command.SETUP,
 }

@@ -6,10 +6,12 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
+from bot.domain.figures import org_figures
 from bot.domain.flood import FloodFigures
 from bot.domain.linking import LinkedCases
 from bot.domain.locale import Locale
 from cards.elements import card
+from cards.figures import figures_card
 from cards.flood import flood_alert_card, flood_notice_card
 from cards.linking import linked_elements
 
@@ -44,3 +46,13 @@ def issue15_cards(locale: Locale) -> Iterator[tuple[str, dict[str, Any]]]:
         can_merge=True,
     )
     yield f"linked-{locale}", card(linked_elements("KH-2026-0003", linked, locale))
+    figures = org_figures(
+        [],
+        start=dt.date(2026, 4, 1),
+        end=dt.date(2027, 3, 31),
+        today=dt.date(2027, 4, 1),
+        tasks={},
+        mails={},
+        protected_at={},
+    )
+    yield f"figures-{locale}", figures_card(figures, locale, departments={"a": "市民相談課"})

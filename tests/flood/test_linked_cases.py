@@ -166,3 +166,18 @@ def _actions(element: dict[str, Any]) -> list[dict[str, Any]]:
     for item in element.get("items", []):
         found += _actions(item)
     return found
+
+
+async def test_managers_get_the_figures_card_staff_do_not(bot: BotUnderTest) -> None:
+    await bot.say("setup", **in_channel(**KACHO))
+    await report(bot, TANAKA, ABUSER, 1)
+    await report(bot, SUZUKI, ABUSER, 2)
+    [card] = await bot.say("集計", **KACHO)
+    facts = {f["title"]: f["value"] for f in card["body"][2]["facts"]}
+    assert facts["報告された案件"] == "2件"
+    assert facts["複数の案件に現れた相手"] == "1人（2件）"
+    assert facts["あなたが開ける案件"] == "1件"  # 税務課's case is counted, not opened
+    text = json.dumps(card, ensure_ascii=False)
+    assert ABUSER.lower() not in text.lower() and "田中" not in text
+    [refused] = await bot.say("集計", **TANAKA)
+    assert "管理職と法務担当だけ" in refused["body"][0]["text"]
