@@ -747,13 +747,20 @@ class Escalations:
             await self._move(job.incident_id, IncidentState.IN_PROGRESS)
         elif job.state.finished:
             self._job_states.pop(job.id, None)
-            jobs = [
-                j for j in await self._jobs.jobs_for_incident(job.incident_id) if j.kind in actions
-            ]
-            if all(j.state.finished for j in jobs):
-                await self._move(job.incident_id, IncidentState.MONITORING)
-            # What was done and what is still open, each new state once.
-            await self.notify_staff(job.incident_id)
+            await self.settle(job.incident_id)
+
+    async def settle(self, incident_id: str) -> None:
+        """Once all of a case's action jobs have ended: monitoring; the staff hear it once.
+
+        Called on each job's end, and by the periodic reminders' sweep: an instance killed
+        between finishing the last job and telling leaves it to the next period's sweep.
+        """
+        actions = (*JOB_KINDS.values(), ORG_MAIL_JOB)
+        jobs = [j for j in await self._jobs.jobs_for_incident(incident_id) if j.kind in actions]
+        if jobs and all(j.state.finished for j in jobs):
+            await self._move(incident_id, IncidentState.MONITORING)
+        # What was done and what is still open, each new state once.
+        await self.notify_staff(incident_id)
 
     def _schedule_refresh(self, incident_id: str) -> None:
         """Refresh the case's thread soon: at once if idle, else after ``refresh_every``."""

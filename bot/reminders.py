@@ -60,6 +60,9 @@ class Reminders:
             if incident.state is IncidentState.ESCALATED and "at" in thread:
                 sent += await self._undecided(incident_id, thread, now)
             elif incident.state in OPEN:
+                if incident.state is not IncidentState.MONITORING:
+                    # The sweep: jobs that ended while their instance died before telling.
+                    await self._escalations.settle(incident_id)
                 sent += await self._follow_ups(incident_id, incident.type.value, now)
         return sent + await self._overdue_tasks()
 

@@ -6,6 +6,7 @@ every upgrade the owner (re)grants the app role exactly what the bot needs:
 
     every table        SELECT, INSERT, UPDATE, DELETE
     evidence           SELECT, INSERT only (append-only; the trigger refuses the rest too)
+    decisions          SELECT, INSERT only (a manager's decision is never rewritten)
     evidence_heads     SELECT, INSERT, UPDATE of (count, hash) only: no DELETE
     alembic_version    SELECT (startup checks the schema is current)
     sequences          USAGE, SELECT
@@ -80,7 +81,8 @@ def grant_app_role(connection: Connection, app_url: str) -> str | None:
         statements.append(f"REVOKE ALL ON {name} FROM {who}")
         if table == "alembic_version":
             statements.append(f"GRANT SELECT ON {name} TO {who}")
-        elif table == "evidence":
+        elif table in ("evidence", "decisions"):
+            # A decision, once taken, is part of the case's record: never changed.
             statements.append(f"GRANT SELECT, INSERT ON {name} TO {who}")
         elif table == "evidence_heads":
             statements.append(f"GRANT SELECT, INSERT, UPDATE (count, hash) ON {name} TO {who}")
