@@ -8,6 +8,7 @@ SIGKILL part-way; the other two finish its jobs from their checkpoints.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -123,7 +124,7 @@ async def test_three_instances_one_killed(postgres_url: str) -> None:
             queue, "SELECT worker, extract(epoch FROM at) FROM scaleout_ticks ORDER BY at"
         )
         times = [float(t) for _, t in ticks]
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         assert min(gaps) >= 0.9 * TICK.total_seconds() - 0.05, gaps
         after = [w for (w, t) in ticks if float(t) > killed_at + 2 * TICK.total_seconds()]
         assert after and "a" not in after
