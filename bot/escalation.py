@@ -463,8 +463,12 @@ class Escalations:
         decision: Decision,
         inputs: dict[str, Any],
         locale: Locale,
+        *,
+        known: Incident | None = None,
     ) -> Outcome:
         """Record ``actor``'s decision once, with its approved jobs, and update everyone.
+
+        ``known``: the case as the caller just opened it (re-checked under the lock).
 
         One transaction writes the state change, the decision and the jobs; the clicker's
         answer is rendered from what was written, without reading it back.
@@ -515,7 +519,7 @@ class Escalations:
 
         try:
             try:
-                decided = await self._decisions.decide(incident_id, plan, actor=actor)
+                decided = await self._decisions.decide(incident_id, plan, actor=actor, known=known)
             except InvalidTransition:
                 raise DecisionRefused(incident_id, ALREADY_DECIDED) from None
         except DecisionRefused as refused:

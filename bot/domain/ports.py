@@ -353,8 +353,18 @@ from bot.domain.decisions import DecidedCase, DecisionRecord, Planner  # noqa: E
 class DecisionLog(Protocol):
     """Managers' decisions, each written with its state change and jobs in one transaction."""
 
-    async def decide(self, incident_id: str, planner: Planner, *, actor: Person) -> DecidedCase:
+    async def decide(
+        self,
+        incident_id: str,
+        planner: Planner,
+        *,
+        actor: Person,
+        known: Incident | None = None,
+    ) -> DecidedCase:
         """Lock the case, ask ``planner`` what to write, write all of it or nothing.
+
+        ``known``: the case as the caller just read it (its access check); reused when
+        its state still holds under the lock, instead of reading the case again.
 
         Raises what the planner raises (``DecisionRefused``), ``InvalidTransition`` if the
         case cannot move any more, ``IncidentNotFound``.

@@ -326,7 +326,14 @@ class SqlStore(SqlEvidenceMixin, EmailLogMixin):
 
     # --- decisions (``DecisionLog``): one transaction per decision
 
-    async def decide(self, incident_id: str, planner: Planner, *, actor: Person) -> DecidedCase:
+    async def decide(
+        self,
+        incident_id: str,
+        planner: Planner,
+        *,
+        actor: Person,
+        known: Incident | None = None,
+    ) -> DecidedCase:
         """Lock the case, ask ``planner`` what to write, then write all of it or nothing.
 
         The state change, its timeline event, the decision row and the approved jobs go
@@ -334,7 +341,7 @@ class SqlStore(SqlEvidenceMixin, EmailLogMixin):
         any point leaves the case either undecided or decided with every job queued.
         """
         async with self._tx() as conn:
-            current = await self._load(conn, incident_id, lock=True)
+            current = await self._locked(conn, incident_id, known)
             plan = planner(current)  # DecisionRefused: nothing was written
             at = plan.record.at
             moved = current.moved_to(plan.target, actor=actor, at=at, note=plan.note)
@@ -364,6 +371,24 @@ class SqlStore(SqlEvidenceMixin, EmailLogMixin):
                 await conn.execute(insert(jobs), [job_values(j) for j in queued])
         log.info("incident %s: %s -> %s (decision)", incident_id, current.state, plan.target)
         return DecidedCase(moved, record, queued)
+
+    async def _locked(
+        self, conn: AsyncConnection, incident_id: str, known: Incident | None
+    ) -> Incident:
+        """The case, locked: ``known`` (just read by the caller) if its state still holds.
+
+        Only the state can have changed meanwhile (targets and department never do), so
+        one ``SELECT state … FOR UPDATE`` replaces reading the whole case again.
+        """
+        if known is None or known.id != incident_id:
+            return await self._load(conn, incident_id, lock=True)
+        query = select(incidents.c.state).where(incidents.c.id == incident_id)
+        state = (await conn.execute(query.with_for_update())).scalar_one_or_none()
+        if state is None:
+            raise IncidentNotFound(incident_id)
+        if state != str(known.state):
+            return await self._load(conn, incident_id, lock=False)  # already locked
+        return known
 
     async def decision_of(self, incident_id: str) -> DecisionRecord | None:
         """The case's decision, or None while undecided."""

@@ -79,6 +79,7 @@ def register(
             decision,
             request.data,
             request.locale,
+            known=request.open_case.incident,  # opened for the access check just now
         )
         return ActionResult(replace=outcome.card)
 

@@ -117,7 +117,13 @@ async def test_concurrent_decisions_one_wins(sql_backend: Backend) -> None:
     assert isinstance(store, SqlStore)
     incident = await escalated_case(store)
     results = await asyncio.gather(
-        *(store.decide(incident.id, approve(sql_backend), actor=MANAGER) for _ in range(10)),
+        # Half reuse the case as their access check read it (re-checked under the lock).
+        *(
+            store.decide(
+                incident.id, approve(sql_backend), actor=MANAGER, known=incident if i % 2 else None
+            )
+            for i in range(10)
+        ),
         return_exceptions=True,
     )
     won = [r for r in results if not isinstance(r, BaseException)]

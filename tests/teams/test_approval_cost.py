@@ -1,0 +1,93 @@
+"""What one approval costs the database: statements and transactions until the answer.
+
+Counted with SQLAlchemy's engine events on the bot's own engines (SQLite here, the
+default), from the invoke's POST to its response: the decision's unit of work plus
+what the answer card needs. The updates that follow the answer (the thread's card) are
+not counted (they run in their own tasks). A count, not a time: deterministic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from bot.config import Settings
+from tests.support.connector import action_invoke, in_channel
+from tests.teams.conftest import BotUnderTest, start_bot
+from tests.teams.test_escalation_http import MANAGER_1, MANAGER_2, report, setup_channel
+
+# Measured at this commit (SQLite, BEGIN counted): the access check opens the case (BEGIN
+# + 3 reads), the decision's one transaction (BEGIN, SELECT state FOR UPDATE, UPDATE,
+# INSERT event, INSERT decision, INSERT jobs), then the case-task listener and the task
+# list of the answer card (14 more in 5 transactions). The bounds catch regressions.
+MAX_STATEMENTS = 24
+MAX_TRANSACTIONS = 7
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[BotUnderTest]:
+    settings = Settings(
+        allow_anonymous=True,
+        data_dir=tmp_path,
+        manager_ids="aad-manager-1,aad-manager-2",
+        graph_sandbox_embedded=False,
+        _env_file=None,
+    )
+    async for running in start_bot(settings):
+        yield running
+
+
+class Counter:
+    """Statements (BEGIN included) and transactions of the invoke's own task."""
+
+    def __init__(self, background: set[asyncio.Task[None]]) -> None:
+        self.statements = 0
+        self.transactions = 0
+        self._background = background  # the updates that follow the answer: not counted
+
+    def _ours(self) -> bool:
+        return asyncio.current_task() not in self._background
+
+    def statement(self, *_args: Any) -> None:
+        if self._ours():
+            self.statements += 1
+
+    def begin(self, *_args: Any) -> None:
+        if self._ours():
+            self.transactions += 1
+
+
+async def test_what_an_approval_costs_the_database(
+    bot: BotUnderTest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await setup_channel(bot)
+    await bot.say("hi", **MANAGER_1)
+    await bot.say("hi", **MANAGER_2)
+    incident_id = await report(bot)
+    await bot.run_jobs()
+    engines = bot.services.persistence.engines
+    counter = Counter(bot.services.escalations._background)
+    for engine in {engines.write, engines.read}:
+        event.listen(engine.sync_engine, "before_cursor_execute", counter.statement)
+        event.listen(engine.sync_engine, "begin", counter.begin)
+    data = {"incident": incident_id, "act.mail-protection": "true", "comment": "ok"}
+    activity = action_invoke(
+        bot.connector_url, "escalation.approve", data, **in_channel(**MANAGER_2)
+    )
+    async with bot.http.post(f"{bot.url}/api/messages", json=activity) as response:
+        body = await response.json()
+        answered = (counter.statements, counter.transactions)
+    await bot.services.escalations.drain()
+    for engine in {engines.write, engines.read}:
+        event.remove(engine.sync_engine, "before_cursor_execute", counter.statement)
+        event.remove(engine.sync_engine, "begin", counter.begin)
+    assert "承認" in str(body["value"])
+    with capsys.disabled():
+        print(f"\n  one approval: {answered[0]} statements in {answered[1]} transactions")
+    assert answered[0] <= MAX_STATEMENTS
+    assert answered[1] <= MAX_TRANSACTIONS
