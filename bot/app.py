@@ -407,6 +407,7 @@ def build_app(
         on_reported=escalations.request_escalation,
     )
     flood_webhook.add_routes(web_app, flood)
+    flood.department_of = directory.department_of
     linked = LinkedCasesService(
         store=persistence.store,
         registry=persistence.registry,

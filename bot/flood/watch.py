@@ -144,6 +144,8 @@ class FloodWatch:
         self._dirty: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.requests = 0  # Graph requests made by delta rounds (benchmarks)
+        # The department of a mailbox's owner (the directory), for the managers' fallback.
+        self.department_of: Callable[[str], Awaitable[str]] | None = None
         self.on_alert: list[Callable[[WatchedMailbox, FloodFigures], Awaitable[None]]] = []
 
     # --- state
@@ -244,7 +246,10 @@ class FloodWatch:
                 await self._sender.send(reference, card_for(locale))
                 return True
             log.info("flood watch: mailbox owner not reachable; telling the managers")
-        channel = await self._registry.get(CHANNEL, watched.department)
+        department = watched.department
+        if watched.owner_id and self.department_of is not None:
+            department = await self.department_of(watched.owner_id)
+        channel = await self._registry.get(CHANNEL, department)
         if channel is None:
             log.warning("flood watch: no managers' channel for the mailbox's department")
             return False

@@ -65,7 +65,10 @@ def register(
         draft = IncidentDraft(
             type=IncidentType.MASS_EMAIL,
             reporter=person_of(request.sender),
-            department=watched.department,
+            # A person's mailbox: the case belongs to their department, as a report would.
+            department=watched.department
+            if watched.is_department
+            else await directory.department_of(watched.owner_id),
             summary=flood_summary(watched.address, figures, request.locale),
             counterparts=Counterparts(emails=(sender,), domains=(sender.rpartition("@")[2],)),
             started_on=figures.first_at.date(),

@@ -75,7 +75,15 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, sandbox: RunningSandbox, clock: Clock) -> AsyncIterator[BotUnderTest]:
+def departments() -> str:
+    """MAMORU_DEPARTMENTS for the bot (empty: one department, the managers' group)."""
+    return ""
+
+
+@pytest.fixture
+async def bot(
+    tmp_path: Path, sandbox: RunningSandbox, clock: Clock, departments: str
+) -> AsyncIterator[BotUnderTest]:
     """The bot watching both mailboxes, reachable by the sandbox's notifications."""
     port = _free_port()
     settings = Settings(
@@ -83,11 +91,12 @@ async def bot(tmp_path: Path, sandbox: RunningSandbox, clock: Clock) -> AsyncIte
         data_dir=tmp_path,
         graph_sandbox_url=sandbox.root_url,
         graph_sandbox_embedded=False,
-        manager_group_id=DEMO_MANAGERS_GROUP_ID,
+        manager_group_id="" if departments else DEMO_MANAGERS_GROUP_ID,
         flood_mailboxes=(
             f"{DEMO_MAILBOX}={DEMO_USER_IDS[DEMO_MAILBOX]},{DEMO_DEPARTMENT_MAILBOX}=dept:default"
         ),
         flood_notification_base_url=f"http://127.0.0.1:{port}",
+        departments=departments,
         _env_file=None,
     )
     connector, connector_server = await start_connector()
