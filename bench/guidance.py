@@ -14,6 +14,12 @@ then from 50 conversations at once, and prints for each bot:
 
 then Mamoru ÷ echo for CPU per turn and p99, and the p99 the echo floor allows.
 
+Then the triage classifier on its own (``classifier_figures``): CPU time per
+message, p50 and p99, over every corpus message (bot/triage/corpus), and the
+startup of a fresh process up to its first classified message (wall time and
+peak RSS), against the same process without the model. ``--skip-bots`` prints
+only these.
+
 Run from the repository root: ``.venv/bin/python bench/guidance.py`` (1–2
 minutes; ``--help`` for the counts). Every phase is bounded in turns and time.
 Figures and how to read them: ``docs/performance.md``.
@@ -471,7 +477,13 @@ def main() -> int:
         help="run both bots under cProfile and write DIR/mamoru.prof, DIR/echo.prof "
         "(slows them down: use the profiles for where time goes, not for the figures)",
     )
+    parser.add_argument(
+        "--skip-bots", action="store_true", help="only the classifier figures (seconds)"
+    )
     args = parser.parse_args()
+    classifier_figures()
+    if args.skip_bots:
+        return 0
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
         python_for = {
@@ -528,6 +540,75 @@ def main() -> int:
                 if failed:
                     print(f"\n--- {bot.name}'s log, last distinct lines\n{bot.log_tail()}")
     return 0
+
+
+# --- the triage classifier on its own
+
+_STARTUP = """
+import resource, sys, time
+start = time.perf_counter()
+from bot.app import build_guide  # the whole bot's imports, in both variants
+from bot.config import Settings
+from bot.domain.locale import Locale
+from bot.playbooks import load_library
+if sys.argv[1] == "model":
+    guide = build_guide(Settings(_env_file=None))  # loads the model and the dictionary
+    guide.answer("窓口で土下座しろと言われた", Locale.JA)
+else:
+    load_library()
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(f"{usage.ru_utime + usage.ru_stime:.3f} {usage.ru_maxrss} {time.perf_counter() - start:.3f}")
+"""
+
+
+def classifier_figures() -> None:
+    """Print the classifier's CPU per message (p50/p99) and the startup with the model."""
+    from bot.triage.model import LinearClassifier
+    from bot.triage.train import load_corpus
+
+    texts = [e.text for e in load_corpus()]
+    classifier = LinearClassifier.load()
+    for text in texts[:50]:  # warm: dictionary loaded, caches filled
+        classifier.predict(text)
+    samples = []
+    for text in texts:
+        start = time.thread_time_ns()
+        classifier.predict(text)
+        samples.append((time.thread_time_ns() - start) / 1e6)
+    samples.sort()
+    long_text = "窓口で怒鳴られました。" * 1000  # 10,000 characters (read up to the limit)
+    start = time.thread_time_ns()
+    classifier.predict(long_text)
+    long_ms = (time.thread_time_ns() - start) / 1e6
+    print(
+        f"classifier {classifier.model_id} ({classifier.size:,} features): CPU per message "
+        f"p50 {percentile(samples, 50):.3f} ms, p99 {percentile(samples, 99):.3f} ms, "
+        f"max {samples[-1]:.3f} ms over {len(samples):,} corpus messages; "
+        f"a 10,000-character message {long_ms:.2f} ms"
+    )
+    figures = {}
+    for variant in ("model", "no-model"):
+        runs = []
+        for _ in range(3):
+            out = subprocess.run(
+                [sys.executable, "-c", _STARTUP, variant],
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            runs.append((float(out[0]), int(out[1]), float(out[2])))
+        figures[variant] = min(runs)
+    (model_s, model_kb, model_wall), (bare_s, bare_kb, _) = figures["model"], figures["no-model"]
+    print(
+        f"process startup to the first classified message: {model_s:.2f} s CPU "
+        f"({model_wall:.2f} s wall), peak RSS {model_kb / 1024:.0f} MB; without the "
+        f"classifier {bare_s:.2f} s CPU, {bare_kb / 1024:.0f} MB: the model and the "
+        f"dictionary add {model_s - bare_s:.2f} s of CPU and {(model_kb - bare_kb) / 1024:.0f} "
+        "MB (best of 3; CPU, because wall time here depends on the machine's load)"
+    )
+    print()
 
 
 if __name__ == "__main__":

@@ -179,9 +179,11 @@ SERVICES = web.AppKey("mamoru_services", Services)
 def build_guide(settings: Settings) -> Guide:
     """Playbooks, the triage classifier and the matcher: everything to answer with guidance."""
     library = load_library(settings.playbooks_dir)
+    classifier = LinearClassifier.load()
+    classifier.warm()
     matcher = Matcher(
         library,
-        LinearClassifier.load(),
+        classifier,
         policy=TriagePolicy(route_at=settings.match_threshold),
         max_chars=settings.max_message_chars,
     )

@@ -16,8 +16,11 @@ from bot.domain.playbooks import Playbook, PlaybookLibrary
 from bot.domain.triage import Classifier, Route, Triage, TriagePolicy, Verdict, decide
 
 _SPACES = re.compile(r"\s+")
-# Control and format characters (C0/C1, zero-width, bidi marks): never meaningful here.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Control and format characters (C0/C1, zero-width, bidi marks) and lone surrogates
+# (a broken client may send them; Sudachi cannot encode them): never meaningful here.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ud800-\udfff]"
+)
 
 
 class Command(StrEnum):

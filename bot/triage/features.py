@@ -23,8 +23,10 @@ from typing import Any
 
 FEATURE_VERSION = "tfidf(words-sudachi-C)+tfidf(chars-1-3)/v2"
 
-# Control and format characters (C0/C1, zero-width, bidi marks).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Control and format characters (C0/C1, zero-width, bidi marks) and lone surrogates.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ud800-\udfff]"
+)
 _SPACES = re.compile(r"\s+")
 # Something a person wrote: a letter or a digit of any script (not only emoji/symbols).
 _READABLE = re.compile(r"[^\W_]", re.UNICODE)

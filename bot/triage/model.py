@@ -99,6 +99,10 @@ class LinearClassifier:
                 model_id=np.array(self._model_id),
             )
 
+    def warm(self) -> None:
+        """Load the dictionary now (about a second), not during a staff member's first turn."""
+        self.predict("準備")
+
     def scores(self, text: str) -> np.ndarray:
         """The raw linear scores of ``text``, one per label."""
         result = self._bias.astype(np.float64)

@@ -67,7 +67,9 @@ def _assert_phone_sized(card: Locator) -> None:
         box = button.bounding_box()
         assert box is not None
         title = button.get_attribute("title")
-        assert box["height"] <= MAX_BUTTON_HEIGHT, f"{title!r}: {box['width']:.0f}x{box['height']:.0f}"
+        assert box["height"] <= MAX_BUTTON_HEIGHT, (
+            f"{title!r}: {box['width']:.0f}x{box['height']:.0f}"
+        )
         assert box["width"] >= box["height"], f"{title!r}: {box['width']:.0f}x{box['height']:.0f}"
 
 

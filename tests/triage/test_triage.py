@@ -1,0 +1,148 @@
+"""The triage classifier: reproducible from the corpus, safe on bad input, safety first."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bot.app import build_guide
+from bot.config import Settings
+from bot.domain.locale import Locale
+from bot.domain.triage import Prediction, Route, TriagePolicy, Verdict, decide
+from bot.guidance import Guide
+from bot.triage.danger import mentions_danger
+from bot.triage.features import clean, features
+from bot.triage.model import LinearClassifier
+from bot.triage.train import CORPUS_DIR, corpus_id, evaluate, fit, load_corpus
+
+
+@pytest.fixture(scope="module")
+def classifier() -> LinearClassifier:
+    return LinearClassifier.load()
+
+
+@pytest.fixture(scope="module")
+def guide() -> Guide:
+    return build_guide(Settings(_env_file=None))
+
+
+def test_the_shipped_model_is_the_one_the_corpus_gives(classifier: LinearClassifier) -> None:
+    """Edited the corpus or the features? Run `make triage` and commit bot/triage/model.npz."""
+    assert classifier.model_id == corpus_id()
+    assert set(classifier.labels) == {r.value for r in Route}
+
+
+def test_the_corpus_is_large_varied_and_valid() -> None:
+    examples = load_corpus()
+    assert len(examples) >= 1500
+    labels = {e.label for e in examples}
+    assert labels == {r.value for r in Route}
+    english = [e for e in examples if not any("\u3040" <= c <= "\u9fff" for c in e.text)]
+    assert len(english) / len(examples) >= 0.2
+    out_of_scope = [e for e in examples if e.label == Route.OUT_OF_SCOPE]
+    assert len(out_of_scope) / len(examples) >= 0.25
+    dev = [e for e in examples if e.is_dev]
+    assert 0.15 <= len(dev) / len(examples) <= 0.25
+    for path in CORPUS_DIR.glob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                assert set(json.loads(line)) == {"text", "label", "family"}, path.name
+
+
+def test_training_is_deterministic() -> None:
+    sample = load_corpus()[::10]
+    first, second = fit(sample, "x"), fit(sample, "x")
+    text = "窓口で土下座しろと言われた"
+    assert np.array_equal(first.scores(text), second.scores(text))
+
+
+def test_every_safety_message_of_the_dev_split_reaches_the_safety_card(
+    classifier: LinearClassifier,
+) -> None:
+    dev = [e for e in load_corpus() if e.is_dev]
+    report = evaluate(classifier, dev)
+    assert report.safety_recall == 1.0, "\n".join(report.misses)
+    # Floors, not the targets (docs/triage.md): a retrained model must not get worse.
+    assert report.out_of_scope_to_playbook <= 0.15
+    assert min(report.playbook_recall.values()) >= 0.8
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "殺すぞと言われました",
+        "ｺﾛｽｿﾞって言われた",
+        "たすけて",
+        "もう限界です",
+        "He pulled a knife on me",
+        "刃物を持って窓口に来ています",
+    ],
+)
+def test_explicit_danger_phrases(text: str) -> None:
+    assert mentions_danger(clean(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "殺風景な窓口",
+        "刃物の持ち込み禁止の貼り紙",
+        "限界集落の資料",
+        "Can you help me book a room?",
+    ],
+)
+def test_innocent_texts_are_not_danger_phrases(text: str) -> None:
+    assert not mentions_danger(clean(text))
+
+
+def test_the_policy_puts_safety_first() -> None:
+    def prediction(danger: bool = False, readable: bool = True, **p: float) -> Prediction:
+        probabilities = {r.value: 0.0 for r in Route} | p
+        return Prediction(probabilities, danger, readable, "m")
+
+    policy = TriagePolicy()
+    unsure = prediction(**{"mass-email": 0.6, "urgent-safety": 0.3})
+    assert decide(unsure, policy).route is Route.URGENT_SAFETY
+    danger = prediction(danger=True, **{"out-of-scope": 0.99})
+    assert decide(danger, policy).route is Route.URGENT_SAFETY
+    assert decide(prediction(**{"out-of-scope": 0.95}), policy).verdict is Verdict.UNRELATED
+    assert decide(prediction(**{"out-of-scope": 0.6}), policy).verdict is Verdict.ASK
+    flat = prediction(**{"mass-email": 0.2, "sns-defamation": 0.2, "out-of-scope": 0.2})
+    assert decide(flat, policy).verdict is Verdict.ASK
+    assert decide(prediction(readable=False), policy).verdict is Verdict.UNREADABLE
+
+
+HEADER_BLOCK = (
+    "From: kujou.claims@example.net\r\nTo: tanaka@city.example.jp\r\n"
+    "Subject: =?UTF-8?B?5YaN6YCB?=\r\nDate: Mon, 30 Nov 2026 09:00:00 +0900\r\n"
+    "Message-ID: <abc@example.net>\r\n\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\t",
+        "😭😭😭🙏",
+        "窓口で怒鳴られました。" * 1000,  # 10,000 characters
+        "Xでｻﾗｻﾚた my name 実名 posted ＯＮ ｆｏｒｕｍ 😢",  # mixed scripts and widths
+        HEADER_BLOCK,
+        HEADER_BLOCK + "毎日このメールが100通届きます",
+        "\x00\x01\x1b[31m\u202e\u200b電話で\x07怒鳴られた",
+        "\ud800",  # a lone surrogate, as a broken client might send
+    ],
+)
+def test_bad_input_gets_a_clear_answer(guide: Guide, text: str) -> None:
+    answer = guide.answer(text, Locale.JA)
+    assert answer.card["type"] == "AdaptiveCard"
+    shown = json.dumps(answer.card, ensure_ascii=False)
+    assert "お答えできません" not in shown
+
+
+def test_features_read_a_bounded_amount() -> None:
+    words, chars = features("あ" * 100_000)
+    assert len(chars) <= 3 * 1200
+    assert words
