@@ -50,4 +50,3 @@ class Verb(StrEnum):
     FLOOD_START = "flood.start"
     FLOOD_DISMISS = "flood.dismiss"
     CASES_MERGE = "cases.merge"
-    ORG_FIGURES = "org.figures"
