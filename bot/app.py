@@ -17,6 +17,7 @@ from aiohttp import web
 from yarl import URL
 
 from bot.action_jobs import ActionJobs
+from bot.background import PendingWork
 from bot.case_access import CaseAccess
 from bot.cases.drafts import MailSettings, OrgMails
 from bot.cases.facts import MailFacts
@@ -93,6 +94,9 @@ from graph.changes import GraphChangesClient
 from graph.sandbox import RunningSandbox, Tenant, make_sandbox, seed_demo, start_sandbox
 
 log = logging.getLogger(__name__)
+
+# How long a stopping instance waits for card updates and delta rounds already started.
+SHUTDOWN_DRAIN_SECONDS = 10.0
 
 
 class ConfigurationError(Exception):
@@ -486,8 +490,13 @@ def build_app(
                 )
 
     async def stop(_app: web.Application) -> None:
-        await escalations.drain()  # card updates already promised to the thread
-        await flood.drain()
+        # Card updates already promised to the thread, pending delta rounds: a bounded
+        # wait, so one stuck update cannot keep the instance from stopping.
+        for service in (escalations, flood):
+            try:
+                await service.drain(SHUTDOWN_DRAIN_SECONDS)
+            except PendingWork as stuck:
+                log.warning("stopping with background work unfinished: %s", stuck)
         await sns.fetcher.aclose()
         for task in background:
             await stop_reminders(task)

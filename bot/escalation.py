@@ -14,10 +14,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.background import DRAIN_SECONDS, BackgroundWork
 from bot.cases.drafts import MAIL_KINDS, OrgMails
 from bot.cases.facts import MailFacts
 from bot.domain.access import Access, CaseAction, Viewer, access, permits
@@ -118,7 +119,7 @@ class Escalations:
         # Per department: when computed, the Teams ids of its managers.
         self._manager_ids_cache: dict[str, tuple[dt.datetime, tuple[str, ...]]] = {}
         self._remembering: set[str] = set()  # first contacts being registered
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = BackgroundWork("background update failed")
         # Coalescing of job events: the last (state, wait) seen per job, pending refreshes.
         self._job_states: dict[str, tuple[JobState, str | None]] = {}
         self._refresh_pending: set[str] = set()
@@ -196,7 +197,7 @@ class Escalations:
             finally:
                 self._remembering.discard(person.object_id)
 
-        self._in_background(remember())
+        self._background.spawn(remember(), name="first-contact registration")
 
     async def remember_user(
         self, person: Person, *, teams_id: str, reference: dict[str, Any] | None, upn: str = ""
@@ -546,7 +547,9 @@ class Escalations:
                 await listener(incident, actor, approved)
         # Everyone's copy of the card and the staff member's notice go out after the
         # clicker's answer: Teams waits for the invoke, and 50 managers may click at once.
-        self._in_background(self._after_decision(incident, decision))
+        self._background.spawn(
+            self._after_decision(incident, decision), name=f"after the decision on {incident.id}"
+        )
         view = await self.view(incident, decision=decided.record, jobs=decided.jobs, viewer=actor)
         return Outcome(await self.card_for(incident.id, actor, locale, view=view))
 
@@ -588,23 +591,13 @@ class Escalations:
 
     def refresh_later(self, incident_id: str) -> None:
         """Update the thread's card after the clicker's answer (a mail confirmed...)."""
-        self._in_background(self.refresh_thread(incident_id))
+        self._background.spawn(
+            self.refresh_thread(incident_id), name=f"thread card update of {incident_id}"
+        )
 
-    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
-        async def run() -> None:
-            try:
-                await work
-            except Exception as exc:  # logged by type: the case's state is already saved
-                log.error("background update failed: %s", type(exc).__name__)
-
-        task = asyncio.create_task(run())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def drain(self) -> None:
-        """Wait for the background updates (tests, shutdown)."""
-        while self._background:
-            await asyncio.gather(*list(self._background))
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Wait for the background updates (tests, shutdown); ``PendingWork`` if stuck."""
+        await self._background.drain(timeout)
 
     # --- updates
 
@@ -782,7 +775,7 @@ class Escalations:
             self._last_refresh[incident_id] = loop.time()
             await self.refresh_thread(incident_id)
 
-        self._in_background(later())
+        self._background.spawn(later(), name=f"thread card refresh of {incident_id}")
 
     async def _move(self, incident_id: str, target: IncidentState) -> None:
         # Job events race and repeat: the state machine refuses a move that is not allowed.

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.background import DRAIN_SECONDS, BackgroundWork
 from bot.domain.flood import (
     FeedReset,
     FloodFigures,
@@ -142,7 +143,7 @@ class FloodWatch:
         self.debounce = debounce
         self._locks: dict[str, asyncio.Lock] = {}
         self._dirty: set[str] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = BackgroundWork("flood watch task failed")  # the next timer round retries
         self.requests = 0  # Graph requests made by delta rounds (benchmarks)
         # The department of a mailbox's owner (the directory), for the managers' fallback.
         self.department_of: Callable[[str], Awaitable[str]] | None = None
@@ -357,7 +358,9 @@ class FloodWatch:
                     sub["expires"] = self._clock.now().isoformat()
                     state["subscription"] = sub
                 await self._save(mailbox, state)
-                self._spawn(self.ensure_subscription(mailbox))
+                self._background.spawn(
+                    self.ensure_subscription(mailbox), name="subscription renewal"
+                )
         for mailbox in accepted:
             self.request_sync(mailbox)
         if items and count < len(items):
@@ -393,23 +396,11 @@ class FloodWatch:
             self._dirty.discard(mailbox)
             await self.sync(mailbox)
 
-        self._spawn(later())
+        self._background.spawn(later(), name="delta round")
 
-    def _spawn(self, work: Awaitable[None]) -> None:
-        async def run() -> None:
-            try:
-                await work
-            except Exception as exc:  # logged by type: the next timer round retries
-                log.error("flood watch task failed: %s", type(exc).__name__)
-
-        task = asyncio.create_task(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def drain(self) -> None:
-        """Wait for pending rounds (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks))
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Wait for pending rounds (tests, shutdown); ``PendingWork`` if stuck."""
+        await self._background.drain(timeout)
 
     # --- the timer
 
