@@ -55,6 +55,10 @@ class BackgroundWork:
         self._tasks.add(task)  # a reference, or the task may be collected mid-run
         task.add_done_callback(self._tasks.discard)
 
+    def __contains__(self, task: object) -> bool:
+        """Whether ``task`` is one of this service's background tasks (still running)."""
+        return task in self._tasks
+
     def pending(self) -> list[str]:
         """The names of the tasks still running, sorted."""
         return sorted(task.get_name() for task in self._tasks if not task.done())

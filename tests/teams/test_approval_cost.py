@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from bot.background import BackgroundWork
 from bot.config import Settings
 from tests.support.connector import action_invoke, in_channel
 from tests.teams.conftest import BotUnderTest, start_bot
@@ -44,7 +45,7 @@ async def bot(tmp_path: Path) -> AsyncIterator[BotUnderTest]:
 class Counter:
     """Statements (BEGIN included) and transactions of the invoke's own task."""
 
-    def __init__(self, background: set[asyncio.Task[None]]) -> None:
+    def __init__(self, background: BackgroundWork) -> None:
         self.statements = 0
         self.transactions = 0
         self._background = background  # the updates that follow the answer: not counted
