@@ -38,6 +38,11 @@ _PHRASES = [
     r"(刃物|包丁|ないふ|ナイフ|カッター|かったー)を(持って|出し|見せ|ちらつか|振り|向け|突きつけ)",
     r"(包丁|ないふ)(持って|を手に)",
     r"拳銃",
+    # Being followed or waited for (the bare つけられ also means 名前をつけられ: too broad).
+    r"待ち伏せ",
+    r"待ちぶせ",
+    r"(後|あと)を(つけ|付け)(られ|てく|て来)",
+    r"(後ろ|うしろ)を?(ずっと)?(歩いて|ついて)(くる|きて|来る|来て)",
     # A cry for help, a crisis.
     r"助けて",
     r"たすけて",
@@ -54,6 +59,7 @@ _PHRASES = [
     r"\bstab\b",
     r"\bknife\b",
     r"\bgun\b",
+    r"\bfollow(ed|ing|s)? me (home|to (my|the) (car|station|house|bus))\b",
     r"\bhelp me\s*[!.]*$",
     r"^help\s*[!.]+$",
     r"\bplease help\b",

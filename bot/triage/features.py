@@ -7,7 +7,10 @@ Two views of the same text, so that each covers the other's blind spot:
   *normalised form*: inflections and spelling variants fold together
   (待ってた → 待つ, 打切る → 打ち切る, メール/メイル). Latin words come out
   lower-cased, so English is read word by word too.
-- **Character n-grams** (1–3 characters) of the text with katakana folded to
+  English words are also crudely stemmed (emails → email, posted → post), and
+  neighbouring words form bigrams (名前+晒す, real+name), which carry the
+  meaning that single words share with innocent text.
+- **Character n-grams** (1–4 characters) of the text with katakana folded to
   hiragana: robust to typos, unknown slang and kana-only writing (えっくす).
 
 ``FEATURE_VERSION`` is part of the model id: change it whenever the output of
@@ -21,7 +24,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
-FEATURE_VERSION = "tfidf(words-sudachi-C)+tfidf(chars-1-3)/v2"
+FEATURE_VERSION = "tfidf(words-sudachi-C-1-2,en-stem)+tfidf(chars-1-4)/v3"
 
 # Control and format characters (C0/C1, zero-width, bidi marks) and lone surrogates.
 _CONTROL = re.compile(
@@ -31,7 +34,11 @@ _SPACES = re.compile(r"\s+")
 # Something a person wrote: a letter or a digit of any script (not only emoji/symbols).
 _READABLE = re.compile(r"[^\W_]", re.UNICODE)
 _KATAKANA = {c: c - 0x60 for c in range(0x30A1, 0x30F7)}  # ァ..ヶ → ぁ..ゖ
-_SKIP_POS = {"補助記号", "空白"}  # punctuation and spaces carry no meaning as words
+_SKIP_POS = {"補助記号", "空白"}
+_LATIN_WORD = re.compile(r"[a-z]+")
+# Crude English suffix stripping, longest first: enough to fold emails/emailed/emailing.
+_SUFFIXES = ("ing", "ed", "es", "s")
+CHAR_NGRAMS = (1, 2, 3, 4)  # punctuation and spaces carry no meaning as words
 # Sudachi refuses inputs above ~49 KB; Mamoru reads far less than that anyway.
 READ_CHARS = 1200
 
@@ -69,10 +76,23 @@ def words(cleaned: str) -> list[str]:
     for morpheme in _tokenizer().tokenize(cleaned):
         if morpheme.part_of_speech()[0] in _SKIP_POS:
             continue
-        form = morpheme.normalized_form().lower()
+        surface = morpheme.surface()
+        # Sudachi's normalised form of an English word is katakana (posted → ポステッド):
+        # keep Latin words as written, stemmed.
+        form = surface if _LATIN_WORD.fullmatch(surface) else morpheme.normalized_form().lower()
         if form.strip():
-            result.append(form)
+            result.append(stem(form))
     return result
+
+
+def stem(word: str) -> str:
+    """An English word without its commonest inflection (Japanese forms pass unchanged)."""
+    if not _LATIN_WORD.fullmatch(word) or len(word) <= 4:
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            return word[: -len(suffix)]
+    return word
 
 
 def features(text: str) -> tuple[list[str], list[str]]:
@@ -82,9 +102,11 @@ def features(text: str) -> tuple[list[str], list[str]]:
     n-grams cannot drown the few words that carry the meaning.
     """
     cleaned = clean(text)
-    word_features = [f"w:{w}" for w in words(cleaned)]
+    tokens = words(cleaned)
+    word_features = [f"w:{w}" for w in tokens]
+    word_features += [f"w:{a}+{b}" for a, b in zip(tokens, tokens[1:], strict=False)]
     folded = kana_folded(cleaned).replace(" ", "_")
     char_features = [
-        f"c:{folded[i : i + n]}" for n in (1, 2, 3) for i in range(len(folded) - n + 1)
+        f"c:{folded[i : i + n]}" for n in CHAR_NGRAMS for i in range(len(folded) - n + 1)
     ]
     return word_features, char_features

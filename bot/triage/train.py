@@ -25,7 +25,7 @@ from bot.triage.model import MODEL_PATH, LinearClassifier
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
 # Training settings; part of the model id.
-C = 10.0
+C = 30.0
 MAX_ITER = 3000
 MIN_COUNT = 2  # a feature must occur in at least this many training messages
 DEV_FIFTH = 4  # the sha256 bucket (0-4) that forms the dev split
