@@ -13,7 +13,7 @@ from bot.domain.locale import Locale
 from bot.domain.triage import Prediction, Route, TriagePolicy, Verdict, decide
 from bot.guidance import Guide
 from bot.triage.danger import mentions_danger
-from bot.triage.features import clean, features
+from bot.triage.features import CHAR_NGRAMS, clean, features
 from bot.triage.model import LinearClassifier
 from bot.triage.train import CORPUS_DIR, corpus_id, evaluate, fit, load_corpus
 
@@ -65,8 +65,8 @@ def test_every_safety_message_of_the_dev_split_reaches_the_safety_card(
     report = evaluate(classifier, dev)
     assert report.safety_recall == 1.0, "\n".join(report.misses)
     # Floors, not the targets (docs/triage.md): a retrained model must not get worse.
-    assert report.out_of_scope_to_playbook <= 0.15
-    assert min(report.playbook_recall.values()) >= 0.8
+    assert report.out_of_scope_to_playbook <= 0.10
+    assert min(report.playbook_recall.values()) >= 0.87
 
 
 @pytest.mark.parametrize(
@@ -78,6 +78,10 @@ def test_every_safety_message_of_the_dev_split_reaches_the_safety_card(
         "もう限界です",
         "He pulled a knife on me",
         "刃物を持って窓口に来ています",
+        "出口であの人が待ち伏せしています",
+        "駅からずっと後ろを歩いてくる",
+        "窓口の人に後をつけられてる",
+        "He followed me home from the office",
     ],
 )
 def test_explicit_danger_phrases(text: str) -> None:
@@ -91,6 +95,10 @@ def test_explicit_danger_phrases(text: str) -> None:
         "刃物の持ち込み禁止の貼り紙",
         "限界集落の資料",
         "Can you help me book a room?",
+        "新しいサービスに名前をつけられますか",
+        "気をつけて帰ってね",
+        "The intern is following me around to learn the counter",
+        "Please follow the project closely",
     ],
 )
 def test_innocent_texts_are_not_danger_phrases(text: str) -> None:
@@ -144,5 +152,6 @@ def test_bad_input_gets_a_clear_answer(guide: Guide, text: str) -> None:
 
 def test_features_read_a_bounded_amount() -> None:
     words, chars = features("あ" * 100_000)
-    assert len(chars) <= 3 * 1200
+    assert len(chars) <= len(CHAR_NGRAMS) * 1200
+    assert len(words) <= 2 * 1200
     assert words
