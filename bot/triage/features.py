@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 FEATURE_VERSION = "tfidf(words-sudachi-C-1-2,en-stem)+tfidf(chars-1-4)/v3"
@@ -104,7 +105,7 @@ def features(text: str) -> tuple[list[str], list[str]]:
     cleaned = clean(text)
     tokens = words(cleaned)
     word_features = [f"w:{w}" for w in tokens]
-    word_features += [f"w:{a}+{b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+    word_features += [f"w:{a}+{b}" for a, b in pairwise(tokens)]
     folded = kana_folded(cleaned).replace(" ", "_")
     char_features = [
         f"c:{folded[i : i + n]}" for n in CHAR_NGRAMS for i in range(len(folded) - n + 1)
