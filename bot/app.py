@@ -39,6 +39,7 @@ from bot.domain.ports import (
     BlobStore,
     Clock,
     DecisionLog,
+    DepartmentChannels,
     Directory,
     JobQueue,
     Registry,
@@ -69,6 +70,7 @@ from bot.sns.attachments import AttachmentFetcher
 from bot.sns.capture import SnsCapture
 from bot.sns.monitor import SpreadMonitor
 from bot.store import migrate
+from bot.store.departments import SqlDepartmentChannels
 from bot.store.engine import Engines, create_engines
 from bot.store.registry import SqlRegistry
 from bot.store.sql import SqlStore
@@ -159,6 +161,7 @@ class Persistence:
     jobs: JobQueue
     blobs: BlobStore
     tasks: TaskRepository
+    channels: DepartmentChannels  # each department's managers' channel
     migrate_url: str | None  # set when build_app owns the database (runs migrations)
     engines: Engines
     write_lock: asyncio.Lock  # SQLite: this process's writers queue here
@@ -209,6 +212,7 @@ def build_persistence(settings: Settings, clock: Clock) -> Persistence:
         jobs=SqlJobQueue(engines, clock=clock, write_lock=write_lock),
         blobs=blobs,
         tasks=SqlTasks(engines, write_lock=write_lock),
+        channels=SqlDepartmentChannels(engines, write_lock=write_lock),
         migrate_url=settings.effective_migration_url,
         engines=engines,
         write_lock=write_lock,
@@ -251,6 +255,7 @@ def build_app(
 
     escalations = Escalations(
         store=persistence.store,
+        channels=persistence.channels,
         decisions=persistence.decisions,
         registry=persistence.registry,
         directory=directory,
@@ -349,6 +354,7 @@ def build_app(
         UrgentAlerts(
             store=persistence.store,
             registry=persistence.registry,
+            channels=persistence.channels,
             directory=directory,
             messenger=Messenger(adapter, settings.client_id),
             clock=clock,

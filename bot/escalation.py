@@ -23,6 +23,7 @@ from bot.cases.drafts import MAIL_KINDS, OrgMails
 from bot.cases.facts import MailFacts
 from bot.domain.access import Access, CaseAction, Viewer, access, permits
 from bot.domain.decisions import DecisionPlan, DecisionRecord
+from bot.domain.departments import ManagersChannel
 from bot.domain.errors import InvalidTransition
 from bot.domain.escalation import (
     ALREADY_DECIDED,
@@ -44,7 +45,15 @@ from bot.domain.linking import LinkedCases
 from bot.domain.locale import Locale
 from bot.domain.outgoing import DraftState
 from bot.domain.playbooks import PlaybookLibrary
-from bot.domain.ports import Clock, DecisionLog, Directory, JobQueue, Registry, Store
+from bot.domain.ports import (
+    Clock,
+    DecisionLog,
+    DepartmentChannels,
+    Directory,
+    JobQueue,
+    Registry,
+    Store,
+)
 from bot.domain.tasks import CaseTask
 from bot.teams.messenger import Messenger, Posted
 from cards.escalation import CaseView, Decided, JobLine, ViewMode, escalation_card
@@ -56,7 +65,6 @@ from cards.tasks import task_label
 log = logging.getLogger(__name__)
 
 # Registry kinds
-CHANNEL = "channel"  # key: department -> {channel_id, service_url, tenant_id, by}
 USER = "user"  # key: Entra object id -> {teams_id, name, upn, reference (personal chat)}
 THREAD = "thread"  # key: incident id -> {conversation_id, activity_id, service_url, locale}
 MAMORU = Person(object_id="mamoru", display_name="Mamoru")  # the actor of automatic moves
@@ -99,6 +107,7 @@ class Escalations:
         store: Store,
         decisions: DecisionLog,
         registry: Registry,
+        channels: DepartmentChannels,
         directory: Directory,
         jobs: JobQueue,
         messenger: Messenger,
@@ -107,6 +116,7 @@ class Escalations:
         admin_contact: str = "",
     ) -> None:
         self._store = store
+        self._channels = channels
         self._decisions = decisions
         self._admin_contact = admin_contact
         self._registry = registry
@@ -146,16 +156,15 @@ class Escalations:
         Cases of the department reported before (no channel to go to) are escalated now,
         each by a durable job; returns how many.
         """
-        await self._registry.put(
-            CHANNEL,
-            department,
-            {
-                "channel_id": channel_id,
-                "service_url": service_url,
-                "tenant_id": tenant_id,
-                "by": by.object_id,
-                "at": self._clock.now().isoformat(),
-            },
+        await self._channels.set_channel(
+            ManagersChannel(
+                department=department,
+                channel_id=channel_id,
+                service_url=service_url,
+                tenant_id=tenant_id,
+                registered_by=by.object_id,
+                registered_at=self._clock.now(),
+            )
         )
         log.info("managers' channel registered for a department")
         waiting = 0
@@ -270,7 +279,7 @@ class Escalations:
         """Open the case's thread in its department's channel; False if none is registered."""
         if await self._registry.get(THREAD, incident.id):
             return True  # already escalated: a retried report must not open a second thread
-        channel = await self._registry.get(CHANNEL, incident.department)
+        channel = await self._channels.channel_of(incident.department)
         if channel is None:
             log.warning("incident %s: no managers' channel registered", incident.id)
             return False
@@ -283,9 +292,9 @@ class Escalations:
             offer_decide=True,
         )
         posted = await self._messenger.create_thread(
-            channel_id=channel["channel_id"],
-            service_url=channel["service_url"],
-            tenant_id=channel.get("tenant_id", ""),
+            channel_id=channel.channel_id,
+            service_url=channel.service_url,
+            tenant_id=channel.tenant_id,
             card=card,
         )
         await self._registry.put(

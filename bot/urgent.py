@@ -21,8 +21,8 @@ from typing import Any
 
 from bot.domain.incidents import JST, IncidentDraft, IncidentState, IncidentType, Person
 from bot.domain.locale import Locale
-from bot.domain.ports import Clock, Directory, Registry, Store
-from bot.escalation import CHANNEL, THREAD, USER
+from bot.domain.ports import Clock, DepartmentChannels, Directory, Registry, Store
+from bot.escalation import THREAD, USER
 from bot.teams.messenger import Messenger
 from cards.urgent import AlertOutcome, Mentioned, manager_alert_card, urgent_thread_card
 
@@ -49,11 +49,13 @@ class UrgentAlerts:
         *,
         store: Store,
         registry: Registry,
+        channels: DepartmentChannels,
         directory: Directory,
         messenger: Messenger,
         clock: Clock,
     ) -> None:
         self._store = store
+        self._channels = channels
         self._registry = registry
         self._directory = directory
         self._messenger = messenger
@@ -112,7 +114,7 @@ class UrgentAlerts:
         where: str,
         managers: list[tuple[str, dict[str, Any]]],
     ) -> bool:
-        channel = await self._registry.get(CHANNEL, department)
+        channel = await self._channels.channel_of(department)
         if channel is None:
             log.error("URGENT alert %s: no managers' channel registered", incident_id)
             return False
@@ -131,9 +133,9 @@ class UrgentAlerts:
         )
         try:
             posted = await self._messenger.create_thread(
-                channel_id=channel["channel_id"],
-                service_url=channel["service_url"],
-                tenant_id=channel.get("tenant_id", ""),
+                channel_id=channel.channel_id,
+                service_url=channel.service_url,
+                tenant_id=channel.tenant_id,
                 card=card,
             )
         except Exception as exc:  # the personal messages must still go out

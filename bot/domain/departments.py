@@ -9,6 +9,7 @@ sees every case. Configured by IT (``MAMORU_DEPARTMENTS_FILE``; see ``bot.depart
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 
@@ -60,3 +61,15 @@ class Organisation:
         """The department's display name (its id if unknown)."""
         department = self.get(department_id)
         return department.name if department else department_id
+
+
+@dataclass(frozen=True, slots=True)
+class ManagersChannel:
+    """The Teams channel where a department's cases arrive (registered with ``setup``)."""
+
+    department: str
+    channel_id: str
+    service_url: str
+    tenant_id: str
+    registered_by: str  # Entra object id of the manager who ran setup
+    registered_at: dt.datetime

@@ -61,6 +61,7 @@ class EmailEvidenceLog(Protocol):
 from collections.abc import AsyncIterator, Sequence  # noqa: E402
 
 from bot.domain.access import Viewer  # noqa: E402
+from bot.domain.departments import ManagersChannel  # noqa: E402
 from bot.domain.evidence import ChainAnchor, ChainHead, EvidenceItem, SealedEntry  # noqa: E402
 from bot.domain.incidents import (  # noqa: E402
     Incident,
@@ -292,6 +293,18 @@ class Directory(Protocol):
 
     def department_name(self, department_id: str) -> str:
         """The department's display name."""
+        ...
+
+
+class DepartmentChannels(Protocol):
+    """Each department's managers' channel (a domain fact: its own table)."""
+
+    async def set_channel(self, channel: ManagersChannel) -> None:
+        """Make ``channel`` its department's managers' channel (replacing any earlier one)."""
+        ...
+
+    async def channel_of(self, department: str) -> ManagersChannel | None:
+        """The department's managers' channel, if registered."""
         ...
 
 

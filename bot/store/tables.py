@@ -195,6 +195,18 @@ decisions = Table(
     Column("actions", Text, nullable=False),  # JSON list of action kinds
 )
 
+# Each department's managers' channel, registered with `setup` there.
+department_channels = Table(
+    "department_channels",
+    metadata,
+    Column("department", String(200), primary_key=True),
+    Column("channel_id", String(200), nullable=False),
+    Column("service_url", String(500), nullable=False),
+    Column("tenant_id", String(64), nullable=False),
+    Column("registered_by", String(64), nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+)
+
 # Named leases: periodic work (reminders, monitoring prompts) runs once per period across
 # instances; whoever takes the lease runs the period, an expired lease can be taken over.
 leases = Table(

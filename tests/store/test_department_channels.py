@@ -1,0 +1,86 @@
+"""Each department's managers' channel: its own table, on SQLite and PostgreSQL.
+
+Channels registered before the table existed (registry records) move into it with the
+migration, so an upgraded office keeps receiving its cases without running setup again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+
+from bot.domain.departments import ManagersChannel
+from bot.store.departments import SqlDepartmentChannels
+from bot.store.engine import Engines, create_engines
+from bot.store.migrate import _config
+from tests.store.backends import _create_database, _drop_database, postgres_url, run_in_thread
+
+__all__ = ["postgres_url"]
+
+AT = dt.datetime(2026, 12, 2, 1, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def engines(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engines]:
+    """Engines on an empty database (not migrated)."""
+    name = ""
+    if request.param == "postgres":
+        request.getfixturevalue("postgres_url")  # skips (or fails in CI) without a server
+        url, name = run_in_thread(_create_database())
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'mamoru.db'}"
+    made = create_engines(url)
+    try:
+        yield made
+    finally:
+        await made.dispose()
+        if name:
+            run_in_thread(_drop_database(name))
+
+
+async def migrate_to(engines: Engines, revision: str) -> None:
+    async with engines.write.begin() as conn:
+        await conn.run_sync(lambda sync: command.upgrade(_config(sync), revision))
+
+
+async def test_a_channel_is_set_replaced_and_read(engines: Engines) -> None:
+    await migrate_to(engines, "head")
+    channels = SqlDepartmentChannels(engines)
+    assert await channels.channel_of("shimin") is None
+    first = ManagersChannel("shimin", "19:a@thread.tacv2", "https://smba/", "t1", "oid-1", AT)
+    await channels.set_channel(first)
+    assert await channels.channel_of("shimin") == first
+    moved = ManagersChannel("shimin", "19:b@thread.tacv2", "https://smba/", "t1", "oid-2", AT)
+    await channels.set_channel(moved)
+    assert await channels.channel_of("shimin") == moved
+    assert await channels.channel_of("zeimu") is None
+
+
+async def test_registry_channels_move_into_the_table(engines: Engines) -> None:
+    await migrate_to(engines, "0005")
+    record = {
+        "channel_id": "19:old@thread.tacv2",
+        "service_url": "https://smba.example/",
+        "tenant_id": "t1",
+        "by": "oid-kacho",
+        "at": AT.isoformat(),
+    }
+    async with engines.write.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO registry (kind, key, value, updated_at) VALUES (:k, :y, :v, :u)"),
+            {"k": "channel", "y": "市民課", "v": json.dumps(record), "u": AT},
+        )
+    await migrate_to(engines, "head")
+    channel = await SqlDepartmentChannels(engines).channel_of("市民課")
+    assert channel == ManagersChannel(
+        "市民課", "19:old@thread.tacv2", "https://smba.example/", "t1", "oid-kacho", AT
+    )
+    async with engines.read.connect() as conn:
+        left = await conn.scalar(text("SELECT count(*) FROM registry WHERE kind = 'channel'"))
+    assert left == 0
