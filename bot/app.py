@@ -639,6 +639,7 @@ def build_flood(
     return FloodWatch(
         feed=GraphInboxFeed(GraphChangesClient(mailbox.client.transport)),
         registry=persistence.registry,
+        channels=persistence.channels,
         sender=messenger,
         clock=clock,
         mailboxes=watched,

@@ -228,8 +228,7 @@ class Escalations:
 
     async def departments_of_channel(self, channel_id: str) -> frozenset[str]:
         """The departments whose managers' channel ``channel_id`` is (set up there)."""
-        channels = await self._registry.all(CHANNEL)
-        return frozenset(d for d, c in channels.items() if c.get("channel_id") == channel_id)
+        return await self._channels.departments_of_channel(channel_id)
 
     def department_name(self, department_id: str) -> str:
         """The department's display name (for messages)."""

@@ -307,6 +307,10 @@ class DepartmentChannels(Protocol):
         """The department's managers' channel, if registered."""
         ...
 
+    async def departments_of_channel(self, channel_id: str) -> frozenset[str]:
+        """The departments whose managers' channel ``channel_id`` is."""
+        ...
+
 
 class Registry(Protocol):
     """Small named records the Teams layer keeps: channels, conversation references, threads.

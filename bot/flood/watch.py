@@ -42,7 +42,7 @@ from bot.domain.flood import (
 )
 from bot.domain.locale import Locale
 from bot.domain.mailbox import MailboxError
-from bot.domain.ports import Clock, Registry
+from bot.domain.ports import Clock, DepartmentChannels, Registry
 from cards.flood import flood_alert_card, flood_notice_card
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 WATCH = "flood-watch"  # key: mailbox -> cursor, tally, subscription, status
 ALERT = "flood-alert"  # key: "<mailbox>|<sender>" -> when announced, figures, silenced, case
 USER = "user"  # the escalation registry's people (conversation references)
-CHANNEL = "channel"  # the escalation registry's managers' channels, by department
 SUBSCRIPTION_LIFETIME = dt.timedelta(days=3)
 RENEW_BEFORE = dt.timedelta(hours=12)
 RETRY_STOPPED_AFTER = dt.timedelta(hours=24)
@@ -127,11 +126,13 @@ class FloodWatch:
         thresholds: FloodThresholds,
         endpoints: Endpoints | None,
         internal_domains: frozenset[str] = frozenset(),
+        channels: DepartmentChannels | None = None,  # the managers' channels (fallback)
         poll_interval: dt.timedelta = dt.timedelta(minutes=5),
         debounce: float = 2.0,
     ) -> None:
         self._feed = feed
         self._registry = registry
+        self._channels = channels
         self._sender = sender
         self._clock = clock
         self.mailboxes = {m.address: m for m in mailboxes}
@@ -250,14 +251,14 @@ class FloodWatch:
         department = watched.department
         if watched.owner_id and self.department_of is not None:
             department = await self.department_of(watched.owner_id)
-        channel = await self._registry.get(CHANNEL, department)
+        channel = await self._channels.channel_of(department) if self._channels else None
         if channel is None:
             log.warning("flood watch: no managers' channel for the mailbox's department")
             return False
         await self._sender.create_thread(
-            channel_id=channel["channel_id"],
-            service_url=channel["service_url"],
-            tenant_id=channel.get("tenant_id", ""),
+            channel_id=channel.channel_id,
+            service_url=channel.service_url,
+            tenant_id=channel.tenant_id,
             card=card_for(Locale.JA),
         )
         return True

@@ -44,6 +44,16 @@ class SqlDepartmentChannels:
                 )
             )
 
+    async def departments_of_channel(self, channel_id: str) -> frozenset[str]:
+        """The departments whose managers' channel ``channel_id`` is."""
+        async with self._engines.read.connect() as conn:
+            rows = await conn.execute(
+                select(department_channels.c.department).where(
+                    department_channels.c.channel_id == channel_id
+                )
+            )
+            return frozenset(department for (department,) in rows)
+
     async def channel_of(self, department: str) -> ManagersChannel | None:
         """The department's channel, or None."""
         async with self._engines.read.connect() as conn:
