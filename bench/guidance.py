@@ -303,8 +303,13 @@ async def run_phase(
     concurrency: int,
     turns_per_conversation: int,
     time_limit_s: float,
+    first: int = 0,
 ) -> Phase:
-    """``concurrency`` conversations, each sending its messages one after the other."""
+    """``concurrency`` conversations, each sending its messages one after the other.
+
+    Staff members are numbered from ``first``: a phase given numbers no earlier phase
+    used is made of first contacts (each conversation's first turn is that staff
+    member's first message to the bot), as when a whole office starts using it."""
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     stop_at = time.monotonic() + time_limit_s
@@ -314,7 +319,9 @@ async def run_phase(
             if time.monotonic() > stop_at:
                 return
             text, locale = message(n, k)
-            outcome = await one_turn(http, bot, connector, connector_url, n, text, locale, check)
+            outcome = await one_turn(
+                http, bot, connector, connector_url, first + n, text, locale, check
+            )
             if isinstance(outcome, str):
                 errors[outcome] += 1
             else:
@@ -412,6 +419,8 @@ async def bench(args: argparse.Namespace, bots: list[tuple[BotProcess, ReplyChec
     try:
         async with aiohttp.ClientSession(connector=limit, timeout=timeout) as http:
 
+            fresh = iter(range(0, 10**9, 10_000))  # each phase its own, new staff members
+
             async def phase(bot: BotProcess, check: ReplyCheck, conc: int, turns: int) -> Phase:
                 return await run_phase(
                     http,
@@ -422,12 +431,18 @@ async def bench(args: argparse.Namespace, bots: list[tuple[BotProcess, ReplyChec
                     concurrency=conc,
                     turns_per_conversation=turns,
                     time_limit_s=args.time_limit,
+                    first=next(fresh),
                 )
 
             for bot, check in bots:
                 warm = await phase(bot, check, 1, args.warmup)
                 if warm.errors or not warm.turns:
                     raise SystemExit(f"{bot.name} does not answer: {dict(warm.errors)}")
+                # Warm up at the measured concurrency too (connection pools, the
+                # database's first writes), unmeasured.
+                warm = await phase(bot, check, args.concurrency, max(1, args.warmup // 10))
+                if warm.errors:
+                    raise SystemExit(f"{bot.name} fails under load: {dict(warm.errors)}")
             # Rounds alternate the bots (and their order), so a burst of load from
             # elsewhere on the machine lands on both rather than on one.
             plan = [(1, args.turns), (args.concurrency, args.turns_per_conversation)]
@@ -480,7 +495,14 @@ def main() -> int:
     parser.add_argument(
         "--skip-bots", action="store_true", help="only the classifier figures (seconds)"
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="1 round, 100 turns at 1 concurrent, 50 x 10 at 50 (≈ 30 s on a quiet machine)",
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.turns, args.turns_per_conversation = 1, 100, 10
     classifier_figures()
     if args.skip_bots:
         return 0

@@ -305,6 +305,7 @@ def build_app(
         on_change=escalations.on_job_change,
         deadline=dt.timedelta(hours=settings.job_deadline_hours),
         permission_window=dt.timedelta(hours=settings.permission_propagation_hours),
+        lease=dt.timedelta(seconds=settings.job_lease_seconds),
     )
 
     # Every card verb naming a case opens it here first (docs/security.md).

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     # from its approval or last resumption; 403 while Exchange applies a new grant.
     job_deadline_hours: float = Field(default=24.0, gt=0)
     permission_propagation_hours: float = Field(default=2.0, ge=0)
+    # How long a job's claim holds without a heartbeat: after an instance dies (kill -9,
+    # a lost host) another takes its jobs over after at most this long.
+    job_lease_seconds: float = Field(default=60.0, ge=5)
     department_mailbox: str = ""  # UPN the organisation's mails (cut-off notice...) are sent from
     # Whom staff ask when their managers have not set Mamoru up yet (shown to them as is),
     # e.g. "情報政策課 Teams 担当（内線 1234）". Empty: "your IT or Teams administrator".

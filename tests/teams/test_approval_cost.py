@@ -8,17 +8,15 @@ not counted (they run in their own tasks). A count, not a time: deterministic.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
-from bot.background import BackgroundWork
 from bot.config import Settings
 from tests.support.connector import action_invoke, in_channel
+from tests.support.dbcount import Counter, counting
 from tests.teams.conftest import BotUnderTest, start_bot
 from tests.teams.test_escalation_http import MANAGER_1, MANAGER_2, report, setup_channel
 
@@ -42,33 +40,6 @@ async def bot(tmp_path: Path) -> AsyncIterator[BotUnderTest]:
         yield running
 
 
-class Counter:
-    """Statements (BEGIN included) and transactions of the invoke's own task."""
-
-    def __init__(self, background: BackgroundWork) -> None:
-        self.statements = 0
-        self.transactions = 0
-        self._background = background  # the updates that follow the answer: not counted
-        self.in_decision = False
-        self.decision_statements = 0
-        self.decision_transactions = 0
-
-    def _ours(self) -> bool:
-        return asyncio.current_task() not in self._background
-
-    def statement(self, *_args: Any) -> None:
-        if self._ours():
-            self.statements += 1
-            if self.in_decision:
-                self.decision_statements += 1
-
-    def begin(self, *_args: Any) -> None:
-        if self._ours():
-            self.transactions += 1
-            if self.in_decision:
-                self.decision_transactions += 1
-
-
 async def test_the_decision_is_one_transaction_of_six_statements(
     bot: BotUnderTest, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -90,20 +61,15 @@ async def test_the_decision_is_one_transaction_of_six_statements(
             counter.in_decision = False
 
     decisions.decide = counted  # type: ignore[method-assign]
-    for engine in {engines.write, engines.read}:
-        event.listen(engine.sync_engine, "before_cursor_execute", counter.statement)
-        event.listen(engine.sync_engine, "begin", counter.begin)
     data = {"incident": incident_id, "act.mail-protection": "true", "comment": "ok"}
     activity = action_invoke(
         bot.connector_url, "escalation.approve", data, **in_channel(**MANAGER_2)
     )
-    async with bot.http.post(f"{bot.url}/api/messages", json=activity) as response:
-        body = await response.json()
-        answered = (counter.statements, counter.transactions)
-    await bot.services.escalations.drain()
-    for engine in {engines.write, engines.read}:
-        event.remove(engine.sync_engine, "before_cursor_execute", counter.statement)
-        event.remove(engine.sync_engine, "begin", counter.begin)
+    with counting({engines.write, engines.read}, counter):
+        async with bot.http.post(f"{bot.url}/api/messages", json=activity) as response:
+            body = await response.json()
+            answered = (counter.statements, counter.transactions)
+        await bot.services.escalations.drain()
     assert "承認" in str(body["value"])
     with capsys.disabled():
         print(
