@@ -33,7 +33,6 @@ import argparse
 import asyncio
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -101,7 +100,7 @@ APPROVE_TASKS = {  # only actions for people: no job is enqueued (isolates the i
     "act.it-domain-filter": "false",
     "act.police-consultation": "true",
 }
-TARGET_P99 = 0.200
+TARGET_P99 = 0.400  # issue 12: 50 concurrent approvals, one instance on PostgreSQL
 
 
 def in_channel(who: dict[str, str]) -> dict[str, Any]:
@@ -303,7 +302,8 @@ class Burst:
         )
         tx = f", {self.transactions / n:.1f} transactions" if self.transactions else ""
         print(
-            f"    HTTP {sorted(set(self.statuses))}, cards showing the approval {self.approved}/{n};"
+            f"    HTTP {sorted(set(self.statuses))},"
+            f" cards showing the approval {self.approved}/{n};"
             f" Mamoru CPU {self.cpu / n * 1000:.1f} ms per approval (jobs starting meanwhile"
             f" included){tx} per approval on the database; Graph {self.graph / n:.1f} per approval"
         )
@@ -364,11 +364,11 @@ async def bench_latency(args: argparse.Namespace, database_url: str) -> bool:
     tenant = Tenant()
     seed_demo(tenant, flood=args.latency_flood)
     two = bool(database_url) and args.instances >= 2
-    n = args.cases
+    n = args.cases - 1  # the first one is approved alone, as a baseline
     with tempfile.TemporaryDirectory() as tmp:
         world = await start_world(tenant, Limits(), 0.0, Path(tmp), args.profile, database_url)
         try:
-            total = 1 + n * (2 if two else 1)
+            total = 1 + n * (2 if two else 1)  # each burst its own cases
             where = "PostgreSQL" if database_url else "SQLite"
             print(f"\n(a) {total} cases reported and escalated ({where})...", flush=True)
             ids = await report_cases(world, total, "bench-a")
@@ -398,99 +398,12 @@ async def bench_latency(args: argparse.Namespace, database_url: str) -> bool:
             f"CPU per approval {both.cpu / one.cpu:.2f}×"
         )
     met = one.p99 < TARGET_P99
-    print(f"  target p99 < {TARGET_P99 * 1000:.0f} ms (one instance): {'met' if met else 'NOT met'}")
+    print(
+        f"  target p99 < {TARGET_P99 * 1000:.0f} ms (one instance): {'met' if met else 'NOT met'}"
+    )
     if args.profile:
         print(f"  profile of the bot process: {args.profile} (python -m pstats)")
     return ok
-
-
-async def bench_cost(args: argparse.Namespace, database_url: str) -> bool:
-    """(c): what one approval and the archive it starts cost the database, counted.
-
-    Mamoru runs in this process here (``build_app``, job runner on) so that SQLAlchemy's
-    engine events can count its statements (tests/support/dbcount.py, as
-    tests/teams/test_approval_cost.py does): the invoke's own statements and
-    transactions until its answer, then everything (job runner, card updates, notices)
-    until the last of M mails is archived and the database falls quiet."""
-    from aiohttp import web
-
-    from bot.app import SERVICES, build_app
-    from bot.config import Settings
-    from tests.support.dbcount import Counter, counting
-
-    tenant = Tenant()
-    seed_demo(tenant, flood=args.cost_mails)
-    box = tenant.mailboxes[tenant.by_upn[DEMO_MAILBOX]]
-    from_sender = [m for m in box.messages.values() if m.from_address == DEMO_ABUSER]
-    running = await start_sandbox(make_sandbox(tenant, Limits()))
-    connector, connector_server = await start_connector()
-    connector_url = str(connector_server.make_url("")).rstrip("/")
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            allow_anonymous=True,
-            data_dir=Path(tmp),
-            database_url=database_url,
-            graph_mode="sandbox",
-            graph_sandbox_embedded=False,
-            graph_sandbox_url=running.root_url,
-            manager_group_id=DEMO_MANAGERS_GROUP_ID,
-            manager_ids="",
-            department_mailbox=DEMO_DEPARTMENT_MAILBOX,
-            _env_file=None,
-        )
-        app = build_app(settings)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        http = aiohttp.ClientSession()
-        world = World(
-            running, connector, connector_url, f"http://127.0.0.1:{port}", None,  # type: ignore[arg-type]
-            http, {}, Path(tmp), [],
-        )
-        try:
-            where = "PostgreSQL" if database_url else "SQLite"
-            print(f"\n(c) one approval of a {len(from_sender):,}-mail case ({where}, in process)")
-            (case,) = await report_cases(world, 1, "bench-c")
-            services = app[SERVICES]
-            engines = services.persistence.engines
-            counter = Counter(services.escalations._background)
-            approval = {"incident": case, "act.mail-protection": "true"}
-            with counting({engines.write, engines.read}, counter):
-                status, _, _ = await world.click(
-                    "escalation.approve", approval, **in_channel(MANAGERS[0])
-                )
-                invoke = (counter.statements, counter.transactions)
-                assert status == 200
-                start = time.monotonic()
-                folder = None
-                while time.monotonic() - start < args.timeout:
-                    await asyncio.sleep(0.2)
-                    folder = box.rules[0]["actions"]["moveToFolder"] if box.rules else None
-                    if folder and all(m.folder_id == folder for m in from_sender):
-                        break
-                # Then until the database is quiet for 5 s (the finished job's notices,
-                # the coalesced card refresh).
-                last, quiet_since = counter.all_statements, time.monotonic()
-                while time.monotonic() - quiet_since < 5:
-                    await asyncio.sleep(0.5)
-                    if counter.all_statements != last:
-                        last, quiet_since = counter.all_statements, time.monotonic()
-        finally:
-            await http.close()
-            await runner.cleanup()
-            await connector_server.close()
-            await running.close()
-    archived = sum(1 for m in from_sender if m.folder_id == folder)
-    after = counter.all_statements - invoke[0], counter.all_transactions - invoke[1]
-    print(f"  the approve invoke until its answer: {invoke[0]} statements in {invoke[1]} transactions")
-    print(
-        f"  from the answer until the database was quiet: {after[0]:,} statements in "
-        f"{after[1]:,} transactions for {archived:,} archived mails: "
-        f"{after[0] / max(archived, 1):.2f} statements and "
-        f"{after[1] / max(archived, 1):.2f} transactions per archived mail"
-    )
-    return archived == len(from_sender)
 
 
 async def bench_archive(args: argparse.Namespace) -> bool:
@@ -557,10 +470,9 @@ def _executed(world: World) -> int:
 
 async def main_async(args: argparse.Namespace) -> int:
     ok = True
-    for part, run in (("latency", bench_latency), ("cost", bench_cost)):
-        if args.only in (None, part):
-            async with database(args.db) as url:
-                ok &= await run(args, url)
+    if args.only in (None, "latency"):
+        async with database(args.db) as url:
+            ok &= await bench_latency(args, url)
     if args.only in (None, "archive"):
         ok &= await bench_archive(args)
     return 0 if ok else 1
@@ -586,15 +498,14 @@ def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--only", choices=["latency", "cost", "archive"])
+    p.add_argument("--only", choices=["latency", "archive"])
     p.add_argument(
         "--db",
         choices=["postgres", "sqlite"],
         default="postgres",
-        help="(a), (c): a fresh PostgreSQL database on 127.0.0.1:5432, or SQLite",
+        help="(a): a fresh PostgreSQL database on 127.0.0.1:5432, or SQLite",
     )
     p.add_argument("--instances", type=int, default=2, help="(a) on PostgreSQL: 1 or 2")
-    p.add_argument("--cost-mails", type=int, default=1_000, help="(c) mails in the case")
     p.add_argument("--cases", type=int, default=51, help="(a) cases: 1 baseline + 50 at once")
     p.add_argument("--latency-flood", type=int, default=20, help="(a) mails in the mailbox")
     p.add_argument("--settle", type=float, default=3.0, help="(a) seconds after the baseline")

@@ -129,7 +129,8 @@ async def run(args: argparse.Namespace) -> int:
             kills, db_kills, ended = 0, 0, None
             try:
                 print(
-                    f"{len(from_sender):,} mails from the sender; Graph {limits.requests_per_window:,}"
+                    f"{len(from_sender):,} mails from the sender;"
+                    f" Graph {limits.requests_per_window:,}"
                     f" requests / {limits.window_seconds:g} s, {limits.concurrency} concurrent,"
                     f" {args.latency * 1000:.0f} ms per request; faults after the approval:"
                     f" 429 {args.rate_429:.0%}, 503 {args.rate_503:.0%}, dropped"
@@ -185,13 +186,14 @@ async def run(args: argparse.Namespace) -> int:
                         print(f"  {ended:6.1f} s  all archived", flush=True)
                     rows = await job_rows(url, case)
                     notices = done_notices(world)
-                    if ended is not None and rows and all(
+                    job_ended = bool(rows) and all(
                         r["state"] in ("succeeded", "failed", "cancelled") for r in rows
-                    ):
-                        # Give the staff notice (and a possible duplicate) time to arrive.
-                        if notices or time.monotonic() - start - ended > args.notice_wait:
-                            await asyncio.sleep(5)
-                            break
+                    )
+                    waited = ended is not None and time.monotonic() - start - ended
+                    # Then give the staff notice (and a possible duplicate) time to arrive.
+                    if ended is not None and job_ended and (notices or waited > args.notice_wait):
+                        await asyncio.sleep(5)
+                        break
                 executed = _executed(world) - executed0
                 rows = await job_rows(url, case)
                 notices = done_notices(world)
@@ -215,7 +217,9 @@ async def run(args: argparse.Namespace) -> int:
     deleted = (
         sum(1 for r in tenant.requests if r.method == "DELETE")
         + (messages_before - len(box.messages))
-        + sum(1 for m in box.messages.values() if deleted_folder and m.folder_id == deleted_folder.id)
+        + sum(
+            1 for m in box.messages.values() if deleted_folder and m.folder_id == deleted_folder.id
+        )
     )
     print(f"job: {[dict(r) for r in rows]}")
     print(
@@ -270,9 +274,7 @@ def main() -> int:
     p.add_argument("--rate-503", type=float, default=0.10)
     p.add_argument("--rate-drop", type=float, default=0.05)
     p.add_argument("--retry-after", type=float, default=0.2)
-    p.add_argument(
-        "--lease", type=float, default=15.0, help="MAMORU_JOB_LEASE_SECONDS of the bot"
-    )
+    p.add_argument("--lease", type=float, default=10.0, help="MAMORU_JOB_LEASE_SECONDS of the bot")
     p.add_argument("--notice-wait", type=float, default=400.0, help="after the job ended")
     p.add_argument("--timeout", type=float, default=1_800.0)
     return asyncio.run(run(p.parse_args()))

@@ -418,7 +418,6 @@ async def bench(args: argparse.Namespace, bots: list[tuple[BotProcess, ReplyChec
     timeout = aiohttp.ClientTimeout(total=60)
     try:
         async with aiohttp.ClientSession(connector=limit, timeout=timeout) as http:
-
             fresh = iter(range(0, 10**9, 10_000))  # each phase its own, new staff members
 
             async def phase(bot: BotProcess, check: ReplyCheck, conc: int, turns: int) -> Phase:
