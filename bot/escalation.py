@@ -685,7 +685,12 @@ class Escalations:
             for task in view.tasks
             if task.done_at is None
         ]
-        signature = ",".join(f"{line.kind.value}={line.status.value}" for line in lines)
+        # Only a decision or a finished action is news: running, waiting and queued are all
+        # "open" here, so a job that starts waiting does not send a second "approved" notice.
+        signature = ",".join(
+            f"{line.kind.value}={line.status.value if line.status.finished else 'open'}"
+            for line in lines
+        )
         signature += f";tasks={len(open_tasks)}"
         if not await self._jobs.mark_once(f"notice:{incident.id}:status:{signature}"):
             return

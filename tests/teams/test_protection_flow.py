@@ -463,3 +463,35 @@ async def test_a_manager_resumes_a_stopped_job_from_the_card(
     # Clicking the old button again: nothing to resume, nothing runs twice.
     _, body, _ = await bot.click(button["verb"], button["data"], **in_channel(**BUCHO))
     assert "再開できる状態ではありません" in str(body["value"])
+
+
+async def test_a_job_that_starts_waiting_sends_no_second_approved_notice(
+    bot: BotUnderTest, sandbox: RunningSandbox
+) -> None:
+    incident_id = await reported_and_escalated(bot)
+    bot.connector.clear()
+    await bot.click(
+        "escalation.approve", {"incident": incident_id, **APPROVAL}, **in_channel(**KACHO)
+    )
+    escalations = bot.services.escalations
+    await escalations.drain()
+    assert sum("承認しました" in card for card in staff_cards(bot)) == 1
+
+    # The protection job starts, meets a transient fault (throttling) and waits for its
+    # next try: running and waiting are still "open", so the staff member hears nothing new.
+    jobs = bot.services.persistence.jobs
+    claimed = await jobs.claim("worker-test", lease=dt.timedelta(minutes=1))
+    assert claimed is not None and claimed.kind == "mail-protection"
+    await escalations.on_job_change(claimed)  # running
+    await escalations.notify_staff(incident_id)
+    waiting = await jobs.fail(
+        claimed.id,
+        "worker-test",
+        "throttled",
+        retry_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5),
+        wait_reason="throttled",
+    )
+    await escalations.on_job_change(waiting)
+    await escalations.notify_staff(incident_id)
+    await escalations.drain()
+    assert sum("承認しました" in card for card in staff_cards(bot)) == 1
