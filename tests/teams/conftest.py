@@ -19,6 +19,12 @@ from tests.support.connector import FakeConnector, action_invoke, start_connecto
 
 FIXTURE_PLAYBOOKS = Path(__file__).parent.parent / "fixtures" / "playbooks"
 
+# The office of the two-manager tests: two managers, one of their staff, someone else.
+MANAGER_1 = {"user_aad": "aad-manager-1", "user_id": "29:manager-1", "user_name": "山田 課長"}
+MANAGER_2 = {"user_aad": "aad-manager-2", "user_id": "29:manager-2", "user_name": "佐藤 係長"}
+STAFF = {"user_aad": "aad-staff-1", "user_id": "29:staff-1", "user_name": "田中 花子"}
+OUTSIDER = {"user_aad": "aad-other", "user_id": "29:other", "user_name": "鈴木"}
+
 
 @dataclass
 class BotUnderTest:
@@ -117,6 +123,18 @@ async def start_bot(settings: Settings, **kwargs: Any) -> AsyncIterator[BotUnder
         )
     await server.close()
     await connector_server.close()
+
+
+def two_managers(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings of an anonymous bot whose managers are ``MANAGER_1`` and ``MANAGER_2``."""
+    return Settings(
+        allow_anonymous=True,
+        data_dir=tmp_path,
+        manager_ids=f"{MANAGER_1['user_aad']},{MANAGER_2['user_aad']}",
+        graph_sandbox_embedded=False,
+        _env_file=None,
+        **overrides,
+    )
 
 
 @pytest.fixture

@@ -14,11 +14,10 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
 from tests.support.connector import action_invoke, in_channel
 from tests.support.dbcount import Counter, counting
-from tests.teams.conftest import BotUnderTest, start_bot
-from tests.teams.test_escalation_http import MANAGER_1, MANAGER_2, report, setup_channel
+from tests.teams.conftest import MANAGER_1, MANAGER_2, BotUnderTest, start_bot, two_managers
+from tests.teams.test_escalation_http import report, setup_channel
 
 # The decision's unit of work (SQLite, BEGIN counted): BEGIN, SELECT state FOR UPDATE
 # (the case opened by the access check is reused when its state still holds), UPDATE,
@@ -29,14 +28,7 @@ MAX_DECISION_TRANSACTIONS = 1
 
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[BotUnderTest]:
-    settings = Settings(
-        allow_anonymous=True,
-        data_dir=tmp_path,
-        manager_ids="aad-manager-1,aad-manager-2",
-        graph_sandbox_embedded=False,
-        _env_file=None,
-    )
-    async for running in start_bot(settings):
+    async for running in start_bot(two_managers(tmp_path)):
         yield running
 
 

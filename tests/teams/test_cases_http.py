@@ -8,28 +8,23 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
 from tests.support.connector import in_channel
-from tests.teams.conftest import BotUnderTest, start_bot
+from tests.teams.conftest import (
+    MANAGER_1,
+    MANAGER_2,
+    OUTSIDER,
+    STAFF,
+    BotUnderTest,
+    start_bot,
+    two_managers,
+)
 
-MANAGER_1 = {"user_aad": "aad-manager-1", "user_id": "29:manager-1", "user_name": "山田 課長"}
-MANAGER_2 = {"user_aad": "aad-manager-2", "user_id": "29:manager-2", "user_name": "佐藤 係長"}
-STAFF = {"user_aad": "aad-staff-1", "user_id": "29:staff-1", "user_name": "田中 花子"}
-OUTSIDER = {"user_aad": "aad-other", "user_id": "29:other", "user_name": "鈴木"}
 PERSONAL_M1 = {"conversation_id": "a:personal-manager-1", **MANAGER_1}
 
 
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[BotUnderTest]:
-    settings = Settings(
-        allow_anonymous=True,
-        data_dir=tmp_path,
-        manager_ids="aad-manager-1,aad-manager-2",
-        case_list_page_size=8,
-        graph_sandbox_embedded=False,
-        _env_file=None,
-    )
-    async for running in start_bot(settings):
+    async for running in start_bot(two_managers(tmp_path, case_list_page_size=8)):
         yield running
 
 

@@ -8,27 +8,15 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
 from bot.domain.incidents import IncidentState, IncidentType
 from bot.urgent import TRIAGE
 from tests.support.connector import MANAGERS_CHANNEL, in_channel
-from tests.teams.conftest import BotUnderTest, start_bot
-
-MANAGER_1 = {"user_aad": "aad-manager-1", "user_id": "29:manager-1", "user_name": "山田 課長"}
-MANAGER_2 = {"user_aad": "aad-manager-2", "user_id": "29:manager-2", "user_name": "佐藤 係長"}
-STAFF = {"user_aad": "aad-staff-1", "user_id": "29:staff-1", "user_name": "田中 花子"}
+from tests.teams.conftest import MANAGER_1, MANAGER_2, STAFF, BotUnderTest, start_bot, two_managers
 
 
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[BotUnderTest]:
-    settings = Settings(
-        allow_anonymous=True,
-        data_dir=tmp_path,
-        manager_ids="aad-manager-1,aad-manager-2",
-        graph_sandbox_embedded=False,
-        _env_file=None,
-    )
-    async for running in start_bot(settings):
+    async for running in start_bot(two_managers(tmp_path)):
         yield running
 
 
