@@ -25,12 +25,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.ports import Clock, SystemClock
-from bot.store.engine import Engines
+from bot.store.engine import Engines, upsert_insert
 from bot.store.tables import leases
 
 log = logging.getLogger(__name__)
@@ -52,15 +50,14 @@ class SqlLeases:
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncConnection]:
-        lock = self._write_lock if self._engines.is_sqlite else contextlib.nullcontext()
-        async with lock, self._engines.write.begin() as conn:
+        async with self._engines.transaction(self._write_lock) as conn:
             yield conn
 
     async def take(self, name: str, owner: str, duration: dt.timedelta) -> bool:
         """Take (or renew) the lease ``name`` for ``duration``; False if someone else holds it."""
         now = self._clock.now().astimezone(dt.UTC)
         async with self._tx() as conn:
-            insert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(leases)
+            insert = upsert_insert(conn)(leases)
             taken = await conn.execute(
                 insert.values(name=name, owner=owner, until=now + duration)
                 .on_conflict_do_update(

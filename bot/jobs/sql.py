@@ -21,8 +21,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Row, and_, case, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.errors import InvalidJobSpec, JobNotFound, LeaseLost
@@ -35,7 +33,7 @@ from bot.domain.jobs import (
     short_error,
 )
 from bot.domain.ports import Clock, SystemClock
-from bot.store.engine import Engines, create_engines
+from bot.store.engine import Engines, create_engines, upsert_insert
 from bot.store.job_rows import dumps as _dumps
 from bot.store.job_rows import job_from_row as _job
 from bot.store.job_rows import job_values
@@ -101,19 +99,15 @@ class SqlJobQueue:
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncConnection]:
-        if self._engines.is_sqlite:
-            async with self._write_lock, self._engines.write.begin() as conn:
-                yield conn
-        else:
-            async with self._engines.write.begin() as conn:
-                yield conn
+        async with self._engines.transaction(self._write_lock) as conn:
+            yield conn
 
     def _now(self) -> dt.datetime:
         return self._clock.now().astimezone(dt.UTC)
 
     @staticmethod
     def _insert(conn: AsyncConnection) -> Any:
-        return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        return upsert_insert(conn)
 
     # --- producing
 

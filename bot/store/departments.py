@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.domain.departments import ManagersChannel
-from bot.store.engine import Engines
+from bot.store.engine import Engines, upsert_insert
 from bot.store.tables import department_channels
 
 
@@ -33,9 +30,8 @@ class SqlDepartmentChannels:
             "registered_by": channel.registered_by,
             "registered_at": channel.registered_at,
         }
-        lock = self._write_lock if self._engines.is_sqlite else contextlib.nullcontext()
-        async with lock, self._engines.write.begin() as conn:
-            insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        async with self._engines.transaction(self._write_lock) as conn:
+            insert = upsert_insert(conn)
             upsert = insert(department_channels).values(**row)
             await conn.execute(
                 upsert.on_conflict_do_update(

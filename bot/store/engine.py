@@ -8,13 +8,18 @@ never blocks appends. PostgreSQL uses one engine for both.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 _SQLITE_BUSY_MS = 30_000
 
@@ -30,6 +35,17 @@ class Engines:
     def is_sqlite(self) -> bool:
         """Whether the database is SQLite (writes are then serialized)."""
         return self.write.dialect.name == "sqlite"
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, write_lock: asyncio.Lock) -> AsyncIterator[AsyncConnection]:
+        """A write transaction; on SQLite taken under ``write_lock``.
+
+        SQLite has one writer: the store's pieces share one lock rather than wait on the
+        file lock. PostgreSQL needs none.
+        """
+        lock = write_lock if self.is_sqlite else contextlib.nullcontext()
+        async with lock, self.write.begin() as conn:
+            yield conn
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
@@ -79,3 +95,8 @@ def create_engines(url: str, **kwargs: Any) -> Engines:
         return Engines(_sqlite_engine(url, "BEGIN IMMEDIATE"), _sqlite_engine(url, "BEGIN"))
     engine = create_async_engine(url, pool_pre_ping=True, **kwargs)
     return Engines(engine, engine)
+
+
+def upsert_insert(conn: AsyncConnection) -> Any:
+    """The ``insert`` of ``conn``'s dialect, the one with ``on_conflict_do_update``."""
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert

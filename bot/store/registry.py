@@ -8,17 +8,14 @@ the same key at once both succeed, the later one winning.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.domain.ports import Clock, SystemClock
-from bot.store.engine import Engines, create_engines
+from bot.store.engine import Engines, create_engines, upsert_insert
 from bot.store.tables import registry
 
 
@@ -50,9 +47,8 @@ class SqlRegistry:
             "value": json.dumps(value, ensure_ascii=False, sort_keys=True),
             "updated_at": self._clock.now(),
         }
-        lock = self._write_lock if self._engines.is_sqlite else contextlib.nullcontext()
-        async with lock, self._engines.write.begin() as conn:
-            upsert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(registry)
+        async with self._engines.transaction(self._write_lock) as conn:
+            upsert = upsert_insert(conn)(registry)
             await conn.execute(
                 upsert.values(**row).on_conflict_do_update(
                     index_elements=["kind", "key"],

@@ -17,8 +17,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Row, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -50,7 +48,7 @@ from bot.store.common import (
     counterparts_json,
     scoped_key,
 )
-from bot.store.engine import Engines, create_engines
+from bot.store.engine import Engines, create_engines, upsert_insert
 from bot.store.job_rows import job_values
 from bot.store.sql_evidence import SqlEvidenceMixin
 from bot.store.tables import (
@@ -126,12 +124,8 @@ class SqlStore(SqlEvidenceMixin, EmailLogMixin):
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncConnection]:
-        if self._engines.is_sqlite:
-            async with self._write_lock, self._engines.write.begin() as conn:
-                yield conn
-        else:
-            async with self._engines.write.begin() as conn:
-                yield conn
+        async with self._engines.transaction(self._write_lock) as conn:
+            yield conn
 
     # --- incidents
 
@@ -169,7 +163,7 @@ class SqlStore(SqlEvidenceMixin, EmailLogMixin):
         return incident
 
     async def _next_number(self, conn: AsyncConnection, year: int) -> int:
-        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        dialect_insert = upsert_insert(conn)
         await conn.execute(
             dialect_insert(incident_sequences)
             .values(year=year, last=0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -60,16 +59,12 @@ class SqlTasks:
         self._engines = engines
         self._write_lock = write_lock or asyncio.Lock()
 
-    def _lock(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        # SQLite has one writer: share the store's lock rather than wait on the file lock.
-        return self._write_lock if self._engines.is_sqlite else contextlib.nullcontext()
-
     async def add_tasks(self, tasks: Sequence[CaseTask]) -> list[CaseTask]:
         """Insert the tasks whose (case, kind) is new; returns those inserted."""
         added: list[CaseTask] = []
         for task in tasks:
             try:
-                async with self._lock(), self._engines.write.begin() as conn:
+                async with self._engines.transaction(self._write_lock) as conn:
                     await conn.execute(insert(case_tasks).values(**_row(task)))
             except IntegrityError:
                 continue  # approved twice or by two instances: the first one stays
@@ -109,7 +104,7 @@ class SqlTasks:
 
     async def save_task(self, task: CaseTask) -> None:
         """Store the task's owner and done fields; raises ``TaskNotFound``."""
-        async with self._lock(), self._engines.write.begin() as conn:
+        async with self._engines.transaction(self._write_lock) as conn:
             result = await conn.execute(
                 update(case_tasks)
                 .where(
