@@ -159,3 +159,22 @@ class Job:
     def owned_by(self, worker_id: str) -> bool:
         """Whether ``worker_id`` holds the lease (expired or not, until someone reclaims it)."""
         return self.state is JobState.RUNNING and self.lease_owner == worker_id
+
+
+def resume_fields(now: dt.datetime) -> dict[str, Any]:
+    """What resuming a failed or cancelled job resets (besides queuing it again).
+
+    Its checkpoint stays; attempts, error, wait and lease are cleared and its deadline and
+    permission-propagation windows restart at ``now``.
+    """
+    return {
+        "attempts": 0,
+        "run_after": now,
+        "last_error": None,
+        "wait_reason": None,
+        "lease_owner": None,
+        "lease_until": None,
+        "finished_at": None,
+        "resumed_at": now,
+        "updated_at": now,
+    }

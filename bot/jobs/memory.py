@@ -15,7 +15,15 @@ from dataclasses import replace
 from typing import Any
 
 from bot.domain.errors import JobNotFound, LeaseLost
-from bot.domain.jobs import Job, JobSpec, JobState, checkpoint_object, json_copy, short_error
+from bot.domain.jobs import (
+    Job,
+    JobSpec,
+    JobState,
+    checkpoint_object,
+    json_copy,
+    resume_fields,
+    short_error,
+)
 from bot.domain.ports import Clock, SystemClock
 
 
@@ -209,15 +217,7 @@ class MemoryJobQueue:
                 replace(
                     job,
                     state=JobState.QUEUED,
-                    attempts=0,
-                    run_after=now,
-                    last_error=None,
-                    wait_reason=None,
-                    lease_owner=None,
-                    lease_until=None,
-                    finished_at=None,
-                    resumed_at=now,
-                    updated_at=now,
+                    **resume_fields(now),
                 )
             )
 

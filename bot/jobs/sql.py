@@ -30,6 +30,7 @@ from bot.domain.jobs import (
     JobSpec,
     JobState,
     checkpoint_object,
+    resume_fields,
     short_error,
 )
 from bot.domain.ports import Clock, SystemClock
@@ -327,15 +328,7 @@ class SqlJobQueue:
                     .where(jobs.c.id == job_id, jobs.c.state.in_(resumable))
                     .values(
                         state=_QUEUED,
-                        attempts=0,
-                        run_after=now,
-                        last_error=None,
-                        wait_reason=None,
-                        lease_owner=None,
-                        lease_until=None,
-                        finished_at=None,
-                        resumed_at=now,
-                        updated_at=now,
+                        **resume_fields(now),
                     )
                     .returning(*jobs.c)
                 )
