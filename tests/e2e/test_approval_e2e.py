@@ -97,16 +97,19 @@ class Office:
     data_dir: Path
 
 
-@pytest.fixture(scope="module")
-def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
+@contextlib.contextmanager
+def demo_office(
+    tmp_path_factory: pytest.TempPathFactory, name: str, env: dict[str, str]
+) -> Iterator[Office]:
+    """One ``mamoru serve`` with the demo office's sandbox, managers group and mailbox."""
     if not PLAYGROUND_BIN.exists():
         pytest.skip(f"{PLAYGROUND_BIN} is missing: run scripts/setup.sh (npm ci)")
-    data_dir = tmp_path_factory.mktemp("office-data")
+    data_dir = tmp_path_factory.mktemp(f"{name}-data")
     port, sandbox_port = free_port(), free_port()
     process = start_mamoru(
         port,
         data_dir,
-        tmp_path_factory.mktemp("office-logs"),
+        tmp_path_factory.mktemp(f"{name}-logs"),
         sandbox_port=sandbox_port,
         env={
             "MAMORU_GRAPH_MODE": "sandbox",
@@ -114,14 +117,20 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
             "MAMORU_MANAGER_GROUP_ID": DEMO_MANAGERS_GROUP_ID,
             "MAMORU_MANAGER_IDS": "",
             "MAMORU_DEPARTMENT_MAILBOX": DEMO_DEPARTMENT_MAILBOX,
-            "MAMORU_DEPARTMENT_NAME": DEPARTMENT_NAME,
-            "MAMORU_MAIL_REFERENCE_DEPARTMENT": "SHIMIN",
+            **env,
         },
     )
     try:
         yield Office(Server(process, port), f"http://127.0.0.1:{sandbox_port}", data_dir)
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
+    env = {"MAMORU_DEPARTMENT_NAME": DEPARTMENT_NAME, "MAMORU_MAIL_REFERENCE_DEPARTMENT": "SHIMIN"}
+    with demo_office(tmp_path_factory, "office", env) as office:
+        yield office
 
 
 @pytest.fixture

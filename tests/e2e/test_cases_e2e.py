@@ -18,10 +18,7 @@ from bot.domain.locale import Locale
 from cards.i18n import t
 from graph.sandbox.seed import (
     DEMO_ABUSER,
-    DEMO_DEPARTMENT_MAILBOX,
-    DEMO_MANAGERS_GROUP_ID,
 )
-from tests.e2e.conftest import Server
 from tests.e2e.playground import (
     bot_message_count,
     card_actions,
@@ -33,7 +30,6 @@ from tests.e2e.playground import (
     wait_for_card_title,
     wait_for_channel_card,
 )
-from tests.e2e.processes import PLAYGROUND_BIN, free_port, start_mamoru
 from tests.e2e.test_approval_e2e import (  # noqa: F401  (fixtures used by name)
     APPROVE,
     CHANNEL,
@@ -45,6 +41,7 @@ from tests.e2e.test_approval_e2e import (  # noqa: F401  (fixtures used by name)
     Office,
     _wait_for_any,
     _wait_for_channel_any,
+    demo_office,
     pages,
     playgrounds,
 )
@@ -57,28 +54,8 @@ POLICE = t("action.kind.police-consultation", Locale.JA)  # the decide view's to
 
 @pytest.fixture(scope="module")
 def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
-    if not PLAYGROUND_BIN.exists():
-        pytest.skip(f"{PLAYGROUND_BIN} is missing: run scripts/setup.sh (npm ci)")
-    data_dir = tmp_path_factory.mktemp("cases-data")
-    port, sandbox_port = free_port(), free_port()
-    process = start_mamoru(
-        port,
-        data_dir,
-        tmp_path_factory.mktemp("cases-logs"),
-        sandbox_port=sandbox_port,
-        env={
-            "MAMORU_GRAPH_MODE": "sandbox",
-            "MAMORU_GRAPH_SANDBOX_EMBEDDED": "true",
-            "MAMORU_MANAGER_GROUP_ID": DEMO_MANAGERS_GROUP_ID,
-            "MAMORU_MANAGER_IDS": "",
-            "MAMORU_DEPARTMENT_MAILBOX": DEMO_DEPARTMENT_MAILBOX,
-            "MAMORU_ADMIN_CONTACT": CONTACT,
-        },
-    )
-    try:
-        yield Office(Server(process, port), f"http://127.0.0.1:{sandbox_port}", data_dir)
-    finally:
-        process.stop()
+    with demo_office(tmp_path_factory, "cases", {"MAMORU_ADMIN_CONTACT": CONTACT}) as office:
+        yield office
 
 
 def test_a_case_reported_before_setup_reaches_the_channel_and_the_case_list(
