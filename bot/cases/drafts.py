@@ -34,7 +34,7 @@ from bot.domain.ports import Clock, JobQueue, Registry
 log = logging.getLogger(__name__)
 
 DRAFT = "org-mail-draft"  # registry kind; key "<incident>:<action>"
-REFERENCE_COUNTER = "org-mail-ref"  # registry kind; key "<department>:<yyyymmdd>"
+REFERENCE_COUNTER = "org-mail-ref"  # counter kind; key "<department>:<yyyymmdd>"
 SKIP_REASON = "final-warning-skip"  # registry kind; key incident id
 ORG_MAIL_JOB = "org-mail"
 MAIL_KINDS = (ActionKind.CUTOFF_DECLARATION, ActionKind.REFUSAL_REPLY, ActionKind.FINAL_WARNING)
@@ -331,9 +331,7 @@ class OrgMails:
         today = self._clock.now().astimezone(JST)
         department = s.reference_department or s.department_name or incident.department
         key = f"{department}:{today:%Y%m%d}"
-        counter = await self._registry.get(REFERENCE_COUNTER, key) or {}
-        n = int(counter.get("n", 0)) + 1
-        await self._registry.put(REFERENCE_COUNTER, key, {"n": n})
+        n = await self._registry.increment(REFERENCE_COUNTER, key)
         return reference(
             s.reference_format,
             department=department,

@@ -330,6 +330,13 @@ class Registry(Protocol):
         """Every record of ``kind``, by key."""
         ...
 
+    async def increment(self, kind: str, key: str) -> int:
+        """Add one to the counter ``kind``/``key`` (0 when new) and return it, atomically.
+
+        Two callers, in one process or several, never get the same number.
+        """
+        ...
+
 
 # --- Case tasks (issue 13 item 8).
 from bot.domain.tasks import CaseTask, TaskKind  # noqa: E402

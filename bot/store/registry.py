@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.domain.ports import Clock, SystemClock
 from bot.store.engine import Engines, create_engines, upsert_insert
-from bot.store.tables import registry
+from bot.store.tables import counters, registry
 
 
 class SqlRegistry:
@@ -72,6 +72,19 @@ class SqlRegistry:
             )
             return {key: dict(json.loads(value)) for key, value in rows}
 
+    async def increment(self, kind: str, key: str) -> int:
+        """Add one to the counter and return it, in one upsert (atomic across instances)."""
+        async with self._engines.transaction(self._write_lock) as conn:
+            upsert = upsert_insert(conn)(counters)
+            value = await conn.scalar(
+                upsert.values(kind=kind, key=key, value=1)
+                .on_conflict_do_update(
+                    index_elements=["kind", "key"], set_={"value": counters.c.value + 1}
+                )
+                .returning(counters.c.value)
+            )
+        return int(value)
+
     async def close(self) -> None:
         """Release connections."""
         await self._engines.dispose()
@@ -82,6 +95,7 @@ class MemoryRegistry:
 
     def __init__(self) -> None:
         self._records: dict[tuple[str, str], dict[str, Any]] = {}
+        self._counters: dict[tuple[str, str], int] = {}
         self.updated: dict[tuple[str, str], dt.datetime] = {}
 
     async def put(self, kind: str, key: str, value: dict[str, Any]) -> None:
@@ -96,6 +110,11 @@ class MemoryRegistry:
     async def all(self, kind: str) -> dict[str, dict[str, Any]]:
         """Every record of ``kind``, by key."""
         return {k: dict(v) for (kd, k), v in self._records.items() if kd == kind}
+
+    async def increment(self, kind: str, key: str) -> int:
+        """Add one to the counter and return it."""
+        self._counters[(kind, key)] = self._counters.get((kind, key), 0) + 1
+        return self._counters[(kind, key)]
 
     async def close(self) -> None:
         """Nothing to release."""

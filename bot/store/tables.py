@@ -6,6 +6,7 @@ The migrations in ``bot/store/migrations`` create exactly this; a test compares 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -158,6 +159,15 @@ registry = Table(
     Column("key", String(200), primary_key=True),
     Column("value", Text, nullable=False),  # a JSON object
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Counters handed out atomically (e.g. the organisation mails' daily reference number).
+counters = Table(
+    "counters",
+    metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("value", BigInteger, nullable=False),
 )
 
 

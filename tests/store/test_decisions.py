@@ -154,3 +154,22 @@ async def test_concurrent_first_saves_of_a_registry_key_all_succeed(
     finally:
         for r in registries:
             await r.close()
+
+
+async def test_counters_never_hand_out_a_number_twice_across_instances(
+    sql_backend: Backend,
+) -> None:
+    # The organisation mails' daily reference: five "instances" each take ten numbers at once.
+    store = sql_backend.store
+    assert isinstance(store, SqlStore)
+    url = store._engines.write.url.render_as_string(hide_password=False)
+    registries = [SqlRegistry.from_url(url) for _ in range(5)]
+    try:
+        numbers = await asyncio.gather(
+            *(r.increment("org-mail-ref", "総務課:20261202") for r in registries for _ in range(10))
+        )
+        assert sorted(numbers) == list(range(1, 51))
+        assert await registries[0].increment("org-mail-ref", "総務課:20261203") == 1
+    finally:
+        for r in registries:
+            await r.close()

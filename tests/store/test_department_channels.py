@@ -1,4 +1,4 @@
-"""Each department's managers' channel: its own table, on SQLite and PostgreSQL.
+"""Each department's managers' channel (and other registry records that became tables).
 
 Channels registered before the table existed (registry records) move into it with the
 migration, so an upgraded office keeps receiving its cases without running setup again.
@@ -19,6 +19,7 @@ from bot.domain.departments import ManagersChannel
 from bot.store.departments import SqlDepartmentChannels
 from bot.store.engine import Engines, create_engines
 from bot.store.migrate import _config
+from bot.store.registry import SqlRegistry
 from tests.store.backends import _create_database, _drop_database, postgres_url, run_in_thread
 
 __all__ = ["postgres_url"]
@@ -84,3 +85,17 @@ async def test_registry_channels_move_into_the_table(engines: Engines) -> None:
     async with engines.read.connect() as conn:
         left = await conn.scalar(text("SELECT count(*) FROM registry WHERE kind = 'channel'"))
     assert left == 0
+
+
+async def test_registry_reference_counters_move_into_the_counters_table(engines: Engines) -> None:
+    # A day's reference numbers handed out before 0007 continue, not restart at 1.
+    await migrate_to(engines, "0006")
+    async with engines.write.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO registry (kind, key, value, updated_at) VALUES (:k, :y, :v, :u)"),
+            {"k": "org-mail-ref", "y": "市民課:20261202", "v": json.dumps({"n": 4}), "u": AT},
+        )
+    await migrate_to(engines, "head")
+    registry = SqlRegistry(engines)
+    assert await registry.increment("org-mail-ref", "市民課:20261202") == 5
+    assert await registry.get("org-mail-ref", "市民課:20261202") is None
