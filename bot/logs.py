@@ -32,6 +32,10 @@ from opentelemetry.trace import Link, Status
 
 _SDK_PREFIX = "microsoft_agents"
 _DONE = "_mamoru_redacted"  # set on a record once RedactSdkRecords has rewritten it
+# The SDK logs every malformed Activity at ERROR with a traceback before raising; the
+# server answers those with a 400 and one WARNING line of its own (bot/server.py), so a
+# client sending garbage cannot fill the log with tracebacks.
+_SDK_INVALID_ACTIVITY = ("microsoft_agents.activity.activity", "Validation error for Activity")
 
 CONNECTION_STRING_ENV = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 EMAIL = re.compile(r"[^\s/@'\"<>(),;:]+@[^\s/@'\"<>(),;:]+\.[A-Za-z0-9-]+")
@@ -101,12 +105,17 @@ CONTENT_WORDS = ("text", "body", "message", "content", "subject", "stacktrace")
 
 
 class RedactSdkRecords(logging.Filter):
-    """Replace SDK records that may carry user content with their safe parts."""
+    """Replace SDK records that may carry user content with their safe parts.
+
+    Drops the SDK's record of a malformed Activity (the server logs its own, see above).
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record in place (once, whatever the number of handlers); keep it."""
         if not record.name.startswith(_SDK_PREFIX) or getattr(record, _DONE, False):
             return True
+        if (record.name, str(record.msg).split(":", 1)[0]) == _SDK_INVALID_ACTIVITY:
+            return False
         setattr(record, _DONE, True)
         if record.exc_info and record.exc_info[0] is not None:
             exc_type, _exc, tb = record.exc_info

@@ -79,6 +79,7 @@ def build_web_app(
             Activity.model_validate(body)
         except ValidationError as exc:
             fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
+            log.warning("activity refused: malformed (%s)", fields or "shape")
             return _bad_request(f"the activity is malformed ({fields or 'shape'})")
         if tenant_id and _foreign_tenant(body, tenant_id):
             # A valid Bot Framework token says nothing about the tenant: Teams users of any

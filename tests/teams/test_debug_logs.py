@@ -107,3 +107,18 @@ async def test_full_flow_at_debug_logs_nothing_personal(
     assert not leaked, [line for line in debug_logs.lines if any(w in line for w in leaked)]
     assert logs.EMAIL.search(text) is None, logs.EMAIL.search(text)
     assert PHONE_LIKE.search(text) is None, PHONE_LIKE.search(text)
+
+
+async def test_a_malformed_activity_is_one_warning_line_not_a_traceback(
+    bot: BotUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    console = logs.RedactSdkRecords()
+    caplog.set_level(logging.WARNING)
+    async with bot.http.post(
+        f"{bot.url}/api/messages", json={"type": "message", "locale": 5, "text": TEXT}
+    ) as r:
+        assert r.status == 400
+    shown = [r for r in caplog.records if console.filter(r)]
+    assert [(r.levelname, r.getMessage()) for r in shown] == [
+        ("WARNING", "activity refused: malformed (locale)")
+    ]
