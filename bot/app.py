@@ -316,6 +316,8 @@ def build_app(
         actions,
         guide.library,
         persistence.store,
+        registry=persistence.registry,
+        clock=clock,
         department_of=directory.department_of,
         max_text=settings.max_message_chars,
         on_reported=escalations.request_escalation,
@@ -417,6 +419,8 @@ def build_app(
         persistence.store,
         directory,
         guide.library,
+        registry=persistence.registry,
+        clock=clock,
         on_reported=escalations.request_escalation,
     )
     flood_webhook.add_routes(web_app, flood)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.locale import Locale
-from bot.domain.matcher import Command, Matcher
+from bot.domain.matcher import Command, Match, Matcher
 from bot.domain.playbooks import Playbook, PlaybookLibrary
-from bot.domain.triage import Route, Verdict
+from bot.domain.triage import NOT_TRIAGED, Route, TriageRecord, Verdict
 from cards.guidance import guidance_card
 from cards.menu import MenuReason, menu_card
 from cards.notices import manager_card
@@ -78,7 +78,7 @@ class Guide:
         verdict = match.verdict.value
         if match.playbook is not None:
             return Answer(
-                self.card_for(match.playbook, locale, model=match.model_id, alert_id=alert_id),
+                self.card_for(match.playbook, locale, triage=_record(match), alert_id=alert_id),
                 match.playbook.id,
                 match.confidence,
                 verdict=Verdict.ROUTE.value,
@@ -88,13 +88,31 @@ class Guide:
             Verdict.UNRELATED: MenuReason.OUT_OF_SCOPE,
             Verdict.UNREADABLE: MenuReason.EMPTY,
         }.get(match.verdict, MenuReason.UNSURE)
-        card = menu_card(self.library, locale, reason, alert_id=alert_id, model=match.model_id)
+        card = menu_card(self.library, locale, reason, alert_id=alert_id, triage=_record(match))
         return Answer(card, None, match.confidence, verdict=verdict, model_id=match.model_id)
 
     def card_for(
-        self, playbook: Playbook, locale: Locale, *, model: str = "", alert_id: str = ""
+        self,
+        playbook: Playbook,
+        locale: Locale,
+        *,
+        triage: TriageRecord | None = None,
+        alert_id: str = "",
     ) -> dict[str, Any]:
-        """The playbook's card: the safety card for the safety route, guidance otherwise."""
+        """The playbook's card: the safety card for the safety route, guidance otherwise.
+
+        ``triage`` says how the message that led here was read; the card's buttons
+        carry it on, so an incident reported from it stores it.
+        """
         if playbook.id == Route.URGENT_SAFETY.value:
-            return urgent_card(playbook, locale, alert_id=alert_id or uuid.uuid4().hex, model=model)
-        return guidance_card(playbook, locale)
+            alert = alert_id or uuid.uuid4().hex
+            return urgent_card(playbook, locale, alert_id=alert, triage=triage)
+        return guidance_card(playbook, locale, triage=triage)
+
+
+def _record(match: Match) -> TriageRecord:
+    """How ``match`` was reached: the model's outcome, or "exact" for a name typed as is."""
+    if not match.model_id:
+        return TriageRecord(NOT_TRIAGED, "exact", None)
+    outcome = match.playbook.id if match.playbook is not None else match.verdict.value
+    return TriageRecord(match.model_id, outcome, match.confidence)

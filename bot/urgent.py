@@ -1,7 +1,7 @@
 """「上司にすぐ知らせる」: someone may be in danger; every manager hears of it at once.
 
-One tap records an ``urgent-safety`` incident (with the triage model that routed
-the message), opens an URGENT thread in the department's managers' channel that
+One tap records an ``urgent-safety`` incident (with how the triage model read
+the message: ``TriageRecord``), opens an URGENT thread in the department's managers' channel that
 @mentions each manager, and sends each manager a personal message naming the
 staff member and where they are. Nothing here waits for an approval: alerting
 people inside the organisation is exactly what the staff member asked for.
@@ -14,7 +14,6 @@ registry kinds) without changing them: the thread is recorded under the same
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -22,12 +21,12 @@ from typing import Any
 from bot.domain.incidents import JST, IncidentDraft, IncidentState, IncidentType, Person
 from bot.domain.locale import Locale
 from bot.domain.ports import Clock, DepartmentChannels, Directory, Registry, Store
+from bot.domain.triage import TRIAGE_RECORD, TriageRecord
 from bot.escalation import THREAD, USER
 from bot.teams.messenger import Messenger
 from cards.urgent import AlertOutcome, Mentioned, manager_alert_card, urgent_thread_card
 
 log = logging.getLogger(__name__)
-TRIAGE = "triage"  # registry kind; key: incident id -> {model_id, route, at}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +37,7 @@ class AlertRequest:
     where: str
     alert_id: str  # one alert per card, however often it is clicked
     locale: Locale
-    model_id: str  # the triage model that routed the message ("" when chosen by hand)
+    triage: TriageRecord  # how the message was read (NONE when the card was chosen by hand)
 
 
 class UrgentAlerts:
@@ -76,11 +75,10 @@ class UrgentAlerts:
         incident = await self._store.create_incident(
             draft, idempotency_key=f"urgent:{request.alert_id}"
         )
-        await self._registry.put(
-            TRIAGE,
-            incident.id,
-            triage_record(self._clock.now(), request.model_id, IncidentType.URGENT_SAFETY.value),
-        )
+        if await self._registry.get(TRIAGE_RECORD, incident.id) is None:  # a repeated click
+            await self._registry.put(
+                TRIAGE_RECORD, incident.id, request.triage.stored(self._clock.now())
+            )
         if await self._registry.get(THREAD, incident.id):
             # A repeated click: the managers already know; tell the staff member so again.
             return AlertOutcome(incident.id, True, 0)
@@ -188,8 +186,3 @@ class UrgentAlerts:
 
         results = await asyncio.gather(*(tell(record) for _, record in managers))
         return sum(results)
-
-
-def triage_record(now: dt.datetime, model_id: str, route: str) -> dict[str, str]:
-    """The registry record kept with an incident: which model routed it, to where, when."""
-    return {"model_id": model_id, "route": route, "at": now.isoformat()}

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from bot.domain.locale import Locale
+from bot.domain.triage import TriageRecord
 from cards.i18n import t
 from cards.verbs import Verb
 
@@ -142,9 +143,16 @@ def legal_reminder(locale: Locale) -> Element:
     return text(t("legal.reminder", locale), size="Small", subtle=True, separator=True)
 
 
-def next_steps(locale: Locale, *, playbook_id: str | None = None) -> list[Element]:
+def triage_data(triage: TriageRecord | None) -> dict[str, Any]:
+    """Button data carrying how the message was triaged, on to the report form."""
+    return {"triage": triage.data()} if triage is not None else {}
+
+
+def next_steps(
+    locale: Locale, *, playbook_id: str | None = None, triage: TriageRecord | None = None
+) -> list[Element]:
     """The next-step buttons every guidance answer offers."""
-    data = {"playbook": playbook_id} if playbook_id else {}
+    data = ({"playbook": playbook_id} if playbook_id else {}) | triage_data(triage)
     return [
         execute(t("action.report", locale), Verb.REPORT_OPEN, locale, **data),
         execute(t("action.manager", locale), Verb.TALK_TO_MANAGER, locale, **data),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.domain.locale import Locale
 from bot.domain.playbooks import LegalBasis, Line, Playbook, Script
+from bot.domain.triage import TriageRecord
 from cards.elements import (
     Element,
     bullets,
@@ -18,6 +19,7 @@ from cards.elements import (
     stacked,
     text,
     toggle,
+    triage_data,
 )
 from cards.i18n import t
 from cards.verbs import Verb
@@ -25,12 +27,15 @@ from cards.verbs import Verb
 FIRST_SCREEN_STEPS = 5  # a phone shows about this much before the first scroll
 
 
-def guidance_card(playbook: Playbook, locale: Locale) -> Element:
+def guidance_card(
+    playbook: Playbook, locale: Locale, *, triage: TriageRecord | None = None
+) -> Element:
     """The guidance for ``playbook``, sized for a phone.
 
     First screen: the title and at most five things to do now, then the next steps as
     full-width buttons. Do/don't, key points, common mistakes and the legal basis are
     one tap away (Action.ShowCard); statute texts open on demand inside the legal part.
+    ``triage`` (how the message was read) rides along to the report form.
     """
     body: list[Element] = [
         heading(playbook.title(locale), size="Large"),
@@ -39,9 +44,13 @@ def guidance_card(playbook: Playbook, locale: Locale) -> Element:
         *stacked(
             [
                 execute(
-                    t("action.scripts", locale), Verb.SHOW_SCRIPTS, locale, playbook=playbook.id
+                    t("action.scripts", locale),
+                    Verb.SHOW_SCRIPTS,
+                    locale,
+                    playbook=playbook.id,
+                    **triage_data(triage),
                 ),
-                *next_steps(locale, playbook_id=playbook.id),
+                *next_steps(locale, playbook_id=playbook.id, triage=triage),
             ]
         ),
         *stacked(details(playbook, locale)),
@@ -76,7 +85,13 @@ def details(playbook: Playbook, locale: Locale) -> list[Element]:
     ]
 
 
-def scripts_card(playbook: Playbook, locale: Locale, *, selected: Script | None = None) -> Element:
+def scripts_card(
+    playbook: Playbook,
+    locale: Locale,
+    *,
+    selected: Script | None = None,
+    triage: TriageRecord | None = None,
+) -> Element:
     """The model replies of ``playbook``: the selected one in full, the others one tap away."""
     first = selected or playbook.scripts[0]
     body: list[Element] = [
@@ -91,7 +106,13 @@ def scripts_card(playbook: Playbook, locale: Locale, *, selected: Script | None 
         for s in others[:4]
     ]
     actions.append(
-        execute(t("action.report", locale), Verb.REPORT_OPEN, locale, playbook=playbook.id)
+        execute(
+            t("action.report", locale),
+            Verb.REPORT_OPEN,
+            locale,
+            playbook=playbook.id,
+            **triage_data(triage),
+        )
     )
     body[-1:-1] = stacked(actions)
     return card(body)

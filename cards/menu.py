@@ -8,10 +8,12 @@ read by someone in trouble (ask-back, unreadable message) also offers
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from bot.domain.locale import Locale
 from bot.domain.playbooks import Playbook, PlaybookLibrary
-from cards.elements import Element, card, execute, heading, stacked, text
+from bot.domain.triage import TriageRecord
+from cards.elements import Element, card, execute, heading, stacked, text, triage_data
 from cards.i18n import t
 from cards.verbs import Verb
 
@@ -38,7 +40,7 @@ def menu_card(
     reason: MenuReason,
     *,
     alert_id: str = "",
-    model: str = "",
+    triage: TriageRecord | None = None,
 ) -> Element:
     """The card for ``reason``; ``alert_id`` makes a repeated alert click count once."""
     if reason is MenuReason.OUT_OF_SCOPE:
@@ -60,33 +62,39 @@ def menu_card(
         [
             heading(t("menu.ask_title", locale), size="Large"),
             text(t(intro, locale)),
-            *stacked(_route_buttons(library, locale)),
+            *stacked(_route_buttons(library, locale, triage)),
             text(t("menu.alert_hint", locale), size="Small", subtle=True, separator=True),
-            *stacked([alert_button(locale, alert_id, model=model)]),
+            *stacked([alert_button(locale, alert_id, triage=triage)]),
         ]
     )
 
 
 def alert_button(
-    locale: Locale, alert_id: str, *, playbook: str | None = None, model: str = ""
+    locale: Locale,
+    alert_id: str,
+    *,
+    playbook: str | None = None,
+    triage: TriageRecord | None = None,
 ) -> Element:
     """「上司にすぐ知らせる」: one tap posts an urgent thread and tells every manager.
 
-    ``model`` is the triage model that routed the message, kept with the incident.
+    ``triage`` (how the message was read) is kept with the incident.
     """
-    data: dict[str, str] = {"alert_id": alert_id} if alert_id else {}
+    data: dict[str, Any] = {"alert_id": alert_id} if alert_id else {}
     if playbook:
         data["playbook"] = playbook
-    if model:
-        data["model"] = model
+    data |= triage_data(triage)
     button = execute(t("urgent.alert", locale), Verb.URGENT_ALERT, locale, **data)
     button["style"] = "destructive"
     return button
 
 
-def _route_buttons(library: PlaybookLibrary, locale: Locale) -> list[Element]:
+def _route_buttons(
+    library: PlaybookLibrary, locale: Locale, triage: TriageRecord | None = None
+) -> list[Element]:
     return [
-        execute(p.title(locale), Verb.SHOW_PLAYBOOK, locale, playbook=p.id) for p in routes(library)
+        execute(p.title(locale), Verb.SHOW_PLAYBOOK, locale, playbook=p.id, **triage_data(triage))
+        for p in routes(library)
     ]
 
 

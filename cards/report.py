@@ -8,7 +8,8 @@ from bot.domain.incidents import Incident, IncidentType
 from bot.domain.locale import Locale
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.report import MAX_COUNTERPART, MAX_WHAT_HAPPENED, FieldProblem
-from cards.elements import Element, card, container, execute, heading, plain, text
+from bot.domain.triage import NONE, TriageRecord
+from cards.elements import Element, card, container, execute, heading, plain, text, triage_data
 from cards.i18n import t
 from cards.verbs import Verb
 
@@ -20,8 +21,13 @@ def report_form_card(
     submission_id: str,
     values: dict[str, Any] | None = None,
     problems: tuple[FieldProblem, ...] = (),
+    triage: TriageRecord = NONE,
 ) -> Element:
-    """The "report an incident" form; shown again with the values and problems if invalid."""
+    """The "report an incident" form; shown again with the values and problems if invalid.
+
+    ``triage`` (how the message that led here was read; ``NONE`` when the form was
+    opened by command) is submitted with the form and stored with the incident.
+    """
     given = values or {}
     body: list[Element] = [heading(t("report.title", locale), size="Large")]
     if problems:
@@ -79,7 +85,13 @@ def report_form_card(
         text(t("report.privacy", locale), size="Small", subtle=True),
     ]
     actions = [
-        execute(t("report.submit", locale), Verb.REPORT_SUBMIT, locale, submission_id=submission_id)
+        execute(
+            t("report.submit", locale),
+            Verb.REPORT_SUBMIT,
+            locale,
+            submission_id=submission_id,
+            **triage_data(triage),
+        )
     ]
     return card(body, actions)
 

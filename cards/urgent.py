@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot.domain.locale import Locale
 from bot.domain.playbooks import Playbook
+from bot.domain.triage import TriageRecord
 from cards.elements import (
     Element,
     bullets,
@@ -24,6 +25,7 @@ from cards.elements import (
     show_card,
     stacked,
     text,
+    triage_data,
 )
 from cards.guidance import FIRST_SCREEN_STEPS, details
 from cards.i18n import t
@@ -34,7 +36,9 @@ WHERE_INPUT = "where"
 MAX_WHERE_CHARS = 200
 
 
-def urgent_card(playbook: Playbook, locale: Locale, *, alert_id: str, model: str = "") -> Element:
+def urgent_card(
+    playbook: Playbook, locale: Locale, *, alert_id: str, triage: TriageRecord | None = None
+) -> Element:
     """The first card for someone who may be in danger."""
     body: list[Element] = [
         container(
@@ -54,18 +58,26 @@ def urgent_card(playbook: Playbook, locale: Locale, *, alert_id: str, model: str
             "placeholder": t("urgent.where_placeholder", locale),
             "maxLength": MAX_WHERE_CHARS,
         },
-        *stacked([alert_button(locale, alert_id, playbook=playbook.id, model=model)]),
+        *stacked([alert_button(locale, alert_id, playbook=playbook.id, triage=triage)]),
         text(t("urgent.call_110", locale), weight="Bolder"),
-        *stacked(_after_actions(playbook, locale)),
+        *stacked(_after_actions(playbook, locale, triage)),
         legal_reminder(locale),
     ]
     return card(body)
 
 
-def _after_actions(playbook: Playbook, locale: Locale) -> list[Element]:
+def _after_actions(
+    playbook: Playbook, locale: Locale, triage: TriageRecord | None = None
+) -> list[Element]:
     return [
         show_card(t("urgent.after", locale), [text(t("urgent.after_body", locale))]),
-        execute(t("action.scripts", locale), Verb.SHOW_SCRIPTS, locale, playbook=playbook.id),
+        execute(
+            t("action.scripts", locale),
+            Verb.SHOW_SCRIPTS,
+            locale,
+            playbook=playbook.id,
+            **triage_data(triage),
+        ),
         *details(playbook, locale),
     ]
 

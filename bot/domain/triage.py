@@ -12,6 +12,8 @@ probability of ``urgent-safety``, or an explicit danger phrase, is enough.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -110,3 +112,55 @@ def decide(prediction: Prediction, policy: TriagePolicy) -> Triage:
     if probability >= policy.route_at:
         return Triage(Verdict.ROUTE, best, probability, model)
     return Triage(Verdict.ASK, None, probability, model)
+
+
+# Registry kind of the triage record kept with every incident (key: the incident id).
+TRIAGE_RECORD = "triage"
+NOT_TRIAGED = "none"
+_MODEL_ID = re.compile(r"^[a-z0-9-]{1,40}$")
+_OUTCOMES = {r.value for r in Route} | {v.value for v in Verdict} | {"exact", NOT_TRIAGED}
+
+
+@dataclass(frozen=True, slots=True)
+class TriageRecord:
+    """How the message that led to an incident was triaged, kept with the incident.
+
+    It travels in the data of the buttons between the answer and the report form
+    (guidance card → model replies → report form → submit), so the incident stores
+    the model id, the outcome and the confidence of that message. ``NONE`` says that
+    no message was triaged (the form was opened with the 報告 command, a flood alert).
+    Card data comes from the client: ``from_data`` keeps only well-formed values.
+    """
+
+    model_id: str  # the classifier's id, or "none"
+    outcome: str  # the route opened, "ask"/"unrelated"/"unreadable", "exact" (a name), "none"
+    confidence: float | None  # the best route's probability; None when not triaged
+
+    def data(self) -> dict[str, str | float | None]:
+        """The compact form carried in card data."""
+        return {"model": self.model_id, "outcome": self.outcome, "confidence": self.confidence}
+
+    @classmethod
+    def from_data(cls, value: object) -> TriageRecord:
+        """The record a button carried, or ``NONE`` when absent or malformed."""
+        if not isinstance(value, dict):
+            return NONE
+        model, outcome, confidence = (value.get(k) for k in ("model", "outcome", "confidence"))
+        if not isinstance(model, str) or not _MODEL_ID.match(model) or outcome not in _OUTCOMES:
+            return NONE
+        kept = None
+        if isinstance(confidence, (int, float)) and not isinstance(confidence, bool):
+            kept = float(confidence) if 0.0 <= confidence <= 1.0 else None
+        return cls(model, str(outcome), kept)
+
+    def stored(self, at: dt.datetime) -> dict[str, str | float | None]:
+        """The registry value: the model id, the outcome (as ``route``), the confidence, when."""
+        return {
+            "model_id": self.model_id,
+            "route": self.outcome,
+            "confidence": self.confidence,
+            "at": at.isoformat(),
+        }
+
+
+NONE = TriageRecord(NOT_TRIAGED, NOT_TRIAGED, None)

@@ -16,7 +16,8 @@ from bot.domain.flood import FloodFigures, normalise_address
 from bot.domain.incidents import Counterparts, IncidentDraft, IncidentType
 from bot.domain.locale import Locale
 from bot.domain.playbooks import PlaybookLibrary
-from bot.domain.ports import Directory, Store
+from bot.domain.ports import Clock, Directory, Registry, Store
+from bot.domain.triage import NONE, TRIAGE_RECORD
 from bot.flood.watch import FloodWatch, WatchedMailbox
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
 from bot.teams.incidents import person_of
@@ -34,6 +35,8 @@ def register(
     directory: Directory,
     library: PlaybookLibrary,
     *,
+    registry: Registry,
+    clock: Clock,
     on_reported: Callable[[str, Locale], Awaitable[None]],
 ) -> None:
     """Add the flood alert verbs."""
@@ -74,6 +77,8 @@ def register(
             started_on=figures.first_at.date(),
         )
         incident = await store.create_incident(draft, idempotency_key=f"flood-{record['id']}")
+        # Opened from a mail-flood alert, not from a staff message: nothing was triaged.
+        await registry.put(TRIAGE_RECORD, incident.id, NONE.stored(clock.now()))
         await watch.record_decision(watched.address, sender, case=incident.id)
         await on_reported(incident.id, request.locale)
         log.info("incident %s opened from a flood alert", incident.id)

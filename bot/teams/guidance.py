@@ -11,6 +11,7 @@ from microsoft_agents.hosting.core.app._routes.route_rank import RouteRank
 
 from bot.domain.matcher import Command
 from bot.domain.playbooks import Playbook
+from bot.domain.triage import TriageRecord
 from bot.guidance import Guide, choose_locale
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
 from bot.teams.replies import send_card
@@ -58,6 +59,10 @@ def register(
             raise InvalidAction("This card refers to a situation Mamoru does not know.")
         return playbook
 
+    def triage_of(request: ActionRequest) -> TriageRecord:
+        # How the message that led to this card was read; passed on to the next card.
+        return TriageRecord.from_data(request.data.get("triage"))
+
     @actions.on(Verb.SHOW_MENU)
     async def show_menu(_context: TurnContext, request: ActionRequest) -> ActionResult:
         return ActionResult(replace=menu_card(guide.library, request.locale, MenuReason.ASKED))
@@ -65,17 +70,20 @@ def register(
     @actions.on(Verb.SHOW_PLAYBOOK)
     async def show_playbook(_context: TurnContext, request: ActionRequest) -> ActionResult:
         playbook = playbook_of(request)
-        return ActionResult(replace=guide.card_for(playbook, request.locale))
+        return ActionResult(
+            replace=guide.card_for(playbook, request.locale, triage=triage_of(request))
+        )
 
     @actions.on(Verb.SHOW_SCRIPTS)
     async def show_scripts(_context: TurnContext, request: ActionRequest) -> ActionResult:
         playbook = playbook_of(request)
         script_id = request.data.get("script")
         selected = playbook.script(script_id) if isinstance(script_id, str) else None
+        triage = triage_of(request)
         # The guidance stays in view; the model replies arrive as a new message below it.
         return ActionResult(
-            replace=guide.card_for(playbook, request.locale),
-            send=[scripts_card(playbook, request.locale, selected=selected)],
+            replace=guide.card_for(playbook, request.locale, triage=triage),
+            send=[scripts_card(playbook, request.locale, selected=selected, triage=triage)],
         )
 
     @actions.on(Verb.TALK_TO_MANAGER)
@@ -83,7 +91,7 @@ def register(
         playbook_id = request.data.get("playbook")
         playbook = guide.library.get(playbook_id) if isinstance(playbook_id, str) else None
         replace = (
-            guide.card_for(playbook, request.locale)
+            guide.card_for(playbook, request.locale, triage=triage_of(request))
             if playbook
             else menu_card(guide.library, request.locale, MenuReason.ASKED)
         )

@@ -7,6 +7,7 @@ import uuid
 from microsoft_agents.hosting.core import TurnContext
 
 from bot.domain.playbooks import PlaybookLibrary
+from bot.domain.triage import TriageRecord
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult
 from bot.teams.incidents import person_of
 from bot.urgent import AlertRequest, UrgentAlerts
@@ -23,7 +24,6 @@ def register(actions: ActionDispatcher, alerts: UrgentAlerts, library: PlaybookL
     async def alert(_context: TurnContext, request: ActionRequest) -> ActionResult:
         where = request.data.get(WHERE_INPUT)
         alert_id = request.data.get("alert_id")
-        model = request.data.get("model")
         outcome = await alerts.alert(
             AlertRequest(
                 person=person_of(request.sender),
@@ -31,7 +31,7 @@ def register(actions: ActionDispatcher, alerts: UrgentAlerts, library: PlaybookL
                 # A card without an id (an old one) still alerts; it just is not deduplicated.
                 alert_id=alert_id if isinstance(alert_id, str) and alert_id else uuid.uuid4().hex,
                 locale=request.locale,
-                model_id=model if isinstance(model, str) else "",
+                triage=TriageRecord.from_data(request.data.get("triage")),
             )
         )
         playbook = library.get(SAFETY_PLAYBOOK)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
+from bot.domain.locale import Locale
+from bot.domain.triage import TRIAGE_RECORD
 from tests.teams.conftest import BotUnderTest
 
 
@@ -101,3 +104,99 @@ async def test_my_incidents_lists_only_mine(bot: BotUnderTest) -> None:
     cards = await bot.say("my incidents", user_aad="someone-else", locale="en-US")
     assert "Cases (my cases)" in str(cards[0]) and "No cases match." in str(cards[0])
     assert "KH-" not in str(cards[0])
+
+
+def _button(card: Any, verb: str) -> dict[str, Any]:
+    """The first Action.Execute with ``verb`` anywhere in ``card`` (ShowCards included)."""
+    if isinstance(card, dict):
+        if card.get("verb") == verb:
+            return card
+        children: Any = list(card.values())
+    elif isinstance(card, list):
+        children = card
+    else:
+        children = []
+    for child in children:
+        try:
+            return _button(child, verb)
+        except LookupError:
+            continue
+    raise LookupError(verb)
+
+
+async def _report_from(bot: BotUnderTest, form: dict[str, Any]) -> str:
+    """Fill in and submit ``form``; the new incident's id."""
+    submit = _button(form, "incident.report.submit")["data"]
+    filled = _submit_data(**submit)  # the card's data (submission id, triage) + the inputs
+    _, body, _ = await bot.click("incident.report.submit", filled)
+    return _incident_id(body)
+
+
+def _incident_id(body: dict[str, Any]) -> str:
+    found = re.search(r"KH-\d{4}-\d{4,}", str(body["value"]["body"][0]["text"]))
+    assert found, body
+    return found.group()
+
+
+async def test_a_report_from_a_triaged_message_stores_how_it_was_triaged(
+    bot: BotUnderTest,
+) -> None:
+    text = "同じ人から毎日100通以上メールが届いて仕事になりません"
+    answer = bot.services.guide.answer(text, Locale.JA)
+    assert answer.playbook_id == "mass-email"
+    guidance = (await bot.say(text))[0]
+    # Through the model replies to the report form, as a staff member would go.
+    scripts = _button(guidance, "playbook.scripts")["data"]
+    _, _, sent = await bot.click("playbook.scripts", scripts)
+    report = _button(sent[0], "incident.report.open")["data"]
+    _, _, sent = await bot.click("incident.report.open", report)
+
+    incident_id = await _report_from(bot, sent[0])
+
+    record = await bot.services.persistence.registry.get(TRIAGE_RECORD, incident_id)
+    assert record is not None
+    assert record["model_id"] == bot.services.guide.matcher.model_id
+    assert record["model_id"].startswith("triage-")
+    assert record["route"] == "mass-email"
+    assert record["confidence"] == answer.confidence
+
+
+async def test_a_report_after_asking_back_stores_the_ask(bot: BotUnderTest) -> None:
+    text = "お客さんのことで相談です"
+    assert bot.services.guide.answer(text, Locale.JA).verdict == "ask"
+    ask_back = (await bot.say(text))[0]
+    choice = _button(ask_back, "playbook.show")["data"] | {"playbook": "mass-email"}
+    _, body, _ = await bot.click("playbook.show", choice)
+    _, _, sent = await bot.click(
+        "incident.report.open", _button(body["value"], "incident.report.open")["data"]
+    )
+
+    record = await bot.services.persistence.registry.get(
+        TRIAGE_RECORD, await _report_from(bot, sent[0])
+    )
+
+    assert record is not None
+    assert record["model_id"] == bot.services.guide.matcher.model_id
+    assert record["route"] == "ask"
+
+
+async def test_a_report_opened_by_command_says_nothing_was_triaged(bot: BotUnderTest) -> None:
+    form = (await bot.say("報告"))[0]
+
+    record = await bot.services.persistence.registry.get(
+        TRIAGE_RECORD, await _report_from(bot, form)
+    )
+
+    assert record is not None
+    assert record["model_id"] == "none" and record["route"] == "none"
+    assert record["confidence"] is None
+
+
+async def test_a_forged_triage_in_the_card_data_is_not_stored(bot: BotUnderTest) -> None:
+    forged = {"model": "<script>", "outcome": "mass-email", "confidence": 7}
+    _, body, _ = await bot.click("incident.report.submit", _submit_data(triage=forged))
+    incident_id = _incident_id(body)
+
+    record = await bot.services.persistence.registry.get(TRIAGE_RECORD, incident_id)
+
+    assert record is not None and record["model_id"] == "none"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.domain.incidents import IncidentState, IncidentType
-from bot.urgent import TRIAGE
+from bot.domain.triage import TRIAGE_RECORD
 from tests.support.connector import MANAGERS_CHANNEL, in_channel
 from tests.teams.conftest import MANAGER_1, MANAGER_2, STAFF, BotUnderTest, start_bot, two_managers
 
@@ -93,9 +93,10 @@ async def test_the_alert_reaches_the_channel_with_mentions_and_each_manager(
     assert incident.type is IncidentType.URGENT_SAFETY
     assert incident.state is IncidentState.ESCALATED
     assert incident.physical_threat
-    triage = await bot.services.persistence.registry.get(TRIAGE, incident_id)
+    triage = await bot.services.persistence.registry.get(TRIAGE_RECORD, incident_id)
     assert triage is not None
     assert triage["model_id"] == bot.services.guide.matcher.model_id
+    assert triage["route"] == "urgent-safety" and triage["confidence"] is not None
 
 
 async def test_a_second_click_does_not_alert_twice(bot: BotUnderTest) -> None:
