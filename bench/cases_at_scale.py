@@ -144,9 +144,7 @@ async def seed(persistence: Persistence, clock: Clock, n: int) -> list[str]:
 def services(persistence: Persistence, clock: Clock) -> tuple[LinkedCasesService, Any]:
     """The two services as the app wires them."""
     linked = LinkedCasesService(store=persistence.store, registry=persistence.registry, clock=clock)
-    figures = OrgFiguresService(
-        store=persistence.store, tasks=persistence.tasks, jobs=persistence.jobs, clock=clock
-    )
+    figures = OrgFiguresService(queries=persistence.figures, clock=clock)
     return linked, figures
 
 

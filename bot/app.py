@@ -41,6 +41,7 @@ from bot.domain.ports import (
     DecisionLog,
     DepartmentChannels,
     Directory,
+    FigureQueries,
     JobQueue,
     Registry,
     Store,
@@ -72,6 +73,7 @@ from bot.sns.monitor import SpreadMonitor
 from bot.store import migrate
 from bot.store.departments import SqlDepartmentChannels
 from bot.store.engine import Engines, create_engines
+from bot.store.figures import SqlFigures
 from bot.store.registry import SqlRegistry
 from bot.store.sql import SqlStore
 from bot.store.tasks import SqlTasks
@@ -162,6 +164,7 @@ class Persistence:
     blobs: BlobStore
     tasks: TaskRepository
     channels: DepartmentChannels  # each department's managers' channel
+    figures: FigureQueries  # the organisation's figures, counted by the database
     migrate_url: str | None  # set when build_app owns the database (runs migrations)
     engines: Engines
     write_lock: asyncio.Lock  # SQLite: this process's writers queue here
@@ -213,6 +216,7 @@ def build_persistence(settings: Settings, clock: Clock) -> Persistence:
         blobs=blobs,
         tasks=SqlTasks(engines, write_lock=write_lock),
         channels=SqlDepartmentChannels(engines, write_lock=write_lock),
+        figures=SqlFigures(engines),
         migrate_url=settings.effective_migration_url,
         engines=engines,
         write_lock=write_lock,
@@ -345,9 +349,7 @@ def build_app(
         department_names = {d.id: d.name or d.id for d in load_organisation(settings).departments}
     except DepartmentsError:
         department_names = {}
-    figures = OrgFiguresService(
-        store=persistence.store, tasks=persistence.tasks, jobs=persistence.jobs, clock=clock
-    )
+    figures = OrgFiguresService(queries=persistence.figures, clock=clock)
     commands |= figures_routes.register(figures, escalations, departments=department_names)
     export_routes.register(actions, exports, escalations)
     mail_routes.register(actions, escalations, mails)

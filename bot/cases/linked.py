@@ -13,19 +13,23 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.domain.access import CaseAction, Role, Viewer, concerns, permits
+from bot.domain.access import CaseAction, Viewer, concerns, permits
 from bot.domain.errors import DomainError
 from bot.domain.incidents import EventKind, Incident, Person, TimelineEvent
-from bot.domain.linking import FREE_MAIL_DOMAINS, LinkedCases, departments_of, linked_cases
+from bot.domain.linking import (
+    FREE_MAIL_DOMAINS,
+    Link,
+    LinkedCases,
+    counterpart_keys,
+    departments_of,
+    linked_cases,
+)
 from bot.domain.ports import Clock, Registry, Store
 
 log = logging.getLogger(__name__)
 
 ORG_CASE = "org-case"  # key: organisational case id -> {members, by, at}
 ORG_MEMBER = "org-member"  # key: member case id -> organisational case id
-# The organisation acting on its own records (listing every case to compare counterparts).
-ORGANISATION = Viewer(object_id="mamoru", roles=frozenset({Role.LEGAL}))
-MAX_CASES = 100_000
 
 
 class MergeRefused(DomainError):
@@ -65,8 +69,17 @@ class LinkedCasesService:
         self._clock = clock
         self._free_mail = free_mail
 
-    async def _all(self) -> list[Incident]:
-        return await self._store.list_incidents(ORGANISATION, limit=MAX_CASES)
+    async def links(self, incident: Incident) -> list[Link]:
+        """The other cases sharing a counterpart with ``incident``, oldest first (no access check).
+
+        The store's counterpart index finds the candidates (free-mail domains are left out
+        of the keys asked for); ``linked_cases`` says what each shares.
+        """
+        keys = counterpart_keys(incident.counterparts, self._free_mail)
+        if not keys:
+            return []
+        candidates = await self._store.cases_sharing(keys)
+        return linked_cases(incident, candidates, self._free_mail)
 
     async def summary(self, incident: Incident, viewer: Viewer | None) -> LinkedCases:
         """The linked-cases block for ``viewer`` (None: the shared thread card).
@@ -74,7 +87,7 @@ class LinkedCasesService:
         The thread card is seen by the department's channel, so without a viewer only
         cases of the same department are offered as links; counts are always shown.
         """
-        links = linked_cases(incident, await self._all(), self._free_mail)
+        links = await self.links(incident)
         if viewer is None:
             openable = [
                 link.incident for link in links if link.incident.department == incident.department
@@ -115,7 +128,7 @@ class LinkedCasesService:
         incident = await self._store.load_incident(incident_id)
         if concerns(incident, actor.object_id):
             raise MergeRefused("own-case")
-        links = linked_cases(incident, await self._all(), self._free_mail)
+        links = await self.links(incident)
         chosen = [incident] + [
             link.incident
             for link in links

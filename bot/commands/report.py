@@ -66,9 +66,7 @@ async def _run(settings: Any, args: argparse.Namespace) -> int:
 
     clock = SystemClock()
     persistence = build_persistence(settings, clock)
-    service = OrgFiguresService(
-        store=persistence.store, tasks=persistence.tasks, jobs=persistence.jobs, clock=clock
-    )
+    service = OrgFiguresService(queries=persistence.figures, clock=clock)
     end = args.end or service.today()
     start = args.start or fiscal_year_start(end)
     if end < start:

@@ -97,6 +97,20 @@ def counterpart_keys(
     return frozenset(keys)
 
 
+def index_keys(counterparts: Counterparts) -> frozenset[str]:
+    """Every key of ``counterparts``, free-mail domains included: what the store indexes.
+
+    The free-mail list is configuration (MAMORU_FREE_MAIL_DOMAINS), so the index keeps
+    every domain and the lookup leaves the free-mail ones out (``counterpart_keys``):
+    changing the setting needs no re-indexing.
+    """
+    return counterpart_keys(counterparts, frozenset())
+
+
+# Prefixes of the keys that name one person or account (a domain names an organisation).
+PERSON_KEYS = ("email:", "sns:")
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
     """Another case sharing at least one counterpart key with the case in view."""

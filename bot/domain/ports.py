@@ -58,7 +58,7 @@ class EmailEvidenceLog(Protocol):
 
 # --- Incidents and evidence (issue 4). Imported here, not at the top, so the classes
 # above stay importable on their own; the domain modules import nothing from ports.
-from collections.abc import AsyncIterator, Sequence  # noqa: E402
+from collections.abc import AsyncIterator, Collection, Sequence  # noqa: E402
 
 from bot.domain.access import Viewer  # noqa: E402
 from bot.domain.departments import ManagersChannel  # noqa: E402
@@ -89,6 +89,13 @@ class IncidentRepository(Protocol):
 
     async def list_incidents(self, viewer: Viewer, *, limit: int = 50) -> list[Incident]:
         """The incidents ``viewer`` may see, newest first."""
+        ...
+
+    async def cases_sharing(self, keys: Collection[str]) -> list[Incident]:
+        """The cases whose counterparts have any of ``keys`` (``linking.index_keys``), oldest first.
+
+        An index lookup, without an access check: the caller applies the access rule.
+        """
         ...
 
     async def transition(
@@ -397,4 +404,21 @@ class DecisionLog(Protocol):
 
     async def decision_of(self, incident_id: str) -> DecisionRecord | None:
         """The case's decision, or None while undecided."""
+        ...
+
+
+# --- The organisation's figures (issue 15).
+from bot.domain.figures import PeriodCounts  # noqa: E402
+
+
+class FigureQueries(Protocol):
+    """Counts over the cases reported in a period, computed where the cases are."""
+
+    async def period_counts(
+        self, start: dt.date, end: dt.date, *, today: dt.date, viewer: Viewer | None = None
+    ) -> PeriodCounts:
+        """The counts of the cases reported from ``start`` to ``end`` (inclusive, JST).
+
+        With ``viewer``: also the ids of the cases of the period they may open.
+        """
         ...

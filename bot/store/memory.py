@@ -6,7 +6,7 @@ Same id numbering, idempotency, access rule, state machine and chain; no persist
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 
 from bot.domain.access import Viewer, can_view
@@ -30,6 +30,7 @@ from bot.domain.incidents import (
     incident_year,
     open_incident,
 )
+from bot.domain.linking import index_keys
 from bot.domain.ports import BlobStore, Clock, SystemClock
 from bot.store.common import EmailLogMixin, scoped_key
 
@@ -55,6 +56,7 @@ class MemoryStore(EmailLogMixin):
         self._cases: dict[str, _Case] = {}
         self._by_key: dict[str, str] = {}
         self._sequences: dict[int, int] = {}
+        self._by_counterpart: dict[str, set[str]] = {}  # counterpart key -> case ids
         self._lock = asyncio.Lock()
 
     async def close(self) -> None:
@@ -82,6 +84,8 @@ class MemoryStore(EmailLogMixin):
             self._sequences[year] = number
             self._cases[incident.id] = case
             self._by_key[idempotency_key] = incident.id
+            for key in index_keys(incident.counterparts):
+                self._by_counterpart.setdefault(key, set()).add(incident.id)
             return incident
 
     async def load_incident(self, incident_id: str) -> Incident:
@@ -100,6 +104,12 @@ class MemoryStore(EmailLogMixin):
         visible = [c.incident for c in self._cases.values() if can_view(c.incident, viewer)]
         visible.sort(key=lambda i: (i.created_at, i.id), reverse=True)
         return visible[:limit]
+
+    async def cases_sharing(self, keys: Collection[str]) -> list[Incident]:
+        """The cases indexed under any of ``keys``, oldest first."""
+        ids = set().union(*(self._by_counterpart.get(k, set()) for k in keys))
+        found = [self._cases[i].incident for i in ids]
+        return sorted(found, key=lambda i: (i.created_at, i.id))
 
     async def transition(
         self, incident_id: str, target: IncidentState, *, actor: Person, note: str = ""

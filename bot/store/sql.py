@@ -8,15 +8,14 @@ failure leaves nothing half-written. Logs carry ids and counts only.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Row, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -48,10 +47,12 @@ from bot.store.common import (
     counterparts_json,
     scoped_key,
 )
+from bot.store.counterparts import index_rows, stored_keys
 from bot.store.engine import Engines, create_engines, upsert_insert
-from bot.store.job_rows import job_values
+from bot.store.job_rows import job_values, utc
 from bot.store.sql_evidence import SqlEvidenceMixin
 from bot.store.tables import (
+    case_counterparts,
     decisions,
     evidence_heads,
     incident_events,
@@ -62,11 +63,6 @@ from bot.store.tables import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; everything Mamoru stores is UTC.
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _event_row(incident_id: str, event: TimelineEvent) -> dict[str, Any]:
@@ -84,12 +80,25 @@ def _event_row(incident_id: str, event: TimelineEvent) -> dict[str, Any]:
 
 def _event(row: Row[Any]) -> TimelineEvent:
     return TimelineEvent(
-        at=_utc(row.at),
+        at=utc(row.at),
         actor=Person(row.actor_id, row.actor_name),
         kind=EventKind(row.kind),
         from_state=IncidentState(row.from_state) if row.from_state else None,
         to_state=IncidentState(row.to_state) if row.to_state else None,
         note=row.note,
+    )
+
+
+def visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    """The cases a viewer who is not legal may see, as a WHERE clause (``can_view``'s rule)."""
+    targeted = select(incident_targets.c.incident_id).where(
+        incident_targets.c.object_id == viewer.object_id
+    )
+    managed = sorted(d for d in viewer.managed_departments if viewer.manages(d))
+    return or_(
+        incidents.c.reporter_id == viewer.object_id,
+        incidents.c.id.in_(targeted),
+        incidents.c.department.in_(managed),
     )
 
 
@@ -212,6 +221,9 @@ class SqlStore(SqlEvidenceMixin, EmailLogMixin):
         )
         for event in incident.timeline:
             await conn.execute(insert(incident_events).values(**_event_row(incident.id, event)))
+        rows = index_rows(incident.id, incident.counterparts)
+        if rows:  # the counterpart index, in the case's own transaction
+            await conn.execute(insert(case_counterparts), rows)
         await conn.execute(
             insert(evidence_heads).values(case_id=incident.id, count=0, hash=GENESIS_HASH)
         )
@@ -251,7 +263,7 @@ class SqlStore(SqlEvidenceMixin, EmailLogMixin):
                 physical_threat=bool(r.physical_threat),
                 summary=r.summary,
                 started_on=r.started_on,
-                created_at=_utc(r.created_at),
+                created_at=utc(r.created_at),
                 timeline=tuple(events[r.id]),
             )
             for r in rows
@@ -280,19 +292,24 @@ class SqlStore(SqlEvidenceMixin, EmailLogMixin):
         """The incidents ``viewer`` may see, newest first (same rule as ``can_view``)."""
         query = select(incidents).order_by(incidents.c.created_at.desc(), incidents.c.id.desc())
         if not viewer.is_legal:
-            targeted = select(incident_targets.c.incident_id).where(
-                incident_targets.c.object_id == viewer.object_id
-            )
-            managed = sorted(d for d in viewer.managed_departments if viewer.manages(d))
-            query = query.where(
-                or_(
-                    incidents.c.reporter_id == viewer.object_id,
-                    incidents.c.id.in_(targeted),
-                    incidents.c.department.in_(managed),
-                )
-            )
+            query = query.where(visible_to(viewer))
         async with self._engines.read.connect() as conn:
             rows = (await conn.execute(query.limit(limit))).all()
+            return await self._hydrate(conn, rows) if rows else []
+
+    async def cases_sharing(self, keys: Collection[str]) -> list[Incident]:
+        """The cases indexed under any of ``keys`` (counterpart keys), oldest first."""
+        wanted = stored_keys(keys)
+        if not wanted:
+            return []
+        ids = select(case_counterparts.c.incident_id).where(case_counterparts.c.key.in_(wanted))
+        query = (
+            select(incidents)
+            .where(incidents.c.id.in_(ids))
+            .order_by(incidents.c.created_at, incidents.c.id)
+        )
+        async with self._engines.read.connect() as conn:
+            rows = (await conn.execute(query)).all()
             return await self._hydrate(conn, rows) if rows else []
 
     async def transition(
@@ -396,7 +413,7 @@ class SqlStore(SqlEvidenceMixin, EmailLogMixin):
             incident_id=row.incident_id,
             decision=Decision(row.decision),
             by=Person(row.by_id, row.by_name),
-            at=_utc(row.at),
+            at=utc(row.at),
             comment=row.comment,
             actions=tuple(ActionKind(k) for k in json.loads(row.actions)),
         )

@@ -226,3 +226,16 @@ leases = Table(
     Column("owner", String(200), nullable=False),
     Column("until", DateTime(timezone=True), nullable=False),
 )
+
+# --- The counterpart index (issue 15; migration 0008) --------------------------------------
+# One row per (normalised counterpart key, case): ``email:…``, ``domain:…``, ``sns:…``
+# (``bot.domain.linking.index_keys``). Written in the transaction that creates the case
+# (counterparts never change afterwards), so linking a case and counting repeat
+# counterparts are index lookups and aggregates instead of reading every case.
+case_counterparts = Table(
+    "case_counterparts",
+    metadata,
+    Column("key", String(320), primary_key=True),
+    Column("incident_id", String(20), ForeignKey("incidents.id"), primary_key=True),
+    Index("ix_case_counterparts_incident_id", "incident_id"),
+)

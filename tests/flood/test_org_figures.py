@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,9 @@ from bot.domain.incidents import (
 )
 from bot.domain.ports import EmailEvidence
 from bot.domain.tasks import CaseTask, TaskKind
+from tests.store.backends import _create_database, _drop_database, postgres_url, run_in_thread
+
+__all__ = ["postgres_url"]  # the fixture
 
 START, END = dt.date(2026, 4, 1), dt.date(2027, 3, 31)
 TODAY = dt.date(2027, 4, 10)
@@ -303,3 +307,49 @@ def test_mamoru_report_org_writes_the_html_and_csv_of_the_seeded_year(
     assert "架空市" in html and "24件" in html
     for personal in ("職員1", "職員0", REPEATED, "troll", "gmail", "毎日大量"):
         assert personal not in html and personal not in raw.decode("utf-8-sig")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Settings on a fresh SQLite file or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield Settings(data_dir=tmp_path, _env_file=None)
+        return
+    request.getfixturevalue("postgres_url")  # skips (or fails in CI) without a server
+    url, name = run_in_thread(_create_database())
+    try:
+        yield Settings(data_dir=tmp_path, database_url=url, _env_file=None)
+    finally:
+        run_in_thread(_drop_database(name))
+
+
+async def test_the_database_counts_the_same_figures_as_the_rule(
+    database_settings: Settings,
+) -> None:
+    from bot.app import build_persistence
+    from bot.domain.access import Role, Viewer
+    from bot.domain.figures import figures_of
+
+    await _seed_database(database_settings)
+    persistence = build_persistence(database_settings, _Clock())
+    try:
+        counts = await persistence.figures.period_counts(START, END, today=TODAY)
+        f = figures_of(counts, start=START, end=END)
+        expected_check(f)
+        assert f.mails_preserved == 24
+        assert (f.to_protection.count, f.to_protection.median_hours) == (6, 5.0)
+        assert f.visible_cases == ()
+        kacho = Viewer("aad-kacho", frozenset({Role.MANAGER}), frozenset({"shimin"}))
+        mine = await persistence.figures.period_counts(START, END, today=TODAY, viewer=kacho)
+        assert len(mine.visible_cases) == 12  # the even cases are 市民相談課's
+        q1 = figures_of(
+            await persistence.figures.period_counts(
+                dt.date(2026, 4, 1), dt.date(2026, 6, 30), today=TODAY
+            ),
+            start=dt.date(2026, 4, 1),
+            end=dt.date(2026, 6, 30),
+        )
+        assert q1.cases == 6 and q1.by_month == {"2026-04": 1, "2026-05": 2, "2026-06": 3}
+        assert q1.repeat_counterparts == 2 and q1.cases_with_repeat_counterpart == 4
+    finally:
+        await persistence.engines.dispose()
