@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -24,10 +25,14 @@ from pydantic import (
 
 from bot.domain.errors import DomainError
 from bot.domain.incidents import Counterparts, IncidentDraft, IncidentType, Person
+from bot.domain.mailbox import InvalidMailTarget, parse_sender
 
 MAX_WHAT_HAPPENED = 4000
 MAX_COUNTERPART = 500
-_EMAIL_RE = re.compile(r"^[^@\s]+@([A-Za-z0-9.-]+\.[A-Za-z]{2,})$")
+# "九条 太郎 <kujo@example.jp>" as pasted from Outlook's From line: the part in brackets.
+_NAMED_ADDRESS_RE = re.compile(r"^[^<>]*<\s*([^<>\s]+@[^<>\s]+)\s*>$")
+_MAILTO = "mailto:"
+_TRAILING_PUNCTUATION = "。、.,;:"
 _URL_RE = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
 _ACCOUNT_RE = re.compile(r"^@?[\w.-]{1,100}$")
 
@@ -49,6 +54,28 @@ class InvalidReport(DomainError):
     def __init__(self, problems: tuple[FieldProblem, ...]) -> None:
         super().__init__("invalid report form: " + ", ".join(p.field for p in problems))
         self.problems = problems
+
+
+def email_in(text: str) -> str | None:
+    """The mail address a staff member typed or pasted, lower-cased; None if it is not one.
+
+    Japanese input methods produce full-width ``ｋｕｊｏ＠ｅｘａｍｐｌｅ.ｊｐ`` (NFKC folds it),
+    Outlook's From line gives ``九条 太郎 <kujo@example.jp>``, links give ``mailto:``. What is
+    accepted is exactly what mail protection can act on (``parse_sender``), so a case never
+    names an address its inbox rule would refuse. URLs (``https://x.com/a@b``) are not
+    addresses.
+    """
+    value = unicodedata.normalize("NFKC", text).strip().rstrip(_TRAILING_PUNCTUATION)
+    if match := _NAMED_ADDRESS_RE.match(value):
+        value = match.group(1)
+    if value.lower().startswith(_MAILTO):
+        value = value[len(_MAILTO) :].split("?", 1)[0]
+    if "@" not in value or _URL_RE.match(value) or value.startswith("@"):
+        return None
+    try:
+        return (parse_sender(address=value).address or "").lower() or None
+    except InvalidMailTarget:
+        return None
 
 
 def _blank_to_none(value: object) -> object:
@@ -79,7 +106,9 @@ class ReportForm(BaseModel):
     def _counterpart_shape(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        if _EMAIL_RE.match(value) or _URL_RE.match(value) or _ACCOUNT_RE.match(value):
+        if (address := email_in(value)) is not None:
+            return address
+        if _URL_RE.match(value) or _ACCOUNT_RE.match(value):
             return value
         raise ValueError("counterpart_shape")
 
@@ -105,8 +134,8 @@ class ReportForm(BaseModel):
         value = self.counterpart
         if not value:
             return Counterparts()
-        if match := _EMAIL_RE.match(value):
-            return Counterparts(emails=(value.lower(),), domains=(match.group(1).lower(),))
+        if (address := email_in(value)) is not None:
+            return Counterparts(emails=(address,), domains=(address.rpartition("@")[2],))
         if _URL_RE.match(value):
             return Counterparts(urls=(value,))
         return Counterparts(sns_accounts=(value if value.startswith("@") else f"@{value}",))

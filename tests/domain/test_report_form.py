@@ -46,6 +46,28 @@ def test_counterpart_is_classified(value: str, field: str) -> None:
     assert getattr(form.counterparts(), field)
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "ｋｕｊｏ＠ｅｘａｍｐｌｅ．ｊｐ",  # full-width, as a Japanese input method writes it
+        "九条 太郎 <Kujo@Example.jp>",  # pasted from Outlook's From line
+        "mailto:kujo@example.jp?subject=x",
+        "kujo@example.jp。",
+    ],
+)
+def test_an_address_is_found_in_what_staff_type_or_paste(typed: str) -> None:
+    counterparts = parse_report({**GOOD, "counterpart": typed}, today=TODAY).counterparts()
+    assert counterparts.emails == ("kujo@example.jp",)
+    assert counterparts.domains == ("example.jp",)
+
+
+@pytest.mark.parametrize(
+    "typed", ["kujo,evil@example.jp", "a b@example.jp", "kujo@example", "kujo@@example.jp"]
+)
+def test_an_address_mail_protection_could_not_act_on_is_refused(typed: str) -> None:
+    assert "counterpart" in problems({**GOOD, "counterpart": typed})
+
+
 def test_blank_optional_fields_are_none() -> None:
     form = parse_report({**GOOD, "counterpart": "", "started_on": " "}, today=TODAY)
     assert form.counterpart is None and form.started_on is None
