@@ -82,6 +82,16 @@ def serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _first_text(elements: list[dict[str, Any]]) -> str:
+    """The first TextBlock's text, depth first (the safety card opens with a Container)."""
+    for element in elements:
+        if element.get("type") == "TextBlock":
+            return str(element.get("text", ""))
+        if found := _first_text(element.get("items", [])):
+            return found
+    return ""
+
+
 def ask_command(args: argparse.Namespace) -> int:
     """Print the answer to one message."""
     from bot.app import build_guide
@@ -99,7 +109,7 @@ def ask_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer.as_json(), ensure_ascii=False))
         return 0
-    title = answer.card["body"][0]["text"]
+    title = _first_text(answer.card["body"])
     confidence = f"{answer.confidence:.2f}"
     print(f"{title}\nplaybook: {answer.playbook_id or '-'}  confidence: {confidence}")
     return 0
