@@ -702,7 +702,7 @@ def wire_tasks(
         on_change=escalations.refresh_thread,
     )
     escalations.task_source = tasks.tasks
-    escalations.approval_listeners.append(tasks.on_approved)
+    escalations.approval_tasks = tasks.planned
     handlers[CARE_EVENT_JOB] = tasks.care_event_job
     return tasks
 

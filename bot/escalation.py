@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.background import DRAIN_SECONDS, BackgroundWork
-from bot.cases.drafts import MAIL_KINDS, OrgMails
+from bot.cases.drafts import MAIL_KINDS, Draft, OrgMails
 from bot.cases.facts import MailFacts
 from bot.domain.access import Access, CaseAction, Viewer, access, permits
 from bot.domain.decisions import DecisionPlan, DecisionRecord
@@ -139,12 +139,17 @@ class Escalations:
         self.task_source: Callable[[str], Awaitable[tuple[CaseTask, ...]]] | None = None
         # Other cases with the same counterpart (issue 15); None viewer: the shared card.
         self.link_source: Callable[[Incident, Viewer | None], Awaitable[LinkedCases]] | None = None
-        self.approval_listeners: list[
-            Callable[[Incident, Person, list[ApprovedAction]], Awaitable[None]]
-        ] = []
+        # The tasks for people an approval creates, and their jobs (bot/cases/tasks.py).
+        self.approval_tasks: (
+            Callable[
+                [Incident, Person, Sequence[ApprovedAction]],
+                tuple[tuple[CaseTask, ...], tuple[JobSpec, ...]],
+            ]
+            | None
+        ) = None
         self.mails: OrgMails | None = None  # the organisation's mails (drafts, previews)
         self.mail_facts: MailFacts | None = None  # counts the counterpart's mails
-        self.sns_spread: Callable[[str], Awaitable[tuple[int, int]]] | None = None
+        self.sns_spread: Callable[[Incident], Awaitable[tuple[int, int]]] | None = None
 
     # --- who and where
 
@@ -319,14 +324,19 @@ class Escalations:
 
     # --- views
 
-    async def facts(self, incident: Incident) -> CaseFacts:
-        """What Mamoru can count about the case now (figures and proportionate proposals)."""
+    async def facts(self, incident: Incident, *, undecided: bool = False) -> CaseFacts:
+        """What Mamoru can count about the case now (figures and proportionate proposals).
+
+        ``undecided``: the caller knows the case has no decision yet, so it has no
+        organisation mail and no recorded skip reason (both follow an approval): they are
+        not read.
+        """
         mail = await self.mail_facts.counts(incident) if self.mail_facts else None
-        posts, platforms = await self.sns_spread(incident.id) if self.sns_spread else (0, 0)
+        posts, platforms = await self.sns_spread(incident) if self.sns_spread else (0, 0)
         refusal_at = None
         skip = ""
         after = 0
-        if self.mails is not None:
+        if self.mails is not None and not undecided:
             refusal_at = await self.mails.refusal_sent_at(incident.id)
             skip = await self.mails.skip_reason(incident.id)
             if refusal_at is not None and self.mail_facts is not None:
@@ -347,11 +357,17 @@ class Escalations:
         decision: DecisionRecord | None = None,
         jobs: Sequence[Job] | None = None,
         viewer: Person | None = None,
+        facts: CaseFacts | None = None,
+        drafts: Sequence[Draft] | None = None,
+        tasks: Sequence[CaseTask] | None = None,
+        linked: bool = True,
     ) -> CaseView:
         """Everything the escalation card shows for ``incident`` now.
 
-        ``decision`` and ``jobs`` may be given when the caller has just written them;
-        ``viewer`` signs the mail drafts of the decide view.
+        ``decision``, ``jobs``, ``facts``, ``drafts`` (the organisation's mails) and
+        ``tasks`` may be given when the caller has them in hand; ``viewer`` signs the mail
+        drafts of the decide view. ``linked=False`` leaves the linked cases out (the
+        caller adds them for its viewer, or the thread's update shows them).
         """
         if decision is None:
             decision = await self._decisions.decision_of(incident.id)
@@ -369,15 +385,22 @@ class Escalations:
         # Only the approved actions' jobs: an export or a calendar entry is not progress of
         # an action (the 1:1's task line says it is in the calendar); mails have own lines.
         jobs = [j for j in jobs if j.kind in JOB_KINDS.values()]
-        facts = await self.facts(incident)
+        if facts is None:
+            facts = await self.facts(incident, undecided=decided is None)
         proposals = propose(incident, facts)
-        drafts: dict[ActionKind, str] = {}
+        bodies: dict[ActionKind, str] = {}
         if self.mails is not None and decided is None:
             for proposal in proposals:
                 if proposal.kind in MAIL_KINDS:
                     mail = self.mails.compose(proposal.kind, incident, facts, viewer)
-                    drafts[proposal.kind] = mail.body
-        mails = await self._mail_lines(incident.id, decided) if decided else ()
+                    bodies[proposal.kind] = mail.body
+        mails: tuple[ActionLine, ...] = ()
+        if decided is not None and self.mails is not None:
+            if drafts is None:
+                drafts = await self.mails.drafts(incident.id)
+            mails = _mail_lines(drafts, decided)
+        if tasks is None:
+            tasks = await self.task_source(incident.id) if self.task_source else ()
         can_prepare_final = (
             decided is not None
             and decided.decision is Decision.APPROVE
@@ -390,64 +413,51 @@ class Escalations:
             incident=incident,
             proposals=proposals,
             facts=facts,
-            drafts=drafts,
+            drafts=bodies,
             decided=decided,
             jobs=tuple(_job_line(j) for j in jobs),
             mails=mails,
-            tasks=await self.task_source(incident.id) if self.task_source else (),
+            tasks=tuple(tasks),
             today=self._clock.now().astimezone(JST).date(),
-            linked=await self.link_source(incident, None) if self.link_source else None,
+            linked=(
+                await self.link_source(incident, None) if self.link_source and linked else None
+            ),
             reviewable=tuple(
                 line.kind for line in mails if line.status is Status.AWAITING_CONFIRMATION
             ),
             can_prepare_final=can_prepare_final,
         )
 
-    async def _mail_lines(self, incident_id: str, decided: Decided) -> tuple[ActionLine, ...]:
-        """Each organisation mail of the case and where it stands (cards/status.py words)."""
-        if self.mails is None or decided.decision is Decision.REJECT:
-            return ()
-        status_of = {
-            DraftState.AWAITING_CONFIRMATION: Status.AWAITING_CONFIRMATION,
-            DraftState.SENDING: Status.SENDING,
-            DraftState.SENT: Status.SENT,
-            DraftState.FAILED: Status.FAILED,
-        }
-        lines = []
-        for draft in await self.mails.drafts(incident_id):
-            status = status_of[draft.state]
-            waiting = status is Status.AWAITING_CONFIRMATION
-            lines.append(
-                ActionLine(
-                    draft.kind,
-                    status,
-                    to=draft.mail.to,
-                    at=draft.sent_at,
-                    owner=t("esc.owner.manager", Locale.JA, name=decided.by) if waiting else "",
-                )
-            )
-        return tuple(lines)
-
     async def decision_of(self, incident_id: str) -> DecisionRecord | None:
         """The case's decision, or None while undecided."""
         return await self._decisions.decision_of(incident_id)
 
     async def card_for(
-        self, incident_id: str, viewer: Person, locale: Locale, *, view: CaseView | None = None
+        self,
+        incident_id: str,
+        viewer: Person,
+        locale: Locale,
+        *,
+        view: CaseView | None = None,
+        roles: Viewer | None = None,
     ) -> dict[str, Any]:
         """The card ``viewer`` should see (a refresh): the decide view only for deciders.
 
         The caller has opened the case for ``viewer`` (``bot.case_access``); what they may
-        do beyond seeing it is the domain's rule (``bot.domain.access``).
+        do beyond seeing it is the domain's rule (``bot.domain.access``). ``view``: the
+        case as the caller has it in hand (its linked cases are shown as given);
+        ``roles``: the viewer's roles, if the caller just asked for them.
         """
+        if roles is None:
+            roles = await self.viewer(viewer)
         if view is None:
-            view = await self.view(await self._store.load_incident(incident_id), viewer=viewer)
+            incident = await self._store.load_incident(incident_id)
+            view = await self.view(incident, viewer=viewer, linked=False)
+            if self.link_source is not None:
+                view = replace(view, linked=await self.link_source(incident, roles))
         incident = view.incident
         note = None
         mode = ViewMode.READ
-        roles = await self.viewer(viewer)
-        if self.link_source is not None:
-            view = replace(view, linked=await self.link_source(incident, roles))
         if view.decided is None and roles.manages(incident.department):
             if involved(incident, viewer):
                 note = "esc.own_case"
@@ -474,21 +484,27 @@ class Escalations:
         locale: Locale,
         *,
         known: Incident | None = None,
+        roles: Viewer | None = None,
     ) -> Outcome:
         """Record ``actor``'s decision once, with its approved jobs, and update everyone.
 
-        ``known``: the case as the caller just opened it (re-checked under the lock).
+        ``known``, ``roles``: the case and the clicker's roles as the caller just opened
+        it (the case is re-checked under the lock).
 
-        One transaction writes the state change, the decision and the jobs; the clicker's
-        answer is rendered from what was written, without reading it back.
+        One transaction writes the state change, the decision, the jobs and the tasks; the
+        clicker's answer is rendered from what was written and what was in hand, without
+        reading it back. The rest (the thread's card for everyone, linked cases, the staff
+        member's notice) follows in the background.
         """
         comment = str(inputs.get("comment") or "").strip()[:1000]
         skip_reason = str(inputs.get("skip_reason") or "").strip()[:1000]
-        roles = await self.viewer(actor)
+        if roles is None:
+            roles = await self.viewer(actor)
         at = self._clock.now()
         # Counted before the transaction (Graph is slow); the proposals are made again
-        # from them on the locked case.
-        facts = await self.facts(await self._store.load_incident(incident_id))
+        # from them on the locked case. Undecided: the decision below refuses otherwise.
+        before = known if known is not None else await self._store.load_incident(incident_id)
+        facts = await self.facts(before, undecided=True)
 
         def plan(incident: Incident) -> DecisionPlan:
             # Runs on the case as locked in the transaction: the rules see the latest state.
@@ -512,6 +528,10 @@ class Escalations:
                 ApprovedAction(k, draft=str(inputs.get(f"draft.{k}") or "")) for k in selected
             ]
             approve = decision is Decision.APPROVE
+            tasks: tuple[CaseTask, ...] = ()
+            task_jobs: tuple[JobSpec, ...] = ()
+            if approve and self.approval_tasks is not None:
+                tasks, task_jobs = self.approval_tasks(incident, actor, approved)
             return DecisionPlan(
                 target=IncidentState.ACTIONS_APPROVED if approve else IncidentState.REJECTED,
                 note=_note(decision, selected, comment),
@@ -523,7 +543,8 @@ class Escalations:
                     comment=comment,
                     actions=tuple(a.kind for a in approved),
                 ),
-                jobs=tuple(_job_specs(incident.id, approved)) if approve else (),
+                jobs=(*_job_specs(incident.id, approved), *task_jobs) if approve else (),
+                tasks=tasks,
             )
 
         try:
@@ -533,33 +554,37 @@ class Escalations:
                 raise DecisionRefused(incident_id, ALREADY_DECIDED) from None
         except DecisionRefused as refused:
             log.info("decision on %s refused: %s", incident_id, refused.reason)
-            card = await self.card_for(incident_id, actor, locale)
+            card = await self.card_for(incident_id, actor, locale, roles=roles)
             card["body"].insert(1, notice_element(REFUSAL_KEYS[refused.reason], locale))
             return Outcome(card, refused.reason)
 
         incident = decided.incident
         log.info("incident %s: %s by a manager", incident.id, decision.value)
-        if decision is Decision.APPROVE:
-            approved = [
-                ApprovedAction(k, draft=str(inputs.get(f"draft.{k}") or ""))
-                for k in decided.record.actions
-            ]
-            if self.mails is not None:
-                if skip_reason and ActionKind.FINAL_WARNING in decided.record.actions:
-                    await self.mails.record_skip_reason(incident.id, skip_reason, actor)
-                for action in approved:
-                    if action.kind in MAIL_KINDS:
-                        # A draft awaiting its preview: approving sends nothing.
-                        await self.mails.create(incident, action.kind, action.draft, actor, facts)
-            for listener in self.approval_listeners:
-                await listener(incident, actor, approved)
+        drafts: list[Draft] = []
+        if decision is Decision.APPROVE and self.mails is not None:
+            if skip_reason and ActionKind.FINAL_WARNING in decided.record.actions:
+                await self.mails.record_skip_reason(incident.id, skip_reason, actor)
+            for kind in decided.record.actions:
+                if kind in MAIL_KINDS:
+                    # A draft awaiting its preview: approving sends nothing.
+                    text = str(inputs.get(f"draft.{kind}") or "")
+                    drafts.append(await self.mails.create(incident, kind, text, actor, facts))
         # Everyone's copy of the card and the staff member's notice go out after the
         # clicker's answer: Teams waits for the invoke, and 50 managers may click at once.
         self._background.spawn(
             self._after_decision(incident, decision), name=f"after the decision on {incident.id}"
         )
-        view = await self.view(incident, decision=decided.record, jobs=decided.jobs, viewer=actor)
-        return Outcome(await self.card_for(incident.id, actor, locale, view=view))
+        view = await self.view(
+            incident,
+            decision=decided.record,
+            jobs=decided.jobs,
+            viewer=actor,
+            facts=facts,
+            drafts=sorted(drafts, key=lambda d: MAIL_KINDS.index(d.kind)),
+            tasks=decided.tasks,
+            linked=False,  # the thread's update shows them (a read of every case)
+        )
+        return Outcome(await self.card_for(incident.id, actor, locale, view=view, roles=roles))
 
     async def resume_job(
         self, incident_id: str, job_id: str, actor: Person, locale: Locale
@@ -595,7 +620,8 @@ class Escalations:
 
     async def _after_decision(self, incident: Incident, decision: Decision) -> None:
         await self.notify_staff(incident.id)
-        await self.refresh_thread(incident.id)
+        # Coalesced with the first progress events of the jobs the decision started.
+        self._schedule_refresh(incident.id)
 
     def refresh_later(self, incident_id: str) -> None:
         """Update the thread's card after the clicker's answer (a mail confirmed...)."""
@@ -675,7 +701,7 @@ class Escalations:
         (job events repeat and several instances see them).
         """
         incident = await self._store.load_incident(incident_id)
-        view = await self.view(incident)
+        view = await self.view(incident, linked=False)
         decided = view.decided
         if decided is None:
             return
@@ -864,6 +890,32 @@ def _note(decision: Decision, selected: tuple[ActionKind, ...], comment: str) ->
     if comment:
         parts.append(comment)
     return " / ".join(parts)
+
+
+def _mail_lines(drafts: Sequence[Draft], decided: Decided) -> tuple[ActionLine, ...]:
+    """Each organisation mail of the case and where it stands (cards/status.py words)."""
+    if decided.decision is Decision.REJECT:
+        return ()
+    status_of = {
+        DraftState.AWAITING_CONFIRMATION: Status.AWAITING_CONFIRMATION,
+        DraftState.SENDING: Status.SENDING,
+        DraftState.SENT: Status.SENT,
+        DraftState.FAILED: Status.FAILED,
+    }
+    lines = []
+    for draft in drafts:
+        status = status_of[draft.state]
+        waiting = status is Status.AWAITING_CONFIRMATION
+        lines.append(
+            ActionLine(
+                draft.kind,
+                status,
+                to=draft.mail.to,
+                at=draft.sent_at,
+                owner=t("esc.owner.manager", Locale.JA, name=decided.by) if waiting else "",
+            )
+        )
+    return tuple(lines)
 
 
 def _posted(thread: dict[str, Any]) -> Posted:

@@ -101,10 +101,11 @@ class CaseTasks:
         """The tasks of several cases (the case list)."""
         return await self._tasks.tasks_of_many(incident_ids)
 
-    async def on_approved(
+    def planned(
         self, incident: Incident, actor: Person, approved: Sequence[ApprovedAction]
-    ) -> None:
-        """Create the tasks of the approved actions, owned by ``actor``; queue the 1:1 event."""
+    ) -> tuple[tuple[CaseTask, ...], tuple[JobSpec, ...]]:
+        """The tasks approving ``approved`` creates, owned by ``actor``, and the 1:1's
+        calendar job: written by the decision's own transaction (nothing is read)."""
         now = self._clock.now()
         new: list[CaseTask] = []
         for action in approved:
@@ -118,25 +119,22 @@ class CaseTasks:
                     today=self.today(),
                 )
             )
-        added = await self._tasks.add_tasks(new)
-        if not added:
-            return
-        log.info("incident %s: %d tasks created", incident.id, len(added))
-        for task in added:
-            if task.kind is TaskKind.FOLLOWUP_1ON1:
-                await self._jobs.enqueue(
-                    JobSpec(
-                        kind=CARE_EVENT_JOB,
-                        incident_id=incident.id,
-                        # "action" names the approved action on the thread card's job line.
-                        params={
-                            "action": "care-followup",
-                            "owner": task.owner_id,
-                            "due": task.due.isoformat(),
-                        },
-                        idempotency_key=f"{incident.id}:{CARE_EVENT_JOB}",
-                    )
-                )
+        jobs = tuple(
+            JobSpec(
+                kind=CARE_EVENT_JOB,
+                incident_id=incident.id,
+                # "action" names the approved action on the thread card's job line.
+                params={
+                    "action": "care-followup",
+                    "owner": task.owner_id,
+                    "due": task.due.isoformat(),
+                },
+                idempotency_key=f"{incident.id}:{CARE_EVENT_JOB}",
+            )
+            for task in new
+            if task.kind is TaskKind.FOLLOWUP_1ON1
+        )
+        return tuple(new), jobs
 
     async def mark_done(self, incident_id: str, kind: TaskKind, actor: Person) -> CaseTask:
         """Mark the case's task ``kind`` done by ``actor`` (again: kept as first done)."""

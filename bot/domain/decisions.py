@@ -1,9 +1,9 @@
 """A manager's decision on a case, and what one decision writes as a single unit of work.
 
-The decision is part of its case: the state change, the decision record and the
-approved jobs are written together or not at all (``DecisionLog.decide``). Which
-actions are proposed and who may decide stay in ``bot.domain.escalation``; this module
-only says what gets written.
+The decision is part of its case: the state change, the decision record, the
+approved jobs and the tasks for people it creates are written together or not at all
+(``DecisionLog.decide``). Which actions are proposed and who may decide stay in
+``bot.domain.escalation``; this module only says what gets written.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from bot.domain.escalation import ActionKind, Decision
 from bot.domain.incidents import Incident, IncidentState, Person
 from bot.domain.jobs import Job, JobSpec
+from bot.domain.tasks import CaseTask
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +32,14 @@ class DecisionRecord:
 
 @dataclass(frozen=True, slots=True)
 class DecisionPlan:
-    """What one decision writes: the move of the case, the record and the approved jobs."""
+    """What one decision writes: the move of the case, the record, the approved jobs and
+    the tasks for people (police consultation, care follow-up...)."""
 
     target: IncidentState
     note: str
     record: DecisionRecord
     jobs: tuple[JobSpec, ...] = ()
+    tasks: tuple[CaseTask, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class DecidedCase:
     incident: Incident
     record: DecisionRecord
     jobs: tuple[Job, ...]
+    tasks: tuple[CaseTask, ...] = ()
 
 
 # Given the case as locked inside the transaction, the plan (or ``DecisionRefused``).

@@ -176,9 +176,12 @@ class SnsCapture:
                 )
         return found
 
-    async def spread(self, case_id: str) -> tuple[int, int]:
+    async def spread(self, incident: Incident) -> tuple[int, int]:
         """How many posts are recorded for the case, and on how many platforms."""
-        posts = await self.recorded_posts(case_id)
+        if incident.type is not IncidentType.SNS_DEFAMATION:
+            # Posts are recorded on SNS cases only (``case_for``): nothing to read.
+            return 0, 0
+        posts = await self.recorded_posts(incident.id)
         return len(posts), len({post.platform for post in posts.values()})
 
     async def submit(self, person: Person, form: CaptureForm) -> CaptureResult:

@@ -53,6 +53,7 @@ from bot.store.job_rows import job_values, utc
 from bot.store.sql_evidence import SqlEvidenceMixin
 from bot.store.tables import (
     case_counterparts,
+    case_tasks,
     decisions,
     evidence_heads,
     incident_events,
@@ -61,6 +62,7 @@ from bot.store.tables import (
     incidents,
     jobs,
 )
+from bot.store.tasks import task_values
 
 log = logging.getLogger(__name__)
 
@@ -347,9 +349,10 @@ class SqlStore(SqlEvidenceMixin, EmailLogMixin):
     ) -> DecidedCase:
         """Lock the case, ask ``planner`` what to write, then write all of it or nothing.
 
-        The state change, its timeline event, the decision row and the approved jobs go
-        into one transaction (the jobs table is the outbox the runner reads): a crash at
-        any point leaves the case either undecided or decided with every job queued.
+        The state change, its timeline event, the decision row, the approved jobs and the
+        tasks go into one transaction (the jobs table is the outbox the runner reads): a
+        crash at any point leaves the case either undecided or decided with every job
+        queued and every task created.
         """
         async with self._tx() as conn:
             current = await self._locked(conn, incident_id, known)
@@ -380,8 +383,11 @@ class SqlStore(SqlEvidenceMixin, EmailLogMixin):
             if queued:
                 # One statement for all of them (executemany as a multi-row INSERT).
                 await conn.execute(insert(jobs), [job_values(j) for j in queued])
+            if plan.tasks:
+                # A case is decided once, so its tasks are new: one multi-row INSERT.
+                await conn.execute(insert(case_tasks), [task_values(t) for t in plan.tasks])
         log.info("incident %s: %s -> %s (decision)", incident_id, current.state, plan.target)
-        return DecidedCase(moved, record, queued)
+        return DecidedCase(moved, record, queued, plan.tasks)
 
     async def _locked(
         self, conn: AsyncConnection, incident_id: str, known: Incident | None

@@ -17,7 +17,8 @@ from bot.store.tables import case_tasks
 _ORDER = (case_tasks.c.created_at, case_tasks.c.due, case_tasks.c.kind)
 
 
-def _row(task: CaseTask) -> dict[str, Any]:
+def task_values(task: CaseTask) -> dict[str, Any]:
+    """The ``case_tasks`` row of ``task`` (also written by a decision's transaction)."""
     return {
         "incident_id": task.incident_id,
         "kind": task.kind.value,
@@ -65,7 +66,7 @@ class SqlTasks:
         for task in tasks:
             try:
                 async with self._engines.transaction(self._write_lock) as conn:
-                    await conn.execute(insert(case_tasks).values(**_row(task)))
+                    await conn.execute(insert(case_tasks).values(**task_values(task)))
             except IntegrityError:
                 continue  # approved twice or by two instances: the first one stays
             added.append(task)

@@ -79,7 +79,9 @@ def register(
             decision,
             request.data,
             request.locale,
-            known=request.open_case.incident,  # opened for the access check just now
+            # Opened for the access check just now: neither is asked for again.
+            known=request.open_case.incident,
+            roles=request.open_case.viewer,
         )
         return ActionResult(replace=outcome.card)
 

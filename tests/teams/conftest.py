@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.app import SERVICES, Services, build_app
 from bot.config import Settings
+from tests.store.backends import _create_database, _drop_database, run_in_thread
 from tests.support.connector import FakeConnector, action_invoke, start_connector, user_activity
 
 FIXTURE_PLAYBOOKS = Path(__file__).parent.parent / "fixtures" / "playbooks"
@@ -123,6 +124,26 @@ async def start_bot(settings: Settings, **kwargs: Any) -> AsyncIterator[BotUnder
         )
     await server.close()
     await connector_server.close()
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+async def start_bot_on(
+    request: pytest.FixtureRequest, settings: Callable[[str], Settings]
+) -> AsyncIterator[BotUnderTest]:
+    """The bot on ``request.param``'s database (a fixture parametrized with ``BACKENDS``):
+    SQLite, or a fresh PostgreSQL database dropped afterwards; ``settings(database_url)``."""
+    database_url, name = "", ""
+    if request.param == "postgres":
+        request.getfixturevalue("postgres_url")  # skips (or fails in CI) without a server
+        database_url, name = run_in_thread(_create_database())
+    try:
+        async for running in start_bot(settings(database_url)):
+            yield running
+    finally:
+        if name:
+            run_in_thread(_drop_database(name))
 
 
 def two_managers(tmp_path: Path, **overrides: Any) -> Settings:

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from tests.store.backends import _create_database, _drop_database, postgres_url, run_in_thread
+from tests.store.backends import postgres_url
 from tests.support.connector import MANAGERS_CHANNEL, in_channel
-from tests.teams.conftest import BotUnderTest, start_bot
+from tests.teams.conftest import BACKENDS, BotUnderTest, start_bot_on
 
 __all__ = ["postgres_url"]
 
@@ -76,28 +76,23 @@ def verbs(case_id: str) -> dict[str, dict[str, Any]]:
     }
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 async def bot(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BotUnderTest]:
     """The bot with two departments and a legal section, on SQLite or PostgreSQL."""
-    database_url, name = "", ""
-    if request.param == "postgres":
-        request.getfixturevalue("postgres_url")  # skips (or fails in CI) without a server
-        database_url, name = run_in_thread(_create_database())
-    settings = Settings(
-        allow_anonymous=True,
-        data_dir=tmp_path,
-        database_url=database_url,
-        departments=json.dumps(DEPARTMENTS, ensure_ascii=False),
-        legal_ids="aad-legal",
-        graph_sandbox_embedded=False,
-        _env_file=None,
-    )
-    try:
-        async for running in start_bot(settings):
-            yield running
-    finally:
-        if name:
-            run_in_thread(_drop_database(name))
+
+    def settings(database_url: str) -> Settings:
+        return Settings(
+            allow_anonymous=True,
+            data_dir=tmp_path,
+            database_url=database_url,
+            departments=json.dumps(DEPARTMENTS, ensure_ascii=False),
+            legal_ids="aad-legal",
+            graph_sandbox_embedded=False,
+            _env_file=None,
+        )
+
+    async for running in start_bot_on(request, settings):
+        yield running
 
 
 async def setup_channels(bot: BotUnderTest) -> None:
