@@ -4,7 +4,7 @@ Seeds 1,000 and 10,000 cases over one fiscal year into a fresh database (SQLite 
 temporary folder, or ``--postgres URL``: an empty database the script migrates), then
 measures, with every SQL statement counted:
 
-- (a) the linked-cases block of the managers' card (``LinkedCasesService.summary`` for a
+- (a) the linked-cases block of the managers' card (``OrgCasesService.summary`` for a
   manager, the average of 20 cases);
 - (b) ``mamoru report org`` for the year (``OrgFiguresService.figures``).
 
@@ -35,6 +35,7 @@ from sqlalchemy import event, text
 from bot.app import Persistence, build_persistence
 from bot.cases.figures import OrgFiguresService
 from bot.cases.linked import LinkedCasesService
+from bot.cases.org_cases import OrgCasesService
 from bot.config import Settings
 from bot.domain.access import Role, Viewer
 from bot.domain.incidents import (
@@ -141,9 +142,14 @@ async def seed(persistence: Persistence, clock: Clock, n: int) -> list[str]:
     return ids
 
 
-def services(persistence: Persistence, clock: Clock) -> tuple[LinkedCasesService, Any]:
-    """The two services as the app wires them."""
-    linked = LinkedCasesService(store=persistence.store, registry=persistence.registry, clock=clock)
+def services(persistence: Persistence, clock: Clock) -> tuple[OrgCasesService, Any]:
+    """The two services as the app wires them (the card's block comes from the org cases')."""
+    linked = OrgCasesService(
+        store=persistence.store,
+        org_cases=persistence.org_cases,
+        linked=LinkedCasesService(store=persistence.store),
+        tasks=persistence.tasks,
+    )
     figures = OrgFiguresService(queries=persistence.figures, clock=clock)
     return linked, figures
 

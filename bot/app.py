@@ -24,6 +24,7 @@ from bot.cases.facts import MailFacts
 from bot.cases.figures import OrgFiguresService
 from bot.cases.linked import LinkedCasesService
 from bot.cases.listing import CaseListing
+from bot.cases.org_cases import OrgCasesService
 from bot.cases.tasks import CARE_EVENT_JOB, Calendar, CaseTasks
 from bot.cases.viewers import Viewers
 from bot.config import BotAuthType, GraphMode, Settings
@@ -43,6 +44,7 @@ from bot.domain.ports import (
     Directory,
     FigureQueries,
     JobQueue,
+    OrgCaseRepository,
     Registry,
     Store,
     SystemClock,
@@ -54,7 +56,7 @@ from bot.escalation import ESCALATE_JOB, Escalations
 from bot.evidence.anchors import Anchoring, LocalAnchorStore
 from bot.evidence.azure_blobs import AzureEvidenceContainer
 from bot.evidence.blobs import LocalBlobStore
-from bot.exports import EXPORT_JOB, Exports
+from bot.exports import EXPORT_JOB, ORG_EXPORT_JOB, Exports
 from bot.flood import webhook as flood_webhook
 from bot.flood.graph_feed import GraphInboxFeed
 from bot.flood.watch import Endpoints, FloodWatch, parse_watch_list
@@ -85,8 +87,8 @@ from bot.teams import flood as flood_routes
 from bot.teams import guidance as guidance_routes
 from bot.teams import incidents as incident_routes
 from bot.teams import lifecycle
-from bot.teams import linking as linking_routes
 from bot.teams import mails as mail_routes
+from bot.teams import org_cases as org_case_routes
 from bot.teams import sns as sns_routes
 from bot.teams import urgent as urgent_routes
 from bot.teams.actions import ActionDispatcher
@@ -159,6 +161,7 @@ class Persistence:
 
     store: Store
     decisions: DecisionLog  # the same SqlStore: a decision is part of its case
+    org_cases: OrgCaseRepository  # the same SqlStore: membership commits with evidence notes
     registry: Registry
     jobs: JobQueue
     blobs: BlobStore
@@ -211,6 +214,7 @@ def build_persistence(settings: Settings, clock: Clock) -> Persistence:
     return Persistence(
         store=store,
         decisions=store,
+        org_cases=store,
         registry=SqlRegistry(engines, clock=clock, write_lock=write_lock),
         jobs=SqlJobQueue(engines, clock=clock, write_lock=write_lock),
         blobs=blobs,
@@ -285,6 +289,7 @@ def build_app(
         base_url=settings.public_base_url,
         legal_clock=sns.legal_clock,
         archive=lambda case_id, path: archive_export(case_id, path),
+        org_cases=persistence.org_cases,
     )
     action_jobs = ActionJobs(
         store=persistence.store,
@@ -298,6 +303,7 @@ def build_app(
         "mail-protection": action_jobs.mail_protection,
         "org-mail": action_jobs.org_mail,
         EXPORT_JOB: exports.run_export_job,
+        ORG_EXPORT_JOB: exports.run_org_export_job,
     }
     tasks = wire_tasks(
         escalations, persistence, directory, mailbox, clock, handlers, settings.department_mailbox
@@ -429,13 +435,17 @@ def build_app(
     flood.department_of = directory.department_of
     linked = LinkedCasesService(
         store=persistence.store,
-        registry=persistence.registry,
-        clock=clock,
         free_mail=FREE_MAIL_DOMAINS
         | {d.strip().lower() for d in settings.free_mail_domains.split(",") if d.strip()},
     )
-    escalations.link_source = linked.summary
-    linking_routes.register(actions, linked, escalations)
+    org_cases = OrgCasesService(
+        store=persistence.store,
+        org_cases=persistence.org_cases,
+        linked=linked,
+        tasks=persistence.tasks,
+    )
+    escalations.link_source = org_cases.summary
+    org_case_routes.register(actions, org_cases, escalations, exports)
     web_app[FLOOD] = flood
     web_app[SERVICES] = Services(guide, persistence, escalations, runner, reminders)
     web_app[SNS] = sns

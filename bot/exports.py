@@ -18,22 +18,25 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aiohttp import web
 
 from bot.domain.incidents import Person
 from bot.domain.jobs import Job, JobSpec
-from bot.domain.ports import BlobStore, Clock, JobQueue, Registry, Store
+from bot.domain.org_cases import OrgCaseNotFound
+from bot.domain.ports import BlobStore, Clock, JobQueue, OrgCaseRepository, Registry, Store
 from bot.domain.sns import LegalClock
 from bot.escalation import Escalations
 from bot.evidence.export import export_bundle
+from bot.evidence.org_bundle import export_org_bundle
 from cards.exports import export_ready_card, export_thread_card
 
 log = logging.getLogger(__name__)
 EXPORT_JOB = "export"
+ORG_EXPORT_JOB = "org-export"  # the combined bundle of an organisational case
 BUNDLE = "export-bundle"  # registry kind: export job id -> {path, incident, by, by_name, at}
 LINK = "export-link"  # registry kind: link id -> {bundle, by, expires, secret_sha256}
 LINK_LIFETIME = dt.timedelta(minutes=10)
@@ -56,6 +59,7 @@ class Link:
     incident_id: str
     export_id: str
     by_name: str
+    name: str = ""  # what the bundle is called: its case, or its organisational case
 
 
 class Exports:
@@ -74,6 +78,7 @@ class Exports:
         base_url: str,
         legal_clock: LegalClock | None = None,
         archive: Callable[[str, Path], Awaitable[object]] | None = None,
+        org_cases: OrgCaseRepository | None = None,
     ) -> None:
         self._store = store
         self._blobs = blobs
@@ -85,6 +90,7 @@ class Exports:
         self._base_url = base_url.rstrip("/")
         self._legal_clock = legal_clock  # the SNS legal packet's thresholds, as configured
         self._archive = archive  # keeps a copy outside the web app's disk and anchors the case
+        self._org_cases = org_cases
 
     async def request(self, incident_id: str, by: Person) -> None:
         """Queue an export for ``by`` (clicks within the same minute make one)."""
@@ -115,32 +121,107 @@ class Exports:
             )
         if self._archive is not None:
             await self._archive(job.incident_id, path)
+        await self.deliver(job.id, path, by, incident_id=job.incident_id)
+
+    async def request_org(self, org_id: str, members: Sequence[str], by: Person) -> None:
+        """Queue the combined bundle of ``members`` (the ones the requester saw) of ``org_id``."""
+        minute = self._clock.now().strftime("%Y%m%d%H%M")
+        await self._jobs.enqueue(
+            JobSpec(
+                kind=ORG_EXPORT_JOB,
+                incident_id=members[0],  # jobs belong to a case: the oldest member
+                params={
+                    "org": org_id,
+                    "members": list(members),
+                    "by": by.object_id,
+                    "by_name": by.display_name,
+                },
+                idempotency_key=f"{org_id}:export:{by.object_id}:{minute}",
+            )
+        )
+
+    async def run_org_export_job(self, job: Job, _context: object) -> None:
+        """Job handler: the combined bundle of exactly the members the requester saw."""
+        by = Person(str(job.params["by"]), str(job.params.get("by_name", "")))
+        org_id = str(job.params["org"])
+        members = tuple(str(m) for m in job.params["members"])
+        self._folder.mkdir(parents=True, exist_ok=True)
+        path = self._folder / f"{org_id}-{job.id}.zip"
+        if not path.exists():  # a retried job reuses the finished file
+            org = await self._org_cases.get_org_case(org_id) if self._org_cases else None
+            if org is None:
+                raise OrgCaseNotFound(org_id)
+            # Members that left meanwhile are not exported; none is added unseen.
+            org = replace(
+                org,
+                memberships=tuple(
+                    m for m in org.memberships if m.active and m.incident_id in members
+                ),
+            )
+            await export_org_bundle(
+                self._store,
+                self._blobs,
+                org,
+                path,
+                actor=by,
+                clock=self._clock,
+                legal_clock=self._legal_clock,
+                on_member=self._archive,
+            )
+        await self.deliver(
+            job.id, path, by, incident_id=job.incident_id, title=org_id, threads=members
+        )
+
+    async def deliver(
+        self,
+        export_id: str,
+        path: Path,
+        by: Person,
+        *,
+        incident_id: str,
+        title: str = "",
+        threads: Sequence[str] = (),
+    ) -> None:
+        """Hand a finished bundle to its requester, and tell the cases' threads.
+
+        ``incident_id``: the case the bundle's link belongs to (its access rule gates new
+        links); ``title``: what the bundle is called ("" for the case id); ``threads``:
+        the cases whose threads hear of it (default: ``incident_id``'s).
+        """
+        name = title or incident_id
         await self._registry.put(
             BUNDLE,
-            job.id,
+            export_id,
             {
                 "path": str(path),
-                "incident": job.incident_id,
+                "incident": incident_id,
+                "name": name,
                 "by": by.object_id,
                 "by_name": by.display_name,
                 "at": self._clock.now().isoformat(),
             },
         )
-        link = await self.mint(job.id, by)
+        link = await self.mint(export_id, by)
         minutes = int(LINK_LIFETIME.total_seconds() // 60)
         reached = await self._escalations.send_to(
             by.object_id,
             lambda locale: export_ready_card(
-                link.incident_id, job.id, by.display_name, link.url, minutes, locale
+                link.incident_id, export_id, by.display_name, link.url, minutes, locale, title=name
             ),
         )
-        await self._escalations.post_card_to_thread(
-            job.incident_id,
-            lambda locale: export_thread_card(
-                job.incident_id, job.id, by.display_name, reachable=reached, locale=locale
-            ),
-        )
-        log.info("incident %s: bundle ready (requester reached: %s)", job.incident_id, reached)
+        for thread in threads or (incident_id,):
+            await self._escalations.post_card_to_thread(
+                thread,
+                lambda locale: export_thread_card(
+                    incident_id,
+                    export_id,
+                    by.display_name,
+                    reachable=reached,
+                    locale=locale,
+                    title=name,
+                ),
+            )
+        log.info("bundle %s ready (requester reached: %s)", export_id, reached)
 
     async def mint(self, export_id: str, person: Person) -> Link:
         """A new single-use link to bundle ``export_id`` for ``person``; ``LinkRefused``."""
@@ -169,6 +250,7 @@ class Exports:
             incident_id=bundle["incident"],
             export_id=export_id,
             by_name=bundle.get("by_name", ""),
+            name=bundle.get("name", bundle["incident"]),
         )
 
     async def page(self, request: web.Request) -> web.StreamResponse:
@@ -202,7 +284,9 @@ class Exports:
         return web.FileResponse(
             path,
             headers={
-                "Content-Disposition": f'attachment; filename="{bundle["incident"]}-evidence.zip"',
+                "Content-Disposition": (
+                    f'attachment; filename="{bundle.get("name", bundle["incident"])}-evidence.zip"'
+                ),
                 **_PAGE_HEADERS,
             },
         )
@@ -259,4 +343,4 @@ _PAGE_HEADERS = {
 }
 
 
-__all__ = ["EXPORT_JOB", "Exports", "Link", "LinkRefused"]
+__all__ = ["EXPORT_JOB", "ORG_EXPORT_JOB", "Exports", "Link", "LinkRefused"]

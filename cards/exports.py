@@ -9,12 +9,22 @@ from cards.verbs import Verb
 
 
 def export_ready_card(
-    incident_id: str, export_id: str, name: str, url: str, minutes: int, locale: Locale
+    incident_id: str,
+    export_id: str,
+    name: str,
+    url: str,
+    minutes: int,
+    locale: Locale,
+    *,
+    title: str = "",
 ) -> Element:
-    """The requester's card: a download button (single-use link) and a way to get a new one."""
+    """The requester's card: a download button (single-use link) and a way to get a new one.
+
+    ``title``: what the bundle is of when it is not the case alone (an organisational case).
+    """
     return card(
         [
-            heading(t("export.ready.title", locale, id=incident_id)),
+            heading(t("export.ready.title", locale, id=title or incident_id)),
             text(t("export.ready.body", locale, minutes=minutes, name=plain(name))),
         ],
         [
@@ -25,13 +35,20 @@ def export_ready_card(
 
 
 def export_thread_card(
-    incident_id: str, export_id: str, name: str, *, reachable: bool, locale: Locale
+    incident_id: str,
+    export_id: str,
+    name: str,
+    *,
+    reachable: bool,
+    locale: Locale,
+    title: str = "",
 ) -> Element:
     """The thread's notice: the bundle is ready, where the link went, and how to fix delivery."""
     key = "export.thread" if reachable else "export.thread.unreachable"
     style = "default" if reachable else "warning"
+    shown = title or incident_id
     return card(
-        [container([text(t(key, locale, id=incident_id, name=plain(name)))], style=style)],
+        [container([text(t(key, locale, id=shown, name=plain(name)))], style=style)],
         [_new_link(incident_id, export_id, locale)],
     )
 

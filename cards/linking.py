@@ -37,6 +37,15 @@ def linked_elements(incident_id: str, linked: LinkedCases, locale: Locale) -> li
         )
         for case_id, department in linked.openable[:5]
     ]
+    if linked.org_case:
+        buttons.append(
+            execute(
+                t("org.open", locale, id=linked.org_case),
+                Verb.ORG_SHOW,
+                locale,
+                org=linked.org_case,
+            )
+        )
     if linked.can_merge:
         buttons.append(
             execute(t("link.merge", locale), Verb.CASES_MERGE, locale, incident=incident_id)

@@ -49,4 +49,8 @@ class Verb(StrEnum):
     # Flood watch, linked cases, figures (issue 15)
     FLOOD_START = "flood.start"
     FLOOD_DISMISS = "flood.dismiss"
-    CASES_MERGE = "cases.merge"
+    CASES_MERGE = "cases.merge"  # shows the confirmation (which cases, exactly)
+    ORG_MERGE_CONFIRM = "org.merge.confirm"
+    ORG_SHOW = "org.show"
+    ORG_REMOVE = "org.remove"
+    ORG_EXPORT = "org.export"

@@ -24,6 +24,7 @@ from bot.domain.ports import SystemClock
 from bot.domain.sns import LegalClock
 from bot.evidence.anchors import Anchoring, AnchorRun
 from bot.evidence.export import export_bundle
+from bot.evidence.org_bundle import OrgVerification, is_org_bundle, verify_org_bundle
 from bot.evidence.verify import Verification, verify_bundle, verify_case
 from bot.store.migrate import upgrade
 from bot.store.sql import SqlStore
@@ -105,6 +106,21 @@ def _print_verification(result: Verification, what: str, *, anchored: bool = Fal
     return FAILED
 
 
+def _print_org_verification(result: OrgVerification, what: str) -> int:
+    """A combined bundle: one line per member bundle, then the whole."""
+    for member in result.members:
+        state = "OK" if member.ok else "FAILED"
+        print(f"  {state}: {member.case_id}: {member.count} entries, chain head {member.head}")
+    if result.ok:
+        print(
+            f"OK: {what}: organisational case {result.org_case}, {len(result.members)} case "
+            f"bundles and {result.files} files verified, each on its own"
+        )
+        return OK
+    print(f"FAILED: {what}: {result.problem}", file=sys.stderr)
+    return FAILED
+
+
 def _case_id(value: str) -> str:
     parse_incident_id(value)  # clear message for a malformed id before touching the database
     return value.strip()
@@ -130,6 +146,8 @@ def run_verify(args: argparse.Namespace) -> int:
             if not args.bundle.is_file():
                 _error(f"no such file: {args.bundle}")
                 return BAD_INPUT
+            if is_org_bundle(args.bundle):
+                return _print_org_verification(verify_org_bundle(args.bundle), str(args.bundle))
             return _print_verification(verify_bundle(args.bundle), str(args.bundle))
         case_id = _case_id(args.case)
         result = asyncio.run(_verify_case(Settings(), case_id))

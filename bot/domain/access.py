@@ -35,6 +35,7 @@ class CaseAction(StrEnum):
     DECIDE = "decide"  # approve or reject the proposed actions
     EXPORT = "export"  # an evidence bundle for the police, lawyers, the legal section
     MANAGE = "manage"  # resume a job, assign or complete tasks, follow-ups
+    MERGE = "merge"  # group it with other cases into an organisational case, or take it out
 
 
 class Access(StrEnum):
@@ -82,7 +83,10 @@ def concerns(incident: Incident, object_id: str) -> bool:
 # Who may do each action, by relation to the case (see the module docstring).
 _CONCERNED = frozenset({CaseAction.SEE, CaseAction.ADD_EVIDENCE})
 _DEPARTMENT_MANAGER = frozenset(CaseAction)
-_ORGANISATION_WIDE = frozenset({CaseAction.SEE, CaseAction.ADD_EVIDENCE, CaseAction.EXPORT})
+# The organisation-wide role links cases across departments (bot.domain.org_cases).
+_ORGANISATION_WIDE = frozenset(
+    {CaseAction.SEE, CaseAction.ADD_EVIDENCE, CaseAction.EXPORT, CaseAction.MERGE}
+)
 
 
 def access(viewer: Viewer, incident: Incident, action: CaseAction) -> Access:

@@ -422,3 +422,28 @@ class FigureQueries(Protocol):
         With ``viewer``: also the ids of the cases of the period they may open.
         """
         ...
+
+
+# --- Organisational cases (issue 15): membership and each member's chain note together.
+from bot.domain.org_cases import OrgCase  # noqa: E402
+
+
+class OrgCaseRepository(Protocol):
+    """Organisational cases: membership history, written with each member's evidence note."""
+
+    async def org_cases_of(self, incident_ids: Sequence[str]) -> dict[str, str]:
+        """The organisational case each of ``incident_ids`` is a member of now (if any)."""
+        ...
+
+    async def get_org_case(self, org_id: str) -> OrgCase:
+        """The organisational case with its membership history; ``OrgCaseNotFound``."""
+        ...
+
+    async def merge_cases(self, into: str, cases: Sequence[Incident], *, by: Person) -> OrgCase:
+        """Make ``cases`` members of ``into`` ("" for a new one) and note it in every
+        member's chain, in one transaction; ``MemberElsewhere`` if one is in another."""
+        ...
+
+    async def remove_from_org_case(self, org_id: str, incident_id: str, *, by: Person) -> OrgCase:
+        """Take ``incident_id`` out (its membership row stays) and note it in the chains."""
+        ...

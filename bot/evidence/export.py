@@ -112,7 +112,9 @@ class _Member:
         return self._sha.hexdigest()
 
 
-class _Writer:
+class HashingZipWriter:
+    """A ZIP written member by member, keeping the SHA-256 of each document written."""
+
     def __init__(self, zw: ZipStreamWriter) -> None:
         self.zw = zw
         self.documents: dict[str, str] = {}
@@ -277,7 +279,7 @@ async def export_bundle(
     try:
         with partial.open("wb") as handle:
             zw = ZipStreamWriter(handle, generated_at.astimezone(JST).timetuple()[:6])
-            w = _Writer(zw)
+            w = HashingZipWriter(zw)
             verifier = ChainVerifier(case_id)
             agg = report.Aggregates()
             async for entry in store.iter_evidence(case_id, upto=upto):

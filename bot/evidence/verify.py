@@ -196,7 +196,7 @@ class _Refused(Exception):
     """The bundle is not one Mamoru wrote, or was altered; the message says where."""
 
 
-def _member_problem(member: Member, total: int) -> str | None:
+def member_problem(member: Member, total: int) -> str | None:
     """Why a member can never be part of a bundle (checked before anything is read)."""
     if member.is_symlink:
         return f"{member.name}: a symbolic link (a bundle holds files only)"
@@ -278,7 +278,7 @@ def _check_bundle(reader: ZipReader) -> Verification:
     manifest_seen = sums_seen = False
     for member in reader.members():
         total += member.size
-        problem = _member_problem(member, total)
+        problem = member_problem(member, total)
         if problem:
             return _refused(problem)
         manifest_seen = manifest_seen or member.name == MANIFEST

@@ -8,6 +8,8 @@ every upgrade the owner (re)grants the app role exactly what the bot needs:
     evidence           SELECT, INSERT only (append-only; the trigger refuses the rest too)
     decisions          SELECT, INSERT only (a manager's decision is never rewritten)
     evidence_heads     SELECT, INSERT, UPDATE of (count, hash) only: no DELETE
+    org_cases          SELECT, INSERT only (an organisational case is never removed)
+    org_case_members   SELECT, INSERT, UPDATE of the left_* columns only (history: no DELETE)
     alembic_version    SELECT (startup checks the schema is current)
     sequences          USAGE, SELECT
 
@@ -84,6 +86,14 @@ def grant_app_role(connection: Connection, app_url: str) -> str | None:
         elif table in ("evidence", "decisions"):
             # A decision, once taken, is part of the case's record: never changed.
             statements.append(f"GRANT SELECT, INSERT ON {name} TO {who}")
+        elif table == "org_cases":
+            statements.append(f"GRANT SELECT, INSERT ON {name} TO {who}")
+        elif table == "org_case_members":
+            # Taking a case out marks its row; the membership history is never deleted.
+            statements.append(
+                f"GRANT SELECT, INSERT, UPDATE (left_at, left_by_id, left_by_name) ON {name} "
+                f"TO {who}"
+            )
         elif table == "evidence_heads":
             statements.append(f"GRANT SELECT, INSERT, UPDATE (count, hash) ON {name} TO {who}")
         else:

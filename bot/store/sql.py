@@ -50,6 +50,7 @@ from bot.store.common import (
 from bot.store.counterparts import index_rows, stored_keys
 from bot.store.engine import Engines, create_engines, upsert_insert
 from bot.store.job_rows import job_values, utc
+from bot.store.org_cases import SqlOrgCasesMixin
 from bot.store.sql_evidence import SqlEvidenceMixin
 from bot.store.tables import (
     case_counterparts,
@@ -104,7 +105,7 @@ def visible_to(viewer: Viewer) -> ColumnElement[bool]:
     )
 
 
-class SqlStore(SqlEvidenceMixin, EmailLogMixin):
+class SqlStore(SqlEvidenceMixin, SqlOrgCasesMixin, EmailLogMixin):
     """``Store`` on SQLAlchemy async (SQLite via aiosqlite, PostgreSQL via asyncpg)."""
 
     def __init__(

@@ -239,3 +239,32 @@ case_counterparts = Table(
     Column("incident_id", String(20), ForeignKey("incidents.id"), primary_key=True),
     Index("ix_case_counterparts_incident_id", "incident_id"),
 )
+
+
+# --- Organisational cases (issue 15; migration 0009) ----------------------------------------
+# Linked cases a manager grouped. Membership rows are history: taking a case out sets
+# ``left_at``, nothing is deleted. Each member's evidence stays in its own chain.
+org_cases = Table(
+    "org_cases",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by_id", String(64), nullable=False),
+    Column("created_by_name", String(200), nullable=False),
+)
+
+org_case_members = Table(
+    "org_case_members",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", String(40), ForeignKey("org_cases.id"), nullable=False),
+    Column("incident_id", String(20), ForeignKey("incidents.id"), nullable=False),
+    Column("joined_at", DateTime(timezone=True), nullable=False),
+    Column("joined_by_id", String(64), nullable=False),
+    Column("joined_by_name", String(200), nullable=False),
+    Column("left_at", DateTime(timezone=True), nullable=True),
+    Column("left_by_id", String(64), nullable=False),
+    Column("left_by_name", String(200), nullable=False),
+    Index("ix_org_case_members_incident_id", "incident_id"),
+    Index("ix_org_case_members_org_id", "org_id"),
+)

@@ -43,7 +43,13 @@ def register(actions: ActionDispatcher, exports: Exports, escalations: Escalatio
             return ActionResult(replace=export_notice_card(key, request.locale))
         minutes = int(LINK_LIFETIME.total_seconds() // 60)
         card = export_ready_card(
-            link.incident_id, export_id, link.by_name, link.url, minutes, request.locale
+            link.incident_id,
+            export_id,
+            link.by_name,
+            link.url,
+            minutes,
+            request.locale,
+            title=link.name,
         )
         if is_personal(context.activity):
             return ActionResult(replace=card)
@@ -53,7 +59,13 @@ def register(actions: ActionDispatcher, exports: Exports, escalations: Escalatio
         reached = await escalations.send_to(
             person.object_id,
             lambda locale: export_ready_card(
-                second.incident_id, export_id, second.by_name, second.url, minutes, locale
+                second.incident_id,
+                export_id,
+                second.by_name,
+                second.url,
+                minutes,
+                locale,
+                title=second.name,
             ),
         )
         note = "export.sent" if reached else "export.unreachable"

@@ -187,8 +187,10 @@ STRINGS |= _CASES
 
 # Flood watch, linked cases, figures (issue 15): their own module, merged here.
 from cards.i18n.flood_strings import JA as _FLOOD  # noqa: E402
+from cards.i18n.org_strings import JA as _ORG  # noqa: E402
 
 STRINGS |= _FLOOD
+STRINGS |= _ORG
 # The decision flow (issue 13): one status vocabulary, proposals' reasons, previews, notices.
 from cards.i18n.decision_strings import JA as _DECISION  # noqa: E402
 

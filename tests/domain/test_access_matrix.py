@@ -51,21 +51,21 @@ PEOPLE = {
 }
 
 A, NF, NM, OWN = Access.ALLOWED, Access.NOT_FOUND, Access.NOT_A_MANAGER, Access.OWN_CASE
-#                                          SEE  ADD  DECIDE EXPORT MANAGE
-MATRIX: dict[str, tuple[Access, Access, Access, Access, Access]] = {
-    "reporter":                            (A,  A,   NM,    NM,    NM),
-    "targeted staff":                      (A,  A,   NM,    NM,    NM),
-    "department manager":                  (A,  A,   A,     A,     A),
-    "manager of two departments":          (A,  A,   A,     A,     A),
-    "manager of another department":       (NF, NF,  NF,    NF,    NF),
-    "legal section":                       (A,  A,   NM,    A,     NM),
-    "legal section and manager elsewhere": (A,  A,   NM,    A,     NM),
-    "unrelated staff":                     (NF, NF,  NF,    NF,    NF),
-    "reporter who is a manager":           (A,  A,   OWN,   OWN,   OWN),
-    "target who is a manager":             (A,  A,   OWN,   OWN,   OWN),
-    "reporter in the legal section":       (A,  A,   OWN,   OWN,   OWN),
-    "department listed without the role":  (NF, NF,  NF,    NF,    NF),
-    "nobody (no object id)":               (NF, NF,  NF,    NF,    NF),
+#                                          SEE ADD  DECIDE EXPORT MANAGE MERGE
+MATRIX: dict[str, tuple[Access, Access, Access, Access, Access, Access]] = {
+    "reporter":                            (A,  A,   NM,    NM,    NM,    NM),
+    "targeted staff":                      (A,  A,   NM,    NM,    NM,    NM),
+    "department manager":                  (A,  A,   A,     A,     A,     A),
+    "manager of two departments":          (A,  A,   A,     A,     A,     A),
+    "manager of another department":       (NF, NF,  NF,    NF,    NF,    NF),
+    "legal section":                       (A,  A,   NM,    A,     NM,    A),
+    "legal section and manager elsewhere": (A,  A,   NM,    A,     NM,    A),
+    "unrelated staff":                     (NF, NF,  NF,    NF,    NF,    NF),
+    "reporter who is a manager":           (A,  A,   OWN,   OWN,   OWN,   OWN),
+    "target who is a manager":             (A,  A,   OWN,   OWN,   OWN,   OWN),
+    "reporter in the legal section":       (A,  A,   OWN,   OWN,   OWN,   OWN),
+    "department listed without the role":  (NF, NF,  NF,    NF,    NF,    NF),
+    "nobody (no object id)":               (NF, NF,  NF,    NF,    NF,    NF),
 }  # fmt: skip
 ACTIONS = (
     CaseAction.SEE,
@@ -73,6 +73,7 @@ ACTIONS = (
     CaseAction.DECIDE,
     CaseAction.EXPORT,
     CaseAction.MANAGE,
+    CaseAction.MERGE,
 )
 
 
@@ -94,7 +95,7 @@ def test_nobody_acts_for_the_organisation_on_their_own_case() -> None:
     everything = frozenset({Role.STAFF, Role.MANAGER, Role.LEGAL})
     for person in (REPORTER, TARGET):
         boss = Viewer(person.object_id, everything, frozenset({"shimin", "zeimu"}))
-        for action in (CaseAction.DECIDE, CaseAction.EXPORT, CaseAction.MANAGE):
+        for action in (CaseAction.DECIDE, CaseAction.EXPORT, CaseAction.MANAGE, CaseAction.MERGE):
             assert access(boss, CASE, action) is Access.OWN_CASE
 
 

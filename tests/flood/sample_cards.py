@@ -6,14 +6,18 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
+from bot.domain.access import Access
 from bot.domain.figures import org_figures
 from bot.domain.flood import FloodFigures
+from bot.domain.incidents import Counterparts, IncidentDraft, IncidentType, Person, open_incident
 from bot.domain.linking import LinkedCases
 from bot.domain.locale import Locale
+from bot.domain.org_cases import Membership, MergePlan, OrgCase, OrgCaseView, OrgTotals
 from cards.elements import card
 from cards.figures import figures_card
 from cards.flood import flood_alert_card, flood_notice_card
 from cards.linking import linked_elements
+from cards.org_cases import merge_confirm_card, org_case_card
 
 FIGURES = FloodFigures(
     sender="kujou@example.net",
@@ -56,3 +60,51 @@ def issue15_cards(locale: Locale) -> Iterator[tuple[str, dict[str, Any]]]:
         protected_at={},
     )
     yield f"figures-{locale}", figures_card(figures, locale, departments={"a": "市民相談課"})
+    yield from org_case_cards(locale)
+
+
+def org_case_cards(locale: Locale) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The merge confirmation and the organisational case (a viewer seeing two of three)."""
+    at = dt.datetime(2026, 12, 2, 1, 0, tzinfo=dt.UTC)
+    reporter = Person("oid-tanaka", "田中 花子")
+    members = [
+        open_incident(
+            IncidentDraft(
+                IncidentType.MASS_EMAIL,
+                reporter,
+                "shimin",
+                "…",
+                counterparts=Counterparts(emails=("angry@example.co.jp",)),
+            ),
+            incident_id=f"KH-2026-000{n}",
+            at=at,
+        )
+        for n in (1, 2, 3)
+    ]
+    departments = {"shimin": "市民相談課"}
+    plan = MergePlan(
+        tuple(members),
+        Access.ALLOWED,
+        org_id="ORG-KH-2026-0001",
+        already=("KH-2026-0001",),
+        elsewhere=(("KH-2026-0009", "ORG-KH-2026-0009"),),
+        not_yours=1,
+    )
+    yield f"org-confirm-{locale}", merge_confirm_card("KH-2026-0003", plan, departments, locale)
+    org = OrgCase(
+        "ORG-KH-2026-0001",
+        at,
+        Person("oid-kacho", "高橋 課長"),
+        tuple(Membership(m.id, at, Person("oid-kacho", "高橋 課長")) for m in members),
+    )
+    view = OrgCaseView(
+        org=org,
+        visible=tuple(members[:2]),
+        hidden_other_departments=1,
+        hidden_same_department=0,
+        counterpart=("email:angry@example.co.jp",),
+        removable=("KH-2026-0001", "KH-2026-0002"),
+        can_export=True,
+    )
+    totals = OrgTotals(mails=120, sns_posts=3, tasks_open=2, tasks_total=5)
+    yield f"org-case-{locale}", org_case_card(view, totals, departments, locale, note="…")

@@ -1,4 +1,5 @@
-"""One harasser, one picture: cases sharing a counterpart are linked; managers merge them.
+"""One harasser, one picture: cases sharing a counterpart are linked (merging them:
+tests/flood/test_org_cases_http.py).
 
 Two departments (市民相談課: 田中, 高橋課長; 税務課: 鈴木, 井上課長). The thread card of a
 case shows 「同じ相手: 他に…件（…部署）」 to everyone in the channel, and links only to the
@@ -17,7 +18,6 @@ import pytest
 from bot.config import Settings
 from bot.domain.incidents import Counterparts
 from bot.domain.linking import counterpart_keys, normalise_account, normalise_email
-from bot.evidence.verify import verify_case
 from tests.support.connector import in_channel
 from tests.teams.conftest import BotUnderTest, start_bot
 from tests.teams.test_access_http import (
@@ -51,6 +51,7 @@ async def bot(tmp_path: Path) -> AsyncIterator[BotUnderTest]:
         allow_anonymous=True,
         data_dir=tmp_path,
         departments=json.dumps(departments, ensure_ascii=False),
+        legal_ids="aad-legal",
         graph_sandbox_embedded=False,
         _env_file=None,
     )
@@ -122,50 +123,6 @@ async def test_two_staff_reporting_the_same_address_see_their_cases_linked(
     assert second in json.dumps(detail, ensure_ascii=False)
     _, refused, _ = await bot.click("case.show", {"incident": first}, **ZEIMU_KACHO)
     assert first not in json.dumps(refused, ensure_ascii=False)
-
-
-async def test_a_manager_merges_linked_cases_and_each_chain_still_verifies(
-    bot: BotUnderTest,
-) -> None:
-    await bot.say("setup", **in_channel(**KACHO))
-    first = await report(bot, TANAKA, ABUSER, 1)
-    second = await report(bot, OTHER_TANAKA_COLLEAGUE, ABUSER, 2)
-    third = await report(bot, SUZUKI, ABUSER, 3)  # 税務課: not 高橋課長's to merge
-
-    card = await refresh(bot, second, KACHO)
-    buttons = [a for s in card["body"] for a in _actions(s) if a.get("verb") == "cases.merge"]
-    assert buttons, "the merge button is offered to the department's manager"
-    # Staff (the reporter) cannot merge; the reporter's own view offers no button either.
-    _, body, _ = await bot.click("cases.merge", {"incident": first}, **TANAKA)
-    assert "ORG-" not in json.dumps(body, ensure_ascii=False)
-
-    _, body, _ = await bot.click("cases.merge", {"incident": second}, **KACHO)
-    text = json.dumps(body, ensure_ascii=False)
-    assert f"ORG-{first} に 2件をまとめました" in text
-    store = bot.services.persistence.store
-    for case_id in (first, second):
-        incident = await store.load_incident(case_id)
-        assert f"ORG-{first}" in incident.timeline[-1].note
-    third_case = await store.load_incident(third)
-    assert all("ORG-" not in e.note for e in third_case.timeline)
-    # Each staff member's evidence chain stays its own and verifies.
-    blobs = bot.services.persistence.blobs
-    for case_id in (first, second):
-        assert (await verify_case(store, blobs, case_id)).ok
-    # Merging again changes nothing.
-    before = len((await store.load_incident(first)).timeline)
-    _, again, _ = await bot.click("cases.merge", {"incident": first}, **KACHO)
-    assert f"ORG-{first}" in json.dumps(again, ensure_ascii=False)
-    assert len((await store.load_incident(first)).timeline) == before
-
-
-def _actions(element: dict[str, Any]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if element.get("type") == "ActionSet":
-        found += element["actions"]
-    for item in element.get("items", []):
-        found += _actions(item)
-    return found
 
 
 async def test_managers_get_the_figures_card_staff_do_not(bot: BotUnderTest) -> None:

@@ -67,6 +67,9 @@ REFUSED = [
     "DROP TRIGGER evidence_append_only ON evidence",
     "DROP TABLE evidence",
     "DELETE FROM alembic_version",
+    "DELETE FROM org_case_members",
+    "DELETE FROM org_cases",
+    "UPDATE org_case_members SET incident_id = 'KH-2026-9999'",
     "CREATE TABLE evil (x int)",
 ]
 
@@ -86,6 +89,10 @@ async def test_the_app_role_appends_but_never_rewrites_evidence(
         for n in range(3):
             await store.append_evidence(incident.id, NoteItem(text=f"メモ{n}"), recorded_by=ALICE)
         await registry.put("test", "k", {"v": 1})
+        # The app merges and takes a member out (insert, and update of the left_* columns).
+        other = await store.create_incident(draft(), idempotency_key="roles-2")
+        org = await store.merge_cases("", [incident, other], by=ALICE)
+        await store.remove_from_org_case(org.id, other.id, by=ALICE)
         verified = await verify_case(store, blobs, incident.id)
         assert verified.ok
         async with store._engines.write.connect() as conn:

@@ -1,0 +1,142 @@
+"""Organisational cases (組織案件): plan and confirm a merge, open one, take a member out.
+
+The rules are ``bot.domain.org_cases``'s; the lookup of linked cases is
+``LinkedCasesService.links`` (one home for it); the membership and each member's evidence
+note are written together by the ``OrgCaseRepository``. A merge happens only with the
+exact list of cases the confirmation showed: if the picture changed meanwhile, the
+person gets the new confirmation instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+
+from bot.cases.linked import LinkedCasesService
+from bot.domain.access import Access, CaseAction, Viewer, access, permits
+from bot.domain.errors import DomainError
+from bot.domain.evidence import EvidenceKind
+from bot.domain.incidents import Incident, Person
+from bot.domain.linking import Link, LinkedCases
+from bot.domain.org_cases import (
+    MergePlan,
+    OrgCase,
+    OrgCaseNotFound,
+    OrgCaseView,
+    OrgTotals,
+    merge_target,
+    plan_merge,
+    view_org_case,
+)
+from bot.domain.ports import OrgCaseRepository, Store, TaskRepository
+
+log = logging.getLogger(__name__)
+
+
+class MergeRefused(DomainError):
+    """No merge: ``reason`` is 'own-case', 'not-a-manager', 'nothing' or 'changed'."""
+
+    def __init__(self, reason: str, plan: MergePlan | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.plan = plan
+
+
+def refusal(plan: MergePlan) -> str:
+    """Why ``plan`` cannot be done: own-case, not-a-manager or nothing (never which case)."""
+    if plan.access is Access.OWN_CASE:
+        return "own-case"
+    if plan.access is Access.NOT_A_MANAGER and len(plan.members) >= 2:
+        return "not-a-manager"
+    return "nothing"  # also when a member is not visible: never say which
+
+
+class OrgCasesService:
+    """Organisational cases for people, applying the domain's rules."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        org_cases: OrgCaseRepository,
+        linked: LinkedCasesService,
+        tasks: TaskRepository,
+    ) -> None:
+        self._store = store
+        self._org_cases = org_cases
+        self._linked = linked
+        self._tasks = tasks
+
+    async def summary(self, incident: Incident, viewer: Viewer | None) -> LinkedCases:
+        """The linked-cases block, with the organisational case and whether to offer a merge."""
+        links = await self._linked.links(incident)
+        base = await self._linked.summary(incident, viewer, links)
+        org_id = (await self._org_cases.org_cases_of([incident.id])).get(incident.id, "")
+        members = len((await self._org_cases.get_org_case(org_id)).members) if org_id else 0
+        can_merge = False
+        if viewer is not None and base.total and permits(viewer, incident, CaseAction.MERGE):
+            can_merge = (await self.plan(incident, viewer, links)).possible
+        return replace(base, org_case=org_id, org_members=members, can_merge=can_merge)
+
+    async def plan(
+        self, incident: Incident, viewer: Viewer, links: list[Link] | None = None
+    ) -> MergePlan:
+        """What merging from ``incident``'s card would do for ``viewer``."""
+        if links is None:
+            links = await self._linked.links(incident)
+        linked = [link.incident for link in links]
+        org_of = await self._org_cases.org_cases_of([incident.id, *(i.id for i in linked)])
+        into = merge_target(incident, linked, viewer, org_of)
+        members = await self._members(await self._org_cases.get_org_case(into)) if into else []
+        return plan_merge(incident, linked, viewer, org_of, into=into, org_members=members)
+
+    async def merge(
+        self, incident: Incident, confirmed: Sequence[str], actor: Person, viewer: Viewer
+    ) -> OrgCase:
+        """Merge exactly the ``confirmed`` cases; ``MergeRefused`` (with the current plan)."""
+        plan = await self.plan(incident, viewer)
+        if not plan.possible:
+            if plan.access is Access.ALLOWED and plan.org_id and not plan.new_members:
+                return await self._org_cases.get_org_case(plan.org_id)  # a repeated click
+            raise MergeRefused(refusal(plan), plan)
+        if sorted(confirmed) != sorted(i.id for i in plan.members):
+            raise MergeRefused("changed", plan)
+        org = await self._org_cases.merge_cases(plan.org_id, plan.members, by=actor)
+        log.info("%d cases in an organisational case", len(org.members))
+        return org
+
+    async def _members(self, org: OrgCase) -> list[Incident]:
+        return [await self._store.load_incident(case_id) for case_id in org.members]
+
+    async def open(self, org_id: str, viewer: Viewer) -> OrgCaseView:
+        """The organisational case as ``viewer`` may see it; ``OrgCaseNotFound`` otherwise."""
+        try:
+            org = await self._org_cases.get_org_case(org_id)
+        except OrgCaseNotFound:
+            log.info("organisational case not found")
+            raise
+        return view_org_case(org, await self._members(org), viewer, self._linked.free_mail)
+
+    async def totals(self, org: OrgCase) -> OrgTotals:
+        """Mails preserved, SNS posts and tasks over the active members."""
+        mails = posts = 0
+        for case_id in org.members:
+            mails += len(await self._store.recorded_email_ids(case_id))
+            async for entry in self._store.iter_evidence(case_id):
+                posts += entry.kind == EvidenceKind.SNS_POST
+        tasks = await self._tasks.tasks_of_many(list(org.members))
+        every = [task for listed in tasks.values() for task in listed]
+        return OrgTotals(mails, posts, sum(t.done_at is None for t in every), len(every))
+
+    async def remove(self, org_id: str, incident_id: str, actor: Person, viewer: Viewer) -> OrgCase:
+        """Take a member out (``OrgCaseNotFound`` unless the viewer sees it; ``MergeRefused``
+        unless they may merge it); its membership row and evidence stay."""
+        view = await self.open(org_id, viewer)
+        member = next((i for i in view.visible if i.id == incident_id), None)
+        if member is None:
+            raise OrgCaseNotFound(org_id)
+        answer = access(viewer, member, CaseAction.MERGE)
+        if answer is not Access.ALLOWED:
+            raise MergeRefused("own-case" if answer is Access.OWN_CASE else "not-a-manager")
+        return await self._org_cases.remove_from_org_case(org_id, incident_id, by=actor)

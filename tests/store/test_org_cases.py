@@ -1,0 +1,123 @@
+"""Organisational cases in their own tables, on SQLite and PostgreSQL.
+
+A merge writes the membership rows and a note in every member's evidence chain together;
+taking a member out keeps its row; a case is in one organisational case at a time. The
+first merge's registry records move into the tables with the migration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.domain.evidence import decode
+from bot.domain.incidents import Counterparts, IncidentDraft, IncidentType, Person
+from bot.domain.org_cases import MemberElsewhere, OrgCaseNotFound, parse_org_note
+from bot.evidence.blobs import LocalBlobStore
+from bot.evidence.verify import verify_case
+from bot.store.engine import Engines
+from bot.store.sql import SqlStore
+from tests.store.backends import FakeClock, postgres_url
+from tests.store.test_department_channels import engines, migrate_to
+
+__all__ = ["engines", "postgres_url"]
+
+KACHO = Person("oid-kacho", "高橋 課長")
+AT = dt.datetime(2026, 12, 2, 1, 0, tzinfo=dt.UTC)
+
+
+def draft(reporter: str) -> IncidentDraft:
+    return IncidentDraft(
+        IncidentType.MASS_EMAIL,
+        Person(f"oid-{reporter}", reporter),
+        "shimin",
+        "毎日大量のメール",
+        counterparts=Counterparts(emails=("angry@example.co.jp",)),
+    )
+
+
+def store_on(engines: Engines, tmp_path: Path) -> SqlStore:
+    return SqlStore(engines, blobs=LocalBlobStore(tmp_path / "blobs"), clock=FakeClock(AT))
+
+
+async def test_merge_and_remove_keep_history_and_every_chain(
+    engines: Engines, tmp_path: Path
+) -> None:
+    await migrate_to(engines, "head")
+    store = store_on(engines, tmp_path)
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    cases = [await store.create_incident(draft(n), idempotency_key=n) for n in ("a", "b", "c")]
+    first, second, third = cases
+
+    org = await store.merge_cases("", [first, second], by=KACHO)
+    assert org.id == f"ORG-{first.id}" and org.members == (first.id, second.id)
+    assert await store.org_cases_of([first.id, second.id, third.id]) == {
+        first.id: org.id,
+        second.id: org.id,
+    }
+    # Again: nothing new, nothing appended.
+    heads = [await store.evidence_head(c.id) for c in cases]
+    assert (await store.merge_cases(org.id, [first, second], by=KACHO)).members == org.members
+    assert [await store.evidence_head(c.id) for c in cases] == heads
+    # A third case joins: every member's chain hears of it.
+    org = await store.merge_cases(org.id, [first, second, third], by=KACHO)
+    assert org.members == (first.id, second.id, third.id)
+    for case in cases:
+        last = [e async for e in store.iter_evidence(case.id)][-1]
+        note = parse_org_note(decode(last).item.text)  # type: ignore[union-attr]
+        assert note is not None and note.members == org.members
+    # One organisational case at a time.
+    with pytest.raises(MemberElsewhere):
+        await store.merge_cases("", [second, third], by=KACHO)
+
+    org = await store.remove_from_org_case(org.id, second.id, by=KACHO)
+    assert org.members == (first.id, third.id)
+    assert [m.incident_id for m in org.memberships] == [first.id, second.id, third.id]
+    gone = org.memberships[1]
+    assert gone.left_by == KACHO and gone.left_at == AT
+    # Out of one, it may start another (named after its oldest member, suffixed if taken).
+    alone = await store.create_incident(draft("d"), idempotency_key="d")
+    other = await store.merge_cases("", [second, alone], by=KACHO)
+    assert other.id == f"ORG-{second.id}"
+    for case in (*cases, alone):
+        assert (await verify_case(store, blobs, case.id)).ok
+    with pytest.raises(OrgCaseNotFound):
+        await store.get_org_case("ORG-KH-2026-0999")
+
+
+async def test_registry_records_of_the_first_merge_move_into_the_tables(
+    engines: Engines, tmp_path: Path
+) -> None:
+    await migrate_to(engines, "0008")
+    store = store_on(engines, tmp_path)
+    first = await store.create_incident(draft("a"), idempotency_key="a")
+    second = await store.create_incident(draft("b"), idempotency_key="b")
+    org_id = f"ORG-{first.id}"
+    records = [
+        ("org-case", org_id, {"members": [first.id, second.id], "by": "oid-kacho",
+                              "by_name": "高橋 課長", "at": AT.isoformat()}),
+        ("org-case", "ORG-KH-2026-0007", {"merged_into": org_id, "members": []}),
+        ("org-member", first.id, {"org": org_id}),
+        ("org-member", second.id, {"org": org_id}),
+    ]  # fmt: skip
+    async with engines.write.begin() as conn:
+        for kind, key, value in records:
+            await conn.execute(
+                text("INSERT INTO registry (kind, key, value, updated_at) VALUES (:k, :y, :v, :u)"),
+                {"k": kind, "y": key, "v": json.dumps(value), "u": AT},
+            )
+    await migrate_to(engines, "head")
+    org = await store.get_org_case(org_id)
+    assert org.members == (first.id, second.id)
+    assert org.created_by == KACHO and org.created_at == AT
+    with pytest.raises(OrgCaseNotFound):
+        await store.get_org_case("ORG-KH-2026-0007")
+    async with engines.read.connect() as conn:
+        left = await conn.scalar(
+            text("SELECT count(*) FROM registry WHERE kind IN ('org-case', 'org-member')")
+        )
+    assert left == 0
