@@ -63,6 +63,9 @@ def menu_card(
             heading(t("menu.ask_title", locale), size="Large"),
             text(t(intro, locale)),
             *stacked(_route_buttons(library, locale, triage)),
+            # Customer harassment is Mamoru's scope; someone hurt by colleagues is not
+            # turned away without knowing where to go.
+            text(t("menu.elsewhere", locale), size="Small", subtle=True),
             text(t("menu.alert_hint", locale), size="Small", subtle=True, separator=True),
             *stacked([alert_button(locale, alert_id, triage=triage)]),
         ]

@@ -34,6 +34,7 @@ STRINGS: dict[str, str] = {
     "menu.ask_title": "Which is closest?",
     "menu.unsure": "Pick the closest situation and Mamoru tells you what to do now.",
     "menu.empty": "Mamoru could not read that message. Pick the closest situation, or say in a few words what happened.",
+    "menu.elsewhere": "None of these? Harassment by a supervisor or colleague goes to HR's harassment consultation desk. If you cannot sleep or feel low for days, the occupational physician or health nurse can help.",
     "menu.alert_hint": "If you feel in danger, do not choose: press this.",
     "menu.out_of_scope": "Mamoru helps staff when a customer or resident harasses them. If that is happening, just describe it in your own words.",
     "urgent.alert": "Alert my managers now",

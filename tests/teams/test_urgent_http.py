@@ -126,3 +126,11 @@ async def test_unsure_messages_ask_back_with_the_alert(bot: BotUnderTest) -> Non
     assert _alert_button(card)["title"] == "上司にすぐ知らせる"
     titles = {a["title"] for a in _actions(card)}
     assert {"身の危険を感じたとき（緊急）", "電話・窓口での威圧や長時間の拘束"} <= titles
+
+
+async def test_the_ask_back_says_where_harassment_by_colleagues_goes(bot: BotUnderTest) -> None:
+    # Not customer harassment, but whoever writes this is not left without a next step.
+    card = (await bot.say("お客さんのことで相談です", **STAFF))[0]
+    assert "ハラスメント相談窓口" in str(card) and "産業医" in str(card)
+    card = (await bot.say("I need to talk about a customer", locale="en-US", **STAFF))[0]
+    assert "harassment consultation desk" in str(card)
