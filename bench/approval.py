@@ -1,4 +1,4 @@
-"""Approval benchmark (not a test): issue 5's two figures, against ``mamoru serve`` over HTTP.
+"""Approval benchmark (not a test): issues 5 and 12, against ``mamoru serve`` over HTTP.
 
 Mamoru runs as a child process (``python -m bot serve``, anonymous, job runner on, its
 own SQLite database), as in production: Teams and Graph are outside it. This process
@@ -12,6 +12,12 @@ its Entra group, asked of Graph on every decision) and the clients.
     sending each POST to its HTTP response (the invoke response with the updated card),
     p50 / p99 / max. The approved jobs start running in Mamoru meanwhile, as they would.
     Target: p99 < 200 ms.
+(c) ``load``: one case whose mailbox holds M mails (default 1,000) from the sender,
+    approved for mail protection in this process (the counter needs the bot's engines;
+    tests/support/dbcount.py, as tests/teams/test_approval_cost.py): statements and
+    transactions until the answer, then per archived mail until the job and its card
+    updates are done; and how many times the thread's card was updated meanwhile
+    (coalesced progress: at most one refresh per case every 3 s).
 (b) ``archive``: one case whose mailbox holds M mails (default 5,000) from the sender,
     Graph configured with Microsoft's limits (10,000 requests / 10 min and 4 concurrent
     per app and mailbox) and ~100 ms per request. Measured: from the approval's POST to
@@ -23,6 +29,7 @@ its Entra group, asked of Graph on every decision) and the clients.
     .venv/bin/python bench/approval.py --quick    # about a minute: 1,000 mails, limits
                                                   # scaled to 1,000 / 30 s, 20 ms
     .venv/bin/python bench/approval.py --only latency --profile /tmp/approve.prof
+    .venv/bin/python bench/approval.py --only load   # (c) on PostgreSQL; --db sqlite
 
 Figures and how to read them: docs/performance.md ("Approvals").
 """
@@ -458,6 +465,85 @@ async def bench_archive(args: argparse.Namespace) -> bool:
     return folder_messages >= n
 
 
+async def bench_load(args: argparse.Namespace, database_url: str) -> bool:
+    """(c): what approving the archive of an M-mail case costs the database afterwards.
+
+    In this process (the counter needs the bot's engines): the bot as the tests build it,
+    the local Graph service without latency or throttling, the job runner driven until
+    idle. Counted: every statement and transaction on the bot's engines from the approval
+    to the end of the archive job and its card updates; and the thread card's updates.
+    """
+    from bot.config import Settings
+    from bot.escalation import REFRESH_EVERY_SECONDS
+    from tests.support.connector import in_channel as channel_of
+    from tests.support.dbcount import Counter, counting
+    from tests.teams.conftest import start_bot
+    from tests.teams.test_protection_flow import BUCHO, reported_and_escalated
+
+    tenant = Tenant()
+    seed_demo(tenant, flood=args.load_mails)
+    box = tenant.mailboxes[tenant.by_upn[DEMO_MAILBOX]]
+    n = sum(1 for m in box.messages.values() if m.from_address == DEMO_ABUSER)
+    running = await start_sandbox(make_sandbox(tenant, Limits()))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = Settings(
+                allow_anonymous=True,
+                data_dir=Path(tmp),
+                database_url=database_url,
+                graph_sandbox_embedded=False,
+                graph_sandbox_url=running.root_url,
+                manager_group_id=DEMO_MANAGERS_GROUP_ID,
+                manager_ids="",
+                department_mailbox=DEMO_DEPARTMENT_MAILBOX,
+                _env_file=None,
+            )
+            async for bot in start_bot(settings):
+                escalations = bot.services.escalations
+                escalations.refresh_every = REFRESH_EVERY_SECONDS  # as in production
+                case = await reported_and_escalated(bot)  # as the protection flow test
+                engines = bot.services.persistence.engines
+                counter = Counter(())
+                with counting({engines.write, engines.read}, counter):
+                    start = time.perf_counter()
+                    approve = action_invoke(
+                        bot.connector_url,
+                        "escalation.approve",
+                        {"incident": case, "act.mail-protection": "true"},
+                        **channel_of(**BUCHO),
+                    )
+                    bot.connector.clear()
+                    async with bot.http.post(f"{bot.url}/api/messages", json=approve) as r:
+                        status = r.status
+                        answered = (counter.all_statements, counter.all_transactions)
+                    await bot.services.runner.run_until_idle()
+                    await escalations.drain()
+                    elapsed = time.perf_counter() - start
+                updates = sum(1 for sent in bot.connector.sent if sent.method == "PUT")
+                folder = box.rules[0]["actions"]["moveToFolder"] if box.rules else None
+                archived = sum(
+                    1
+                    for m in box.messages.values()
+                    if m.from_address == DEMO_ABUSER and m.folder_id == folder
+                )
+    finally:
+        await running.close()
+    after = counter.all_statements - answered[0]
+    tx = counter.all_transactions - answered[1]
+    where = "PostgreSQL" if database_url else "SQLite"
+    print(f"\n(c) approval of a {n:,}-mail case ({where}), archived in {elapsed:.1f} s")
+    print(
+        f"  until the answer: {answered[0]} statements in {answered[1]} transactions;"
+        f" after it: {after:,} statements in {tx:,} transactions"
+        f" = {after / n:.2f} statements and {tx / n:.2f} transactions per archived mail"
+    )
+    print(
+        f"  thread card updates: {updates} in {elapsed:.1f} s"
+        f" (coalesced: at most one per case every {REFRESH_EVERY_SECONDS:g} s)"
+    )
+    return status == 200 and archived >= n
+
+
 def _executed(world: World) -> int:
     """Requests the service executed against the staff member's mailbox (the limits are
     per app and mailbox)."""
@@ -473,6 +559,9 @@ async def main_async(args: argparse.Namespace) -> int:
     if args.only in (None, "latency"):
         async with database(args.db) as url:
             ok &= await bench_latency(args, url)
+    if args.only in (None, "load"):
+        async with database(args.db) as url:
+            ok &= await bench_load(args, url)
     if args.only in (None, "archive"):
         ok &= await bench_archive(args)
     return 0 if ok else 1
@@ -498,7 +587,7 @@ def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--only", choices=["latency", "archive"])
+    p.add_argument("--only", choices=["latency", "load", "archive"])
     p.add_argument(
         "--db",
         choices=["postgres", "sqlite"],
@@ -515,6 +604,7 @@ def main() -> int:
         help="(a) approve only tasks for people: no jobs, the invoke path alone",
     )
     p.add_argument("--profile", type=Path, help="(a) run Mamoru under cProfile, write here")
+    p.add_argument("--load-mails", type=int, default=1_000, help="(c) mails in the case")
     p.add_argument("--mails", type=int, default=5_000)
     p.add_argument("--latency", type=float, default=0.1, help="(b) Graph latency, seconds")
     p.add_argument("--budget", type=int, default=10_000)

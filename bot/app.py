@@ -17,7 +17,7 @@ from aiohttp import web
 from yarl import URL
 
 from bot.action_jobs import ActionJobs
-from bot.background import PendingWork
+from bot.background import Foreground, PendingWork
 from bot.case_access import CaseAccess
 from bot.cases.drafts import MailSettings, OrgMails
 from bot.cases.facts import MailFacts
@@ -260,6 +260,8 @@ def build_app(
         directory = OrganisationDirectory(organisation, group_check=mailbox.is_member)
     guide = build_guide(settings)
     agent, adapter, auth_config = build_hosting(settings)
+    # The activities being answered: card updates and jobs wait for them (bot/background.py).
+    foreground = Foreground()
 
     escalations = Escalations(
         store=persistence.store,
@@ -272,6 +274,7 @@ def build_app(
         library=guide.library,
         clock=clock,
         admin_contact=settings.admin_contact,
+        foreground=foreground,
     )
     mails = wire_mails(settings, escalations, persistence, mailbox, clock)
     sns = build_sns(
@@ -316,6 +319,7 @@ def build_app(
         deadline=dt.timedelta(hours=settings.job_deadline_hours),
         permission_window=dt.timedelta(hours=settings.permission_propagation_hours),
         lease=dt.timedelta(seconds=settings.job_lease_seconds),
+        before_claim=foreground.quiet,
     )
 
     # Every card verb naming a case opens it here first (docs/security.md).
@@ -392,6 +396,7 @@ def build_app(
         auth_config,
         {"playbooks": playbooks_ok, "database": database_ok},
         tenant_id=settings.tenant_id,
+        foreground=foreground,
     )
     reminders = Reminders(
         escalations=escalations,

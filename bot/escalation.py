@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.background import DRAIN_SECONDS, BackgroundWork
+from bot.background import DRAIN_SECONDS, BackgroundWork, Foreground
 from bot.cases.drafts import MAIL_KINDS, Draft, OrgMails
 from bot.cases.facts import MailFacts
 from bot.domain.access import Access, CaseAction, Viewer, access, permits
@@ -114,6 +114,7 @@ class Escalations:
         library: PlaybookLibrary,
         clock: Clock,
         admin_contact: str = "",
+        foreground: Foreground | None = None,
     ) -> None:
         self._store = store
         self._channels = channels
@@ -129,7 +130,8 @@ class Escalations:
         # Per department: when computed, the Teams ids of its managers.
         self._manager_ids_cache: dict[str, tuple[dt.datetime, tuple[str, ...]]] = {}
         self._remembering: set[str] = set()  # first contacts being registered
-        self._background = BackgroundWork("background update failed")
+        # Card updates and notices start after the answers being sent (bot.background).
+        self._background = BackgroundWork("background update failed", foreground)
         # Coalescing of job events: the last (state, wait) seen per job, pending refreshes.
         self._job_states: dict[str, tuple[JobState, str | None]] = {}
         self._refresh_pending: set[str] = set()

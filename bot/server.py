@@ -8,6 +8,7 @@ other tenant (``conversation.tenantId``) gets a 403 before the bot sees it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from microsoft_agents.hosting.core import AgentApplication, AgentAuthConfigurati
 from pydantic import ValidationError
 
 from bot import __version__
+from bot.background import Foreground
 
 log = logging.getLogger(__name__)
 HEALTH_CHECK_SECONDS = 1.5  # each check's budget: /healthz answers within 2 s
@@ -62,10 +64,12 @@ def build_web_app(
     health_checks: dict[str, HealthCheck],
     *,
     tenant_id: str = "",
+    foreground: Foreground | None = None,
 ) -> web.Application:
     """The web application serving the agent and the health endpoint.
 
     ``tenant_id``: when set, only activities from conversations of that tenant are served.
+    ``foreground``: counts the activities being answered (background work waits for them).
     """
 
     async def messages(request: web.Request) -> web.StreamResponse:
@@ -86,7 +90,8 @@ def build_web_app(
             # organisation could otherwise reach the bot (and forge nothing else to do it).
             log.warning("activity refused: conversation of another tenant")
             return web.json_response({"error": "this bot serves one organisation only"}, status=403)
-        response = await adapter.process(request, agent)
+        with foreground.serving() if foreground else contextlib.nullcontext():
+            response = await adapter.process(request, agent)
         return response if response is not None else web.Response(status=202)
 
     async def healthz(_request: web.Request) -> web.Response:

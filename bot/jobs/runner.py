@@ -134,6 +134,7 @@ class JobRunner:
         deadline: dt.timedelta = dt.timedelta(hours=24),
         permission_window: dt.timedelta = dt.timedelta(hours=2),
         wait_backoff: Backoff | None = None,
+        before_claim: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -158,6 +159,9 @@ class JobRunner:
         self._permission_window = permission_window
         self._wait_backoff = wait_backoff or Backoff(base_seconds=5.0, max_seconds=600.0)
         self._waits: dict[str, int] = {}  # consecutive waits per job: the backoff's exponent
+        # Awaited before each claim by the polling loop: the server lets the answers Teams
+        # waits for go first (bot.background.Foreground.quiet, bounded).
+        self._before_claim = before_claim
         self._stopping = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._handler_task: asyncio.Task[None] | None = None
@@ -202,6 +206,8 @@ class JobRunner:
     async def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
+                if self._before_claim is not None:
+                    await self._before_claim()
                 job = await self._queue.claim(self.worker_id, lease=self._lease)
                 if job is not None and self._stopping.is_set():
                     # stop() came while we were claiming: hand it back untouched.

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.background import BackgroundWork, PendingWork
+from bot.background import BackgroundWork, Foreground, PendingWork
 
 
 def run_with_deadline(seconds: float, scenario: Coroutine[Any, Any, None]) -> None:
@@ -91,3 +91,41 @@ async def test_a_failing_task_is_logged_by_type_and_drained(
     await work.drain(timeout=5)
     assert "background update failed: ValueError" in caplog.text
     assert "090" not in caplog.text
+
+
+async def test_work_spawned_while_answering_starts_after_the_answers() -> None:
+    foreground = Foreground()
+    work = BackgroundWork("failed", foreground)
+    order: list[str] = []
+
+    async def update() -> None:
+        order.append("card update")
+
+    with foreground.serving():
+        work.spawn(update(), name="card update")
+        with foreground.serving():  # a second answer arrives meanwhile
+            await asyncio.sleep(0.01)
+            order.append("answer 2")
+        await asyncio.sleep(0.01)
+        order.append("answer 1")
+    await work.drain(1.0)
+    assert order == ["answer 2", "answer 1", "card update"]
+
+
+async def test_steady_answers_delay_background_work_only_so_long() -> None:
+    foreground = Foreground()
+    work = BackgroundWork("failed", foreground)
+    started: list[float] = []
+
+    async def update() -> None:
+        started.append(asyncio.get_running_loop().time())
+
+    loop = asyncio.get_running_loop()
+    with foreground.serving():  # never quiet while the work waits
+        begin = loop.time()
+        work.spawn(update(), name="card update")
+        task = asyncio.create_task(work.drain(5.0))
+        await asyncio.sleep(0.05)
+        assert not started
+        await task
+    assert started and started[0] - begin < 2.5  # bot.background.DEFER_SECONDS, then it runs
