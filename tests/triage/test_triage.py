@@ -65,8 +65,9 @@ def test_every_safety_message_of_the_dev_split_reaches_the_safety_card(
     report = evaluate(classifier, dev)
     assert report.safety_recall == 1.0, "\n".join(report.misses)
     # Floors, not the targets (docs/triage.md): a retrained model must not get worse.
-    assert report.out_of_scope_to_playbook <= 0.10
-    assert min(report.playbook_recall.values()) >= 0.87
+    # (The dev split grew with harder near-misses; the previous model scores 12.9 % on it.)
+    assert report.out_of_scope_to_playbook <= 0.12
+    assert min(report.playbook_recall.values()) >= 0.88
 
 
 @pytest.mark.parametrize(
@@ -82,6 +83,17 @@ def test_every_safety_message_of_the_dev_split_reaches_the_safety_card(
         "駅からずっと後ろを歩いてくる",
         "窓口の人に後をつけられてる",
         "He followed me home from the office",
+        "来庁者が職員の胸ぐらをつかんでいます",
+        "窓口で腕をつかまれて離してもらえない",
+        "ﾅｸﾞﾗﾚﾀ",
+        "「夜道に気をつけな」って言われた",
+        "疲れた、いなくなりたい",
+        "A visitor grabbed my arm and won't let go",
+        "He has a box cutter in his hand",
+        "He threatened to burn the office down",
+        "Someone broke into the back office, we're hiding",
+        "「お前の家知ってるぞ」と言われた",
+        "I know where you live, he said",
     ],
 )
 def test_explicit_danger_phrases(text: str) -> None:
@@ -99,6 +111,14 @@ def test_explicit_danger_phrases(text: str) -> None:
         "気をつけて帰ってね",
         "The intern is following me around to learn the counter",
         "Please follow the project closely",
+        "夜道に気をつけてね",
+        "体力の限界です（笑）",
+        "つかみかけた仕事",
+        "I grabbed my coffee on the way in",
+        "The intruder alarm test is at 3pm",
+        "I broke into a sweat at the presentation",
+        "the budget burn rate",
+        "学校のことなら知ってるから聞いて",
     ],
 )
 def test_innocent_texts_are_not_danger_phrases(text: str) -> None:
