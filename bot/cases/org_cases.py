@@ -72,23 +72,41 @@ class OrgCasesService:
         """The linked-cases block, with the organisational case and whether to offer a merge."""
         links = await self._linked.links(incident)
         base = await self._linked.summary(incident, viewer, links)
-        org_id = (await self._org_cases.org_cases_of([incident.id])).get(incident.id, "")
-        members = len((await self._org_cases.get_org_case(org_id)).members) if org_id else 0
+        org_of = await self._org_of(incident, links)
+        org_id = org_of.get(incident.id, "")
+        org = await self._org_cases.get_org_case(org_id) if org_id else None
         can_merge = False
         if viewer is not None and base.total and permits(viewer, incident, CaseAction.MERGE):
-            can_merge = (await self.plan(incident, viewer, links)).possible
+            can_merge = (await self._plan(incident, viewer, links, org_of, org)).possible
+        members = len(org.members) if org else 0
         return replace(base, org_case=org_id, org_members=members, can_merge=can_merge)
 
-    async def plan(
-        self, incident: Incident, viewer: Viewer, links: list[Link] | None = None
-    ) -> MergePlan:
+    async def plan(self, incident: Incident, viewer: Viewer) -> MergePlan:
         """What merging from ``incident``'s card would do for ``viewer``."""
-        if links is None:
-            links = await self._linked.links(incident)
+        links = await self._linked.links(incident)
+        return await self._plan(incident, viewer, links, await self._org_of(incident, links), None)
+
+    async def _org_of(self, incident: Incident, links: list[Link]) -> dict[str, str]:
+        """The organisational case of ``incident`` and of each linked case, if any."""
+        ids = [incident.id, *(link.incident.id for link in links)]
+        return await self._org_cases.org_cases_of(ids)
+
+    async def _plan(
+        self,
+        incident: Incident,
+        viewer: Viewer,
+        links: list[Link],
+        org_of: dict[str, str],
+        own: OrgCase | None,
+    ) -> MergePlan:
+        # ``own``: ``incident``'s organisational case when the caller has it already.
         linked = [link.incident for link in links]
-        org_of = await self._org_cases.org_cases_of([incident.id, *(i.id for i in linked)])
         into = merge_target(incident, linked, viewer, org_of)
-        members = await self._members(await self._org_cases.get_org_case(into)) if into else []
+        members: list[Incident] = []
+        if into:
+            org = own if own is not None and own.id == into else None
+            org = org or await self._org_cases.get_org_case(into)
+            members = await self._members(org, known=[incident, *linked])
         return plan_merge(incident, linked, viewer, org_of, into=into, org_members=members)
 
     async def merge(
@@ -106,8 +124,10 @@ class OrgCasesService:
         log.info("%d cases in an organisational case", len(org.members))
         return org
 
-    async def _members(self, org: OrgCase) -> list[Incident]:
-        return [await self._store.load_incident(case_id) for case_id in org.members]
+    async def _members(self, org: OrgCase, known: Sequence[Incident] = ()) -> list[Incident]:
+        # Members are usually among the linked cases already read: load only the others.
+        by_id = {i.id: i for i in known}
+        return [by_id.get(c) or await self._store.load_incident(c) for c in org.members]
 
     async def open(self, org_id: str, viewer: Viewer) -> OrgCaseView:
         """The organisational case as ``viewer`` may see it; ``OrgCaseNotFound`` otherwise."""
