@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.domain.flood import FloodThresholds
 from bot.flood.graph_feed import GraphInboxFeed
 from bot.flood.watch import FloodWatch, WatchedMailbox
+from bot.store.flood import MemoryFloodState
 from bot.store.registry import MemoryRegistry
 from graph.auth import ClientCredentialsTokenProvider
 from graph.changes import GraphChangesClient
@@ -83,6 +84,7 @@ async def run(mode: str, mails: int) -> dict[str, Any]:
     transport = GraphTransport(running.base_url, tokens)
     watch = FloodWatch(
         feed=GraphInboxFeed(GraphChangesClient(transport)),
+        state=MemoryFloodState(),
         registry=registry,
         sender=cards,
         clock=clock,

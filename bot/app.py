@@ -76,6 +76,7 @@ from bot.store import migrate
 from bot.store.departments import SqlDepartmentChannels
 from bot.store.engine import Engines, create_engines
 from bot.store.figures import SqlFigures
+from bot.store.flood import SqlFloodState
 from bot.store.registry import SqlRegistry
 from bot.store.sql import SqlStore
 from bot.store.tasks import SqlTasks
@@ -660,6 +661,7 @@ def build_flood(
     )
     return FloodWatch(
         feed=GraphInboxFeed(GraphChangesClient(mailbox.client.transport)),
+        state=SqlFloodState(persistence.engines, write_lock=persistence.write_lock),
         registry=persistence.registry,
         channels=persistence.channels,
         sender=messenger,

@@ -109,13 +109,47 @@ def subject_hash(subject: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _message_key(message_id: str) -> str:
-    # Ids are long; a 64-bit hash keeps 10,000 of them in a few hundred kilobytes.
+def message_key(message_id: str) -> str:
+    """The key a message is counted under (ids are long; a 64-bit hash keeps 10,000 small)."""
     return hashlib.sha256(message_id.encode()).hexdigest()[:16]
 
 
 def _minute(at: dt.datetime) -> int:
     return int(at.timestamp() // 60)
+
+
+def oldest_minute(now: dt.datetime) -> int:
+    """The first minute still counted at ``now`` (a day back)."""
+    return _minute(now) - DAY_MINUTES
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A message as the tally counts it: sender, minute received, subject hash."""
+
+    sender: str
+    minute: int
+    subject: str
+
+
+def countable(
+    sightings: Iterable[Sighting], *, now: dt.datetime, internal: frozenset[str]
+) -> dict[str, Counted]:
+    """The sightings that count, by message key: external senders, the last day, once each.
+
+    Whether a key was already counted before is the caller's (the tally's or the store's).
+    """
+    oldest = oldest_minute(now)
+    out: dict[str, Counted] = {}
+    for s in sightings:
+        minute = _minute(s.received_at)
+        sender = normalise_address(s.sender)
+        if minute < oldest or not sender:
+            continue
+        if address_domain(sender) in internal:
+            continue  # colleagues are not harassers; only external senders are counted
+        out.setdefault(message_key(s.message_id), Counted(sender, minute, s.subject_hash))
+    return out
 
 
 @dataclass
@@ -130,27 +164,25 @@ class MailboxTally:
         self, sightings: Iterable[Sighting], *, now: dt.datetime, internal: frozenset[str]
     ) -> set[str]:
         """Count new sightings (once each, last day only); returns the senders that changed."""
-        oldest = _minute(now) - DAY_MINUTES
         changed: set[str] = set()
-        for s in sightings:
-            minute = _minute(s.received_at)
-            key = _message_key(s.message_id)
-            sender = normalise_address(s.sender)
-            if minute < oldest or key in self.seen or not sender:
+        for key, c in countable(sightings, now=now, internal=internal).items():
+            if key in self.seen:
                 continue
-            if address_domain(sender) in internal:
-                continue  # colleagues are not harassers; only external senders are counted
-            self.seen[key] = minute
-            bucket = self.buckets.setdefault(sender, {})
-            slot = f"{minute}:{s.subject_hash}"
-            bucket[slot] = bucket.get(slot, 0) + 1
-            changed.add(sender)
+            self.seen[key] = c.minute
+            self.add(c.sender, c.minute, c.subject, 1)
+            changed.add(c.sender)
         self.prune(now)
         return changed
 
+    def add(self, sender: str, minute: int, subject: str, count: int) -> None:
+        """Add ``count`` mails of ``sender`` in ``minute`` with ``subject`` (a hash)."""
+        bucket = self.buckets.setdefault(sender, {})
+        slot = f"{minute}:{subject}"
+        bucket[slot] = bucket.get(slot, 0) + count
+
     def prune(self, now: dt.datetime) -> None:
         """Forget what is older than a day."""
-        oldest = _minute(now) - DAY_MINUTES
+        oldest = oldest_minute(now)
         self.seen = {k: m for k, m in self.seen.items() if m >= oldest}
         for sender in list(self.buckets):
             kept = {s: c for s, c in self.buckets[sender].items() if int(s.split(":")[0]) >= oldest}

@@ -1,12 +1,14 @@
 """Flood watch: new-mail metadata of opted-in mailboxes in, one proactive card per flood out.
 
 The application service between the ``InboxFeed`` port (Graph delta rounds and change
-notifications), the detection rule (``bot.domain.flood``), the registry (state, alerts)
-and the messenger. How it stays correct:
+notifications), the detection rule (``bot.domain.flood``), its state (``FloodState``:
+position, subscription, counts and alerts in their own tables) and the messenger. How it
+stays correct:
 
 - a notification is only a poke: it makes the mailbox's delta round run (debounced,
   one at a time per mailbox), so replayed, duplicated or out-of-order notifications cost
-  at most one extra request and count nothing twice (messages are counted by id);
+  at most one extra request and count nothing twice (messages are counted by id, and the
+  ids counted are kept with the counts, so a round replayed after a restart is harmless);
 - the delta round also runs on a timer, which closes any gap (missed notifications,
   an expired subscription) and is the only source where no public endpoint exists;
 - an alert is recorded before its card is sent (at most one card per flood);
@@ -23,7 +25,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot.background import DRAIN_SECONDS, BackgroundWork
@@ -33,13 +35,13 @@ from bot.domain.flood import (
     FloodThresholds,
     InboxFeed,
     MailboxOutOfScope,
-    MailboxTally,
     SubscriptionGone,
     address_domain,
     due_for_alert,
     floods,
     normalise_address,
 )
+from bot.domain.flood_state import Alert, FloodState, Subscription, WatchState
 from bot.domain.locale import Locale
 from bot.domain.mailbox import MailboxError
 from bot.domain.ports import Clock, DepartmentChannels, Registry
@@ -47,8 +49,6 @@ from cards.flood import flood_alert_card, flood_notice_card
 
 log = logging.getLogger(__name__)
 
-WATCH = "flood-watch"  # key: mailbox -> cursor, tally, subscription, status
-ALERT = "flood-alert"  # key: "<mailbox>|<sender>" -> when announced, figures, silenced, case
 USER = "user"  # the escalation registry's people (conversation references)
 SUBSCRIPTION_LIFETIME = dt.timedelta(days=3)
 RENEW_BEFORE = dt.timedelta(hours=12)
@@ -119,7 +119,8 @@ class FloodWatch:
         self,
         *,
         feed: InboxFeed,
-        registry: Registry,
+        state: FloodState,
+        registry: Registry,  # people's conversation references (USER records)
         sender: CardSender,
         clock: Clock,
         mailboxes: list[WatchedMailbox],
@@ -131,6 +132,7 @@ class FloodWatch:
         debounce: float = 2.0,
     ) -> None:
         self._feed = feed
+        self._state = state
         self._registry = registry
         self._channels = channels
         self._sender = sender
@@ -150,14 +152,6 @@ class FloodWatch:
         self.department_of: Callable[[str], Awaitable[str]] | None = None
         self.on_alert: list[Callable[[WatchedMailbox, FloodFigures], Awaitable[None]]] = []
 
-    # --- state
-
-    async def _state(self, mailbox: str) -> dict[str, Any]:
-        return await self._registry.get(WATCH, mailbox) or {}
-
-    async def _save(self, mailbox: str, state: dict[str, Any]) -> None:
-        await self._registry.put(WATCH, mailbox, state)
-
     # --- delta rounds
 
     async def sync(self, mailbox: str) -> list[FloodFigures]:
@@ -168,11 +162,11 @@ class FloodWatch:
 
     async def _sync_locked(self, mailbox: str) -> list[FloodFigures]:
         watched = self.mailboxes.get(mailbox)
-        state = await self._state(mailbox)
-        if watched is None or state.get("status") == "stopped":
+        state = await self._state.watch_state(mailbox)
+        if watched is None or state.stopped:
             return []
         now = self._clock.now()
-        cursor = state.get("cursor") or None
+        cursor = state.cursor or None
         try:
             try:
                 round_ = await self._feed.new_mail(
@@ -190,37 +184,30 @@ class FloodWatch:
             log.warning("flood watch: delta round failed (%s)", exc.code or type(exc).__name__)
             return []
         self.requests += round_.requests
-        tally = MailboxTally.from_json(state.get("tally"))
-        changed = tally.observe(round_.sightings, now=now, internal=frozenset(self._internal))
-        state.update(
+        counted = await self._state.record_round(
+            mailbox,
             cursor=round_.cursor,
-            tally=tally.to_json(),
-            last_sync=now.isoformat(),
-            status="active",
+            at=now,
+            sightings=round_.sightings,
+            internal=frozenset(self._internal),
         )
-        await self._save(mailbox, state)
         announced = []
-        for figures in floods(tally, changed, now=now, thresholds=self.thresholds):
+        for figures in floods(counted.tally, counted.changed, now=now, thresholds=self.thresholds):
             if await self._announce(watched, figures):
                 announced.append(figures)
         return announced
 
     async def _announce(self, watched: WatchedMailbox, figures: FloodFigures) -> bool:
-        key = f"{watched.address}|{figures.sender}"
-        record = await self._registry.get(ALERT, key) or {}
-        if record.get("silenced"):
+        record = await self._state.alert(watched.address, figures.sender)
+        if record is not None and record.silenced:
             return False
-        last = dt.datetime.fromisoformat(record["at"]) if record.get("at") else None
         now = self._clock.now()
+        last = record.at if record is not None else None
         if not due_for_alert(last, now=now, thresholds=self.thresholds):
             return False
         alert_id = secrets.token_hex(8)
         # Recorded before the card goes out: a crash in between loses a card, never doubles it.
-        await self._registry.put(
-            ALERT,
-            key,
-            {**record, "at": now.isoformat(), "id": alert_id, "figures": figures.to_json()},
-        )
+        await self._state.announce(watched.address, Alert(alert_id, now, figures))
         log.info("flood watch: a sender crossed %s", ",".join(figures.rules))
         await self._deliver(
             watched,
@@ -267,22 +254,14 @@ class FloodWatch:
 
     async def stop(self, mailbox: str, *, reason: str) -> None:
         """Stop watching ``mailbox`` (out of scope, or unconfigured) and say so, once."""
-        state = await self._state(mailbox)
-        if state.get("status") == "stopped":
+        state = await self._state.watch_state(mailbox)
+        if state.stopped:
             return
-        subscription = state.get("subscription") or {}
-        if subscription.get("id"):
+        if state.subscription is not None:
             # If this fails it expires on its own within days; nothing reads it any more.
             with contextlib.suppress(MailboxError):
-                await self._feed.unsubscribe(subscription["id"])
-        await self._save(
-            mailbox,
-            {
-                "status": "stopped",
-                "reason": reason,
-                "stopped_at": self._clock.now().isoformat(),
-            },
-        )
+                await self._feed.unsubscribe(state.subscription.id)
+        await self._state.stop(mailbox, reason=reason, at=self._clock.now())
         log.warning("flood watch stopped for a mailbox (%s)", reason)
         watched = self.mailboxes.get(mailbox) or WatchedMailbox(mailbox, department="")
         await self._deliver(
@@ -295,20 +274,20 @@ class FloodWatch:
         """Subscribe, or renew before expiry; a lost subscription is replaced and its gap read."""
         if self._endpoints is None:
             return
-        state = await self._state(mailbox)
-        if state.get("status") == "stopped":
+        state = await self._state.watch_state(mailbox)
+        if state.stopped:
             return
         now = self._clock.now()
-        sub = state.get("subscription") or {}
-        expires = dt.datetime.fromisoformat(sub["expires"]) if sub.get("expires") else None
+        sub = state.subscription
         try:
-            if sub.get("id") and expires and expires - now > RENEW_BEFORE:
+            if sub is not None and sub.expires_at - now > RENEW_BEFORE:
                 return
-            if sub.get("id") and expires and expires > now:
+            if sub is not None and sub.expires_at > now:
                 try:
-                    renewed = await self._feed.renew(sub["id"], now + SUBSCRIPTION_LIFETIME)
-                    sub = {**sub, "expires": renewed.expires_at.isoformat()}
-                    await self._save(mailbox, {**state, "subscription": sub})
+                    renewed = await self._feed.renew(sub.id, now + SUBSCRIPTION_LIFETIME)
+                    await self._state.set_subscription(
+                        mailbox, replace(sub, expires_at=renewed.expires_at)
+                    )
                     return
                 except SubscriptionGone:
                     pass
@@ -326,14 +305,10 @@ class FloodWatch:
         except MailboxError as exc:
             log.warning("flood watch: subscription failed (%s)", exc.code or type(exc).__name__)
             return
-        state = await self._state(mailbox)
-        state["subscription"] = {
-            "id": created.id,
-            "expires": created.expires_at.isoformat(),
-            "client_state": client_state,
-        }
-        await self._save(mailbox, state)
-        if sub.get("id"):
+        await self._state.set_subscription(
+            mailbox, Subscription(created.id, created.expires_at, client_state)
+        )
+        if sub is not None:
             await self.sync(mailbox)  # what arrived while no subscription existed
 
     # --- notifications (the web endpoint hands them over)
@@ -351,14 +326,13 @@ class FloodWatch:
             accepted.add(mailbox)
             event = item.get("lifecycleEvent")
             if event in {"reauthorizationRequired", "subscriptionRemoved"}:
-                state = await self._state(mailbox)
-                if event == "subscriptionRemoved":
-                    state.pop("subscription", None)
+                sub = (await self._state.watch_state(mailbox)).subscription
+                if event == "subscriptionRemoved" or sub is None:
+                    await self._state.set_subscription(mailbox, None)
                 else:  # renew now: move the expiry inside the renewal margin
-                    sub = state.get("subscription") or {}
-                    sub["expires"] = self._clock.now().isoformat()
-                    state["subscription"] = sub
-                await self._save(mailbox, state)
+                    await self._state.set_subscription(
+                        mailbox, replace(sub, expires_at=self._clock.now())
+                    )
                 self._background.spawn(
                     self.ensure_subscription(mailbox), name="subscription renewal"
                 )
@@ -374,16 +348,13 @@ class FloodWatch:
         sub_id, given = item.get("subscriptionId"), item.get("clientState")
         if not isinstance(sub_id, str) or not isinstance(given, str):
             return None
-        for mailbox in self.mailboxes:
-            sub = (await self._state(mailbox)).get("subscription") or {}
-            expected = sub.get("client_state", "")
-            # Constant time: the clientState is the notification's only proof of origin.
-            if (
-                sub.get("id") == sub_id
-                and expected
-                and hmac.compare_digest(expected.encode(), given.encode())
-            ):
-                return mailbox
+        found = await self._state.mailbox_of_subscription(sub_id)
+        if found is None or found[0] not in self.mailboxes:
+            return None
+        mailbox, expected = found
+        # Constant time: the clientState is the notification's only proof of origin.
+        if expected and hmac.compare_digest(expected.encode(), given.encode()):
+            return mailbox
         return None
 
     def request_sync(self, mailbox: str) -> None:
@@ -408,20 +379,21 @@ class FloodWatch:
     async def tick(self) -> None:
         """Subscriptions kept alive; a delta round where none ran for the poll interval."""
         now = self._clock.now()
-        for mailbox, state in (await self._registry.all(WATCH)).items():
-            if mailbox not in self.mailboxes and state.get("status") != "stopped":
+        known = await self._state.watched()
+        for mailbox, state in known.items():
+            if mailbox not in self.mailboxes and not state.stopped:
                 await self.stop(mailbox, reason="removed")
         for mailbox in self.mailboxes:
-            state = await self._state(mailbox)
-            if state.get("status") == "stopped":
-                stopped = dt.datetime.fromisoformat(state["stopped_at"])
-                if state.get("reason") != "scope" or now - stopped < RETRY_STOPPED_AFTER:
+            state = known.get(mailbox, WatchState())
+            if state.stopped:
+                stopped = state.stopped_at or now
+                if state.reason != "scope" or now - stopped < RETRY_STOPPED_AFTER:
                     continue
-                await self._save(mailbox, {"status": "active"})  # back in scope? try again
-                state = {}
+                await self._state.restart(mailbox)  # back in scope? try again
+                state = WatchState()
             await self.ensure_subscription(mailbox)
-            last = state.get("last_sync")
-            if last is None or now - dt.datetime.fromisoformat(last) >= self._poll:
+            last = state.last_sync
+            if last is None or now - last >= self._poll:
                 await self.sync(mailbox)
 
     async def run_forever(self, interval: dt.timedelta) -> None:
@@ -435,14 +407,14 @@ class FloodWatch:
 
     # --- decisions from the card
 
-    async def alert(self, mailbox: str, sender: str) -> dict[str, Any] | None:
+    async def alert(self, mailbox: str, sender: str) -> Alert | None:
         """The recorded alert of ``sender`` in ``mailbox``, if any."""
-        return await self._registry.get(
-            ALERT, f"{normalise_address(mailbox)}|{normalise_address(sender)}"
-        )
+        return await self._state.alert(normalise_address(mailbox), normalise_address(sender))
 
-    async def record_decision(self, mailbox: str, sender: str, **values: Any) -> None:
-        """Remember what was decided about an alert (silenced, case started)."""
-        key = f"{normalise_address(mailbox)}|{normalise_address(sender)}"
-        record = await self._registry.get(ALERT, key) or {}
-        await self._registry.put(ALERT, key, {**record, **values})
+    async def silence(self, mailbox: str, sender: str, *, by: str) -> None:
+        """「問題ない」: no more cards about ``sender`` in ``mailbox``."""
+        await self._state.silence(normalise_address(mailbox), normalise_address(sender), by=by)
+
+    async def link_case(self, mailbox: str, sender: str, case_id: str) -> None:
+        """Remember the case started from the alert."""
+        await self._state.link_case(normalise_address(mailbox), normalise_address(sender), case_id)

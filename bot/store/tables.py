@@ -268,3 +268,56 @@ org_case_members = Table(
     Index("ix_org_case_members_incident_id", "incident_id"),
     Index("ix_org_case_members_org_id", "org_id"),
 )
+
+# --- Flood watch state (issue 15; migration 0010) ------------------------------------------
+# Was one registry record per mailbox rewritten whole each round; now a round writes what
+# it brought (bot/store/flood.py): new message keys, per-minute increments, the position.
+flood_mailboxes = Table(
+    "flood_mailboxes",
+    metadata,
+    Column("mailbox", String(320), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("stopped_at", DateTime(timezone=True), nullable=True),
+    Column("cursor", Text, nullable=False),  # the delta link ("" = a new round)
+    Column("last_sync", DateTime(timezone=True), nullable=True),
+    Column("subscription_id", String(200), nullable=True, unique=True),
+    Column("subscription_expires", DateTime(timezone=True), nullable=True),
+    Column("client_state", String(200), nullable=False),
+)
+
+# Messages already counted (a 64-bit hash of the id) with their minute: replayed or
+# overlapping rounds count nothing twice, across restarts and instances.
+flood_seen = Table(
+    "flood_seen",
+    metadata,
+    Column("mailbox", String(320), primary_key=True),
+    Column("message_key", String(16), primary_key=True),
+    Column("minute", Integer, nullable=False),
+    Index("ix_flood_seen_mailbox_minute", "mailbox", "minute"),
+)
+
+# Mails per (mailbox, sender, minute, subject hash) over the last day.
+flood_counts = Table(
+    "flood_counts",
+    metadata,
+    Column("mailbox", String(320), primary_key=True),
+    Column("sender", String(320), primary_key=True),
+    Column("minute", Integer, primary_key=True, autoincrement=False),
+    Column("subject", String(16), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Index("ix_flood_counts_mailbox_minute", "mailbox", "minute"),
+)
+
+# One alert per (mailbox, sender): when announced, its figures, silenced, the case started.
+flood_alerts = Table(
+    "flood_alerts",
+    metadata,
+    Column("mailbox", String(320), primary_key=True),
+    Column("sender", String(320), primary_key=True),
+    Column("alert_id", String(32), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("figures", Text, nullable=False),  # FloodFigures.to_json()
+    Column("silenced_by", String(200), nullable=False),
+    Column("case_id", String(20), nullable=False),
+)

@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 
 from microsoft_agents.hosting.core import TurnContext
 
-from bot.domain.flood import FloodFigures, normalise_address
+from bot.domain.flood import normalise_address
+from bot.domain.flood_state import Alert
 from bot.domain.incidents import Counterparts, IncidentDraft, IncidentType
 from bot.domain.locale import Locale
 from bot.domain.playbooks import PlaybookLibrary
@@ -41,14 +42,14 @@ def register(
 ) -> None:
     """Add the flood alert verbs."""
 
-    async def allowed(request: ActionRequest) -> tuple[WatchedMailbox, dict[str, object]] | None:
+    async def allowed(request: ActionRequest) -> tuple[WatchedMailbox, Alert] | None:
         mailbox = normalise_address(str(request.data.get("mailbox") or ""))
         sender = normalise_address(str(request.data.get("sender") or ""))
         if not mailbox or not sender:
             raise InvalidAction("This card does not name a mailbox and a sender.")
         watched = watch.mailboxes.get(mailbox)
         record = await watch.alert(mailbox, sender)
-        if watched is None or record is None or record.get("id") != request.data.get("alert"):
+        if watched is None or record is None or record.id != request.data.get("alert"):
             return None
         clicker = person_of(request.sender).object_id
         if watched.owner_id:
@@ -63,7 +64,7 @@ def register(
         if found is None:
             return ActionResult(replace=flood_notice_card("flood.not_yours", request.locale))
         watched, record = found
-        figures = FloodFigures.from_json(record["figures"])  # type: ignore[arg-type]
+        figures = record.figures
         sender = figures.sender
         draft = IncidentDraft(
             type=IncidentType.MASS_EMAIL,
@@ -76,10 +77,10 @@ def register(
             counterparts=Counterparts(emails=(sender,), domains=(sender.rpartition("@")[2],)),
             started_on=figures.first_at.date(),
         )
-        incident = await store.create_incident(draft, idempotency_key=f"flood-{record['id']}")
+        incident = await store.create_incident(draft, idempotency_key=f"flood-{record.id}")
         # Opened from a mail-flood alert, not from a staff message: nothing was triaged.
         await registry.put(TRIAGE_RECORD, incident.id, NONE.stored(clock.now()))
-        await watch.record_decision(watched.address, sender, case=incident.id)
+        await watch.link_case(watched.address, sender, incident.id)
         await on_reported(incident.id, request.locale)
         log.info("incident %s opened from a flood alert", incident.id)
         return ActionResult(replace=incident_summary_card(incident, library, request.locale))
@@ -90,10 +91,8 @@ def register(
         if found is None:
             return ActionResult(replace=flood_notice_card("flood.not_yours", request.locale))
         watched, record = found
-        sender = str(record["figures"]["sender"])  # type: ignore[index]
-        await watch.record_decision(
-            watched.address, sender, silenced=True, by=person_of(request.sender).object_id
-        )
+        sender = record.figures.sender
+        await watch.silence(watched.address, sender, by=person_of(request.sender).object_id)
         return ActionResult(
             replace=flood_notice_card("flood.dismissed", request.locale, sender=sender)
         )

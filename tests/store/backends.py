@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.evidence.blobs import LocalBlobStore
+from bot.store.engine import Engines, create_engines
 from bot.store.memory import MemoryStore
 from bot.store.migrate import upgrade
 from bot.store.sql import SqlStore
@@ -32,6 +33,10 @@ TABLES = (
     "org_case_members",
     "org_cases",
     "case_counterparts",
+    "flood_alerts",
+    "flood_counts",
+    "flood_seen",
+    "flood_mailboxes",
     "decisions",
     "jobs",
     "job_once_keys",
@@ -119,6 +124,25 @@ def postgres_url() -> Iterator[str]:
         yield url
     finally:
         run_in_thread(_drop_database(name))
+
+
+async def fresh_engines(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Engines]:
+    """Engines on an empty, unmigrated database: a SQLite file or a PostgreSQL database."""
+    name = ""
+    if kind == "postgres":
+        request.getfixturevalue("postgres_url")  # skips (or fails in CI) without a server
+        url, name = run_in_thread(_create_database())
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'mamoru.db'}"
+    made = create_engines(url)
+    try:
+        yield made
+    finally:
+        await made.dispose()
+        if name:
+            run_in_thread(_drop_database(name))
 
 
 @dataclass

@@ -17,10 +17,10 @@ from sqlalchemy import text
 
 from bot.domain.departments import ManagersChannel
 from bot.store.departments import SqlDepartmentChannels
-from bot.store.engine import Engines, create_engines
+from bot.store.engine import Engines
 from bot.store.migrate import _config
 from bot.store.registry import SqlRegistry
-from tests.store.backends import _create_database, _drop_database, postgres_url, run_in_thread
+from tests.store.backends import fresh_engines, postgres_url
 
 __all__ = ["postgres_url"]
 
@@ -30,19 +30,8 @@ AT = dt.datetime(2026, 12, 2, 1, 0, tzinfo=dt.UTC)
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def engines(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engines]:
     """Engines on an empty database (not migrated)."""
-    name = ""
-    if request.param == "postgres":
-        request.getfixturevalue("postgres_url")  # skips (or fails in CI) without a server
-        url, name = run_in_thread(_create_database())
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'mamoru.db'}"
-    made = create_engines(url)
-    try:
+    async for made in fresh_engines(request.param, tmp_path, request):
         yield made
-    finally:
-        await made.dispose()
-        if name:
-            run_in_thread(_drop_database(name))
 
 
 async def migrate_to(engines: Engines, revision: str) -> None:
