@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from bot.app import Persistence, build_persistence
 from bot.cases.figures import OrgFiguresService
@@ -50,6 +50,7 @@ from bot.domain.jobs import JobSpec
 from bot.domain.ports import EmailEvidence
 from bot.domain.tasks import CaseTask, TaskKind
 from bot.store import migrate
+from tests.support.dbcount import Counter, counting
 
 START = dt.datetime(2026, 4, 1, 9, 0, tzinfo=JST).astimezone(dt.UTC)
 DEPARTMENTS = [f"dept{n}" for n in range(8)]
@@ -65,19 +66,6 @@ class Clock:
 
     def now(self) -> dt.datetime:
         return self.at
-
-
-class Statements:
-    """Counts the SQL statements sent on the store's engines."""
-
-    def __init__(self, persistence: Persistence) -> None:
-        self.count = 0
-        engines = {persistence.engines.write, persistence.engines.read}
-        for engine in engines:
-            event.listen(engine.sync_engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, *_args: Any) -> None:
-        self.count += 1
 
 
 def counterparts_of(i: int, n: int) -> Counterparts:
@@ -176,31 +164,31 @@ async def measure(n: int, url: str | None) -> dict[str, Any]:
         clock.at = START + dt.timedelta(days=370)
         linked, figures = services(persistence, clock)
         manager = Viewer("aad-boss", frozenset({Role.MANAGER}), frozenset(DEPARTMENTS[:2]))
-        statements = Statements(persistence)
+        engines = {persistence.engines.write, persistence.engines.read}
         sample = ids[:: max(n // 20, 1)][:20]
         await linked.summary(await persistence.store.load_incident(sample[0]), manager)  # warm
-        statements.count = 0
-        began = time.perf_counter()
+        card = Counter(background=set())
         totals = []
-        for case_id in sample:
-            incident = await persistence.store.load_incident(case_id)
-            totals.append((await linked.summary(incident, manager)).total)
-        link_s = (time.perf_counter() - began) / len(sample)
-        link_statements = statements.count / len(sample)
-        statements.count = 0
-        began = time.perf_counter()
-        year = await figures.figures(dt.date(2026, 4, 1), dt.date(2027, 3, 31))
-        report_s = time.perf_counter() - began
-        report_statements = statements.count
+        with counting(engines, card):
+            began = time.perf_counter()
+            for case_id in sample:
+                incident = await persistence.store.load_incident(case_id)
+                totals.append((await linked.summary(incident, manager)).total)
+            link_s = (time.perf_counter() - began) / len(sample)
+        report = Counter(background=set())
+        with counting(engines, report):
+            began = time.perf_counter()
+            year = await figures.figures(dt.date(2026, 4, 1), dt.date(2027, 3, 31))
+            report_s = time.perf_counter() - began
         await persistence.store.close()
     return {
         "cases": n,
         "seeded_s": seeded,
         "links": sum(totals) / len(totals),
         "link_ms": link_s * 1000,
-        "link_statements": link_statements,
+        "link_statements": card.statements / len(sample),
         "report_ms": report_s * 1000,
-        "report_statements": report_statements,
+        "report_statements": report.statements,
         "report_cases": year.cases,
         "repeat": year.repeat_counterparts,
         "mails": year.mails_preserved,

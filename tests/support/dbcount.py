@@ -1,7 +1,7 @@
 """Counting what the bot asks of its database, with SQLAlchemy's engine events.
 
-Shared by tests/teams/test_approval_cost.py and bench/approval.py: statements
-(``BEGIN`` counted as one) and transactions, split into the invoke's own task and the
+Shared by tests/teams/test_approval_cost.py, bench/approval.py and bench/cases_at_scale.py:
+statements (``BEGIN`` counted as one) and transactions, split into the invoke's own task and the
 work that runs in the background (the thread's card update, the job runner).
 """
 
