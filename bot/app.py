@@ -28,10 +28,14 @@ from bot.cases.org_cases import OrgCasesService
 from bot.cases.tasks import CARE_EVENT_JOB, Calendar, CaseTasks
 from bot.cases.viewers import Viewers
 from bot.config import BotAuthType, GraphMode, Settings
+from bot.delivery.bundles import CASE_BUNDLE, Bundles
+from bot.delivery.file_consent import FileConsent
+from bot.delivery.upload_session import UploadHosts
 from bot.departments import DepartmentsError, load_organisation
 from bot.directory import OrganisationDirectory
-from bot.domain.access import Viewer
+from bot.domain.access import CaseAction, Viewer
 from bot.domain.flood import FloodThresholds
+from bot.domain.incidents import Person
 from bot.domain.linking import FREE_MAIL_DOMAINS
 from bot.domain.mailbox import MailboxError
 from bot.domain.matcher import Matcher
@@ -185,6 +189,7 @@ class Services:
     escalations: Escalations
     runner: JobRunner
     reminders: Reminders
+    exports: Exports | None = None
 
 
 SERVICES = web.AppKey("mamoru_services", Services)
@@ -282,15 +287,35 @@ def build_app(
         settings, persistence, clock, Messenger(adapter, settings.client_id), escalations
     )
     escalations.sns_spread = sns.capture.spread
+    case_access = CaseAccess(persistence.store, directory)
+
+    async def may_receive_case_bundle(case_id: str, person: Person) -> bool:
+        # The export rule, asked again whenever a case's bundle is handed out.
+        return await case_access.may(case_id, person, CaseAction.EXPORT)
+
+    bundles = Bundles(persistence.registry, clock, {CASE_BUNDLE: may_receive_case_bundle})
+    file_consent = (
+        FileConsent(
+            bundles=bundles,
+            registry=persistence.registry,
+            once=persistence.jobs.mark_once,
+            clock=clock,
+            hosts=UploadHosts(settings.upload_origin_set),
+        )
+        if settings.delivers_by_file_consent
+        else None
+    )
     exports = Exports(
         store=persistence.store,
         blobs=persistence.blobs,
         registry=persistence.registry,
         jobs=persistence.jobs,
         escalations=escalations,
+        bundles=bundles,
         clock=clock,
         folder=settings.data_dir / "exports",
         base_url=settings.public_base_url,
+        file_consent=file_consent,
         legal_clock=sns.legal_clock,
         archive=lambda case_id, path: archive_export(case_id, path),
         org_cases=persistence.org_cases,
@@ -324,7 +349,7 @@ def build_app(
     )
 
     # Every card verb naming a case opens it here first (docs/security.md).
-    actions = ActionDispatcher(CaseAccess(persistence.store, directory))
+    actions = ActionDispatcher(case_access)
     agent.add_route(actions.selects, actions.handle, is_invoke=True)
     commands = incident_routes.register(
         agent,
@@ -363,6 +388,10 @@ def build_app(
     figures = OrgFiguresService(queries=persistence.figures, clock=clock)
     commands |= figures_routes.register(figures, escalations, departments=department_names)
     export_routes.register(actions, exports, escalations)
+    if file_consent is not None:
+        export_routes.register_file_consent(
+            agent, file_consent, Messenger(adapter, settings.client_id)
+        )
     mail_routes.register(actions, escalations, mails)
     guidance_routes.register(agent, actions, guide, commands)
     urgent_routes.register(
@@ -423,8 +452,9 @@ def build_app(
         if anchoring is not None:
             await anchoring.anchor_case(case_id)
 
-    web_app.router.add_get("/exports/{link}", exports.page)
-    web_app.router.add_post("/exports/{link}", exports.download)
+    if file_consent is None:  # no link route at all where bundles go out as Teams files
+        web_app.router.add_get("/exports/{link}", exports.page)
+        web_app.router.add_post("/exports/{link}", exports.download)
     messenger = Messenger(adapter, settings.client_id)
     flood = build_flood(settings, persistence, mailbox, clock, messenger)
     flood_routes.register(
@@ -453,7 +483,7 @@ def build_app(
     escalations.link_source = org_cases.summary
     org_case_routes.register(actions, org_cases, escalations, exports)
     web_app[FLOOD] = flood
-    web_app[SERVICES] = Services(guide, persistence, escalations, runner, reminders)
+    web_app[SERVICES] = Services(guide, persistence, escalations, runner, reminders, exports)
     web_app[SNS] = sns
     background: list[asyncio.Task[None]] = []
     leases = SqlLeases(persistence.engines, clock=clock, write_lock=persistence.write_lock)
@@ -526,6 +556,12 @@ def build_app(
                 await service.drain(SHUTDOWN_DRAIN_SECONDS)
             except PendingWork as stuck:
                 log.warning("stopping with background work unfinished: %s", stuck)
+        if file_consent is not None:
+            try:
+                await file_consent.drain(SHUTDOWN_DRAIN_SECONDS)
+            except PendingWork as stuck:
+                log.warning("stopping with an upload unfinished: %s", stuck)
+            await file_consent.aclose()
         await sns.fetcher.aclose()
         for task in background:
             await stop_reminders(task)

@@ -64,3 +64,11 @@ class CaseAccess:
         if answer is not Access.ALLOWED:
             raise CaseRefused(incident_id, answer)
         return OpenCase(incident, viewer)
+
+    async def may(self, incident_id: str, person: Person, action: CaseAction) -> bool:
+        """Whether ``person`` may do ``action`` with the case now (an unknown case: no)."""
+        try:
+            await self.open(incident_id, person, action)
+        except (IncidentNotFound, CaseRefused):
+            return False
+        return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +52,14 @@ class Settings(BaseSettings):
     # own hosts (comma-separated, e.g. a local stand-in connector in tests). Leave empty in
     # Azure: the bot sends its token only to the host the incoming token named.
     connector_origins: str = ""
+    # How an evidence bundle reaches its requester (docs/security.md, "Evidence bundles:
+    # delivery"). "auto": with a bot identity, Teams' file consent card into the
+    # requester's own OneDrive; without one (local runs, Agents Playground), a single-use
+    # link. "link" with a bot identity is refused at start.
+    export_delivery: Literal["auto", "teams-file", "link"] = "auto"
+    # Extra origins a file consent upload may go to besides https://*.sharepoint.com
+    # (comma-separated; a local stand-in in tests). Leave empty in Azure.
+    upload_origins: str = ""
 
     # --- Storage
     data_dir: Path = Path(".mamoru")
@@ -195,6 +204,13 @@ class Settings(BaseSettings):
                 "MAMORU_CLIENT_SECRET for Azure, or MAMORU_ALLOW_ANONYMOUS=true for a local "
                 "run with the Agents Playground"
             )
+        if self.client_id and self.export_delivery == "link":
+            # A link is a bearer secret: whoever holds it downloads. In Teams the bundle
+            # goes to the requester's own OneDrive, which only they can open.
+            return (
+                "MAMORU_EXPORT_DELIVERY=link is only for local runs without a bot identity: "
+                "with MAMORU_CLIENT_ID set, use auto (Teams file consent)"
+            )
         if self.client_id and not self.tenant_id:
             # Without a tenant the SDK would treat the bot as multi-tenant and accept
             # tokens issued by any Entra tenant.
@@ -241,9 +257,19 @@ class Settings(BaseSettings):
     @property
     def connector_origin_set(self) -> frozenset[str]:
         """The extra connector origins (``scheme://host[:port]``), lower-case."""
-        return frozenset(
-            o.strip().rstrip("/").lower() for o in self.connector_origins.split(",") if o.strip()
-        )
+        return _origin_set(self.connector_origins)
+
+    @property
+    def upload_origin_set(self) -> frozenset[str]:
+        """The extra file-upload origins (``scheme://host[:port]``), lower-case."""
+        return _origin_set(self.upload_origins)
+
+    @property
+    def delivers_by_file_consent(self) -> bool:
+        """Whether bundles go through Teams' file consent card (else a single-use link)."""
+        if self.export_delivery == "auto":
+            return self.has_bot_identity
+        return self.export_delivery == "teams-file"
 
     @property
     def has_bot_identity(self) -> bool:
@@ -253,3 +279,7 @@ class Settings(BaseSettings):
 
 def _id_set(ids: str) -> frozenset[str]:
     return frozenset(i.strip() for i in ids.split(",") if i.strip())
+
+
+def _origin_set(origins: str) -> frozenset[str]:
+    return frozenset(o.strip().rstrip("/").lower() for o in origins.split(",") if o.strip())

@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from microsoft_agents.activity import Activity
+
 from bot.background import DRAIN_SECONDS, BackgroundWork, Foreground
 from bot.cases.drafts import MAIL_KINDS, Draft, OrgMails
 from bot.cases.facts import MailFacts
@@ -56,6 +58,7 @@ from bot.domain.ports import (
 )
 from bot.domain.tasks import CaseTask
 from bot.teams.messenger import Messenger, Posted
+from bot.teams.replies import card_activity
 from cards.escalation import CaseView, Decided, JobLine, ViewMode, escalation_card
 from cards.i18n import t
 from cards.notices import case_notice_card, notice_element, rejection_notice_card, text_card
@@ -689,11 +692,21 @@ class Escalations:
 
     async def send_to(self, object_id: str, build: Callable[[Locale], dict[str, Any]]) -> bool:
         """A card in someone's personal chat, in their language; False if not reachable."""
+        return await self.send_message_to(object_id, lambda locale: card_activity(build(locale)))
+
+    async def send_message_to(
+        self, object_id: str, build: Callable[[Locale], Awaitable[Activity] | Activity]
+    ) -> bool:
+        """Any message (e.g. a file consent card) in someone's personal chat; False if not
+        reachable."""
         record = await self._registry.get(USER, object_id)
         if not record or not record.get("reference"):
             return False
         locale = Locale.from_tag(record["reference"].get("locale"))
-        await self._messenger.send(record["reference"], build(locale))
+        activity = build(locale)
+        if not isinstance(activity, Activity):
+            activity = await activity
+        await self._messenger.send_activity(record["reference"], activity)
         return True
 
     async def notify_staff(self, incident_id: str) -> None:

@@ -1,13 +1,20 @@
-"""Evidence bundles requested from a manager's card: made by a job, fetched by a private link.
+"""Evidence bundles requested from a manager's card: made by a job, handed to the requester.
 
 The bundle is written under ``<data_dir>/exports`` by the same code as
-``mamoru evidence export``. Delivery goes to the person who asked: a card with a
-download button in their personal chat, and a notice in the case's thread with a
-button that gives them a fresh link (and says how to fix it when Mamoru cannot write
-to them). A link is minted only for the requester's Teams identity, works once and
-for ``LINK_LIFETIME``; its secret travels in the URL fragment (never sent to a
-server, so never in an access log, proxy log or Referer) and reaches Mamoru in the
-body of a POST from a small download page. See docs/evidence.md, "Exports".
+``mamoru evidence export`` and recorded as a ``bot.delivery.bundles.Bundle``. Delivery
+goes to the person who asked, in their personal chat, and a notice goes to the case's
+thread with a button that offers it to them again (and says how to fix it when Mamoru
+cannot write to them). Two ways, chosen by ``Settings.delivers_by_file_consent``:
+
+- **Teams file consent** (any run with a bot identity): a file consent card; once the
+  requester accepts, the bundle goes into their own OneDrive (``bot.delivery``). Only the
+  requester's Teams identity can accept it, once, within ``OFFER_LIFETIME``.
+- **Single-use link** (local runs without an identity: Agents Playground, which has no
+  file consent): minted only for the requester, works once and for ``LINK_LIFETIME``;
+  its secret travels in the URL fragment (never sent to a server, so never in an access
+  log, proxy log or Referer) and reaches Mamoru in the body of a POST from a small page.
+
+See docs/security.md, "Evidence bundles: delivery".
 """
 
 from __future__ import annotations
@@ -23,9 +30,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aiohttp import web
+from microsoft_agents.activity import Activity, ActivityTypes, Attachment
 
+from bot.delivery.bundles import Bundle, Bundles, DeliveryRefused
+from bot.delivery.file_consent import OFFER_LIFETIME, FileConsent
 from bot.domain.incidents import Person
 from bot.domain.jobs import Job, JobSpec
+from bot.domain.locale import Locale
 from bot.domain.org_cases import OrgCaseNotFound
 from bot.domain.ports import BlobStore, Clock, JobQueue, OrgCaseRepository, Registry, Store
 from bot.domain.sns import LegalClock
@@ -33,22 +44,13 @@ from bot.escalation import Escalations
 from bot.evidence.export import export_bundle
 from bot.evidence.org_bundle import export_org_bundle
 from cards.exports import export_ready_card, export_thread_card
+from cards.i18n import t
 
 log = logging.getLogger(__name__)
 EXPORT_JOB = "export"
 ORG_EXPORT_JOB = "org-export"  # the combined bundle of an organisational case
-BUNDLE = "export-bundle"  # registry kind: export job id -> {path, incident, by, by_name, at}
 LINK = "export-link"  # registry kind: link id -> {bundle, by, expires, secret_sha256}
 LINK_LIFETIME = dt.timedelta(minutes=10)
-BUNDLE_LIFETIME = dt.timedelta(hours=24)  # new links for a finished bundle, this long
-
-
-class LinkRefused(Exception):
-    """No link for this person: ``reason`` is ``not-found``, ``not-yours`` or ``expired``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +65,7 @@ class Link:
 
 
 class Exports:
-    """Queues bundle exports, writes them, mints links and serves them once."""
+    """Queues bundle exports, writes them and offers them to their requester."""
 
     def __init__(
         self,
@@ -73,9 +75,11 @@ class Exports:
         registry: Registry,
         jobs: JobQueue,
         escalations: Escalations,
+        bundles: Bundles,
         clock: Clock,
         folder: Path,
         base_url: str,
+        file_consent: FileConsent | None = None,
         legal_clock: LegalClock | None = None,
         archive: Callable[[str, Path], Awaitable[object]] | None = None,
         org_cases: OrgCaseRepository | None = None,
@@ -85,12 +89,19 @@ class Exports:
         self._registry = registry
         self._jobs = jobs
         self._escalations = escalations
+        self.bundles = bundles
         self._clock = clock
         self._folder = folder
         self._base_url = base_url.rstrip("/")
+        self.file_consent = file_consent  # set: Teams file consent; None: single-use links
         self._legal_clock = legal_clock  # the SNS legal packet's thresholds, as configured
         self._archive = archive  # keeps a copy outside the web app's disk and anchors the case
         self._org_cases = org_cases
+
+    @property
+    def by_file(self) -> bool:
+        """Whether bundles go out as Teams files (else as single-use links)."""
+        return self.file_consent is not None
 
     async def request(self, incident_id: str, by: Person) -> None:
         """Queue an export for ``by`` (clicks within the same minute make one)."""
@@ -121,7 +132,7 @@ class Exports:
             )
         if self._archive is not None:
             await self._archive(job.incident_id, path)
-        await self.deliver(job.id, path, by, incident_id=job.incident_id)
+        await self.hand_over(job.id, path, by, incident_id=job.incident_id)
 
     async def request_org(self, org_id: str, members: Sequence[str], by: Person) -> None:
         """Queue the combined bundle of ``members`` (the ones the requester saw) of ``org_id``."""
@@ -168,11 +179,11 @@ class Exports:
                 legal_clock=self._legal_clock,
                 on_member=self._archive,
             )
-        await self.deliver(
+        await self.hand_over(
             job.id, path, by, incident_id=job.incident_id, title=org_id, threads=members
         )
 
-    async def deliver(
+    async def hand_over(
         self,
         export_id: str,
         path: Path,
@@ -182,33 +193,24 @@ class Exports:
         title: str = "",
         threads: Sequence[str] = (),
     ) -> None:
-        """Hand a finished bundle to its requester, and tell the cases' threads.
+        """Record a finished bundle, deliver it to its requester, and tell the cases' threads.
 
-        ``incident_id``: the case the bundle's link belongs to (its access rule gates new
-        links); ``title``: what the bundle is called ("" for the case id); ``threads``:
-        the cases whose threads hear of it (default: ``incident_id``'s).
+        ``incident_id``: the case whose access rule gates every hand-out; ``title``: what the
+        bundle is called ("" for the case id); ``threads``: the cases whose threads hear of
+        it (default: ``incident_id``'s).
         """
         name = title or incident_id
-        await self._registry.put(
-            BUNDLE,
-            export_id,
-            {
-                "path": str(path),
-                "incident": incident_id,
-                "name": name,
-                "by": by.object_id,
-                "by_name": by.display_name,
-                "at": self._clock.now().isoformat(),
-            },
+        bundle = Bundle(
+            id=export_id,
+            path=path,
+            filename=f"{name}-evidence.zip",
+            subject=incident_id,
+            by=by,
+            at=self._clock.now(),
+            title=name,
         )
-        link = await self.mint(export_id, by)
-        minutes = int(LINK_LIFETIME.total_seconds() // 60)
-        reached = await self._escalations.send_to(
-            by.object_id,
-            lambda locale: export_ready_card(
-                link.incident_id, export_id, by.display_name, link.url, minutes, locale, title=name
-            ),
-        )
+        await self.bundles.add(bundle)
+        reached = await self.deliver(bundle)
         for thread in threads or (incident_id,):
             await self._escalations.post_card_to_thread(
                 thread,
@@ -219,19 +221,49 @@ class Exports:
                     reachable=reached,
                     locale=locale,
                     title=name,
+                    by_file=self.by_file,
                 ),
             )
         log.info("bundle %s ready (requester reached: %s)", export_id, reached)
 
+    async def deliver(self, bundle: Bundle) -> bool:
+        """Offer ``bundle`` in its requester's personal chat; False if Mamoru cannot reach
+        them. Works for any recorded bundle (``Bundles``), not only a case's export."""
+        consent = self.file_consent
+        if consent is None:
+            link = await self.mint(bundle.id, bundle.by)
+            minutes = int(LINK_LIFETIME.total_seconds() // 60)
+            return await self._escalations.send_to(
+                bundle.by.object_id,
+                lambda locale: export_ready_card(
+                    link.incident_id,
+                    bundle.id,
+                    bundle.by.display_name,
+                    link.url,
+                    minutes,
+                    locale,
+                    title=bundle.title,
+                ),
+            )
+
+        async def consent_card(locale: Locale) -> Activity:
+            minutes = int(OFFER_LIFETIME.total_seconds() // 60)
+            description = t("export.file.description", locale, id=bundle.title, minutes=minutes)
+            attachment = await consent.offer(bundle, description)
+            return Activity(
+                type=ActivityTypes.message,
+                text=t("export.file.offer", locale, id=bundle.title, minutes=minutes),
+                attachments=[Attachment.model_validate(attachment)],
+            )
+
+        return await self._escalations.send_message_to(bundle.by.object_id, consent_card)
+
     async def mint(self, export_id: str, person: Person) -> Link:
-        """A new single-use link to bundle ``export_id`` for ``person``; ``LinkRefused``."""
-        bundle = await self._registry.get(BUNDLE, export_id)
-        if bundle is None:
-            raise LinkRefused("not-found")
-        if bundle["by"] != person.object_id:
-            raise LinkRefused("not-yours")
-        if self._clock.now() - dt.datetime.fromisoformat(bundle["at"]) > BUNDLE_LIFETIME:
-            raise LinkRefused("expired")
+        """A new single-use link to bundle ``export_id`` for ``person``; ``DeliveryRefused``."""
+        if self.by_file:
+            # With Teams file consent no link exists: the route that serves links is off.
+            raise DeliveryRefused("not-found")
+        bundle = await self.bundles.for_person(export_id, person)
         link_id = secrets.token_urlsafe(16)
         secret = secrets.token_urlsafe(32)
         await self._registry.put(
@@ -247,10 +279,10 @@ class Exports:
         )
         return Link(
             url=f"{self._base_url}/exports/{link_id}#k={secret}",
-            incident_id=bundle["incident"],
+            incident_id=bundle.subject,
             export_id=export_id,
-            by_name=bundle.get("by_name", ""),
-            name=bundle.get("name", bundle["incident"]),
+            by_name=bundle.by.display_name,
+            name=bundle.title,
         )
 
     async def page(self, request: web.Request) -> web.StreamResponse:
@@ -276,17 +308,14 @@ class Exports:
             log.info("export link refused (unknown, wrong secret, expired or used)")
             return web.Response(status=404, text=_GONE, headers=_PAGE_HEADERS)
         assert record is not None
-        bundle = await self._registry.get(BUNDLE, str(record["bundle"])) or {}
-        path = Path(str(bundle.get("path", "")))
-        if not path.is_file():
+        bundle = await self.bundles.get(str(record["bundle"]))
+        if bundle is None or not bundle.path.is_file():
             return web.Response(status=404, text=_GONE, headers=_PAGE_HEADERS)
-        log.info("incident %s: bundle downloaded by its requester", bundle.get("incident"))
+        log.info("incident %s: bundle downloaded by its requester", bundle.subject)
         return web.FileResponse(
-            path,
+            bundle.path,
             headers={
-                "Content-Disposition": (
-                    f'attachment; filename="{bundle.get("name", bundle["incident"])}-evidence.zip"'
-                ),
+                "Content-Disposition": f'attachment; filename="{bundle.filename}"',
                 **_PAGE_HEADERS,
             },
         )
@@ -343,4 +372,4 @@ _PAGE_HEADERS = {
 }
 
 
-__all__ = ["EXPORT_JOB", "ORG_EXPORT_JOB", "Exports", "Link", "LinkRefused"]
+__all__ = ["EXPORT_JOB", "LINK_LIFETIME", "ORG_EXPORT_JOB", "Exports", "Link"]

@@ -1,4 +1,4 @@
-"""Evidence-bundle delivery cards: the download link for the requester, the thread's notice."""
+"""Evidence-bundle delivery cards: the requester's link or file notices, the thread's notice."""
 
 from __future__ import annotations
 
@@ -42,14 +42,17 @@ def export_thread_card(
     reachable: bool,
     locale: Locale,
     title: str = "",
+    by_file: bool = False,
 ) -> Element:
-    """The thread's notice: the bundle is ready, where the link went, and how to fix delivery."""
+    """The thread's notice: the bundle is ready, where it went, and how to fix delivery."""
     key = "export.thread" if reachable else "export.thread.unreachable"
+    if by_file:
+        key = key.replace("export.thread", "export.file.thread")
     style = "default" if reachable else "warning"
     shown = title or incident_id
     return card(
         [container([text(t(key, locale, id=shown, name=plain(name)))], style=style)],
-        [_new_link(incident_id, export_id, locale)],
+        [_new_link(incident_id, export_id, locale, by_file=by_file)],
     )
 
 
@@ -58,9 +61,25 @@ def export_notice_card(key: str, locale: Locale, **values: object) -> Element:
     return card([text(t(key, locale, **values), weight="Bolder")])
 
 
-def _new_link(incident_id: str, export_id: str, locale: Locale) -> Element:
+def export_file_notice_card(
+    key: str,
+    incident_id: str,
+    export_id: str,
+    locale: Locale,
+    *,
+    again: bool = True,
+    **values: object,
+) -> Element:
+    """What became of a file offer (declined, expired, failed), with "send again" if useful."""
+    actions = [_new_link(incident_id, export_id, locale, by_file=True)] if again else []
+    return card([text(t(key, locale, **values))], actions)
+
+
+def _new_link(
+    incident_id: str, export_id: str, locale: Locale, *, by_file: bool = False
+) -> Element:
     return execute(
-        t("export.new_link", locale),
+        t("export.file.again" if by_file else "export.new_link", locale),
         Verb.EXPORT_LINK,
         locale,
         incident=incident_id,

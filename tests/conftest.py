@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 # Fixtures shared across test packages (pytest loads plugins only from the root conftest).
-pytest_plugins = ["tests.graph.fixtures", "tests.support.azurite"]
+pytest_plugins = ["tests.graph.fixtures", "tests.support.azurite", "tests.support.onedrive"]
 
 MANDATORY_IN_CI = ("postgres", "e2e", "toolchain", "azurite")
 

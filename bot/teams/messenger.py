@@ -75,10 +75,14 @@ class Messenger:
 
     async def send(self, reference: dict[str, Any], card: dict[str, Any]) -> Posted:
         """Send ``card`` into the conversation ``reference`` points to."""
+        return await self.send_activity(reference, card_activity(card))
+
+    async def send_activity(self, reference: dict[str, Any], activity: Activity) -> Posted:
+        """Send a message activity (a card, a file card...) to where ``reference`` points."""
         posted: dict[str, str] = {}
 
         async def send(context: TurnContext) -> None:
-            response = await context.send_activity(card_activity(card))
+            response = await context.send_activity(activity)
             posted["id"] = response.id if response and response.id else ""
 
         ref = ConversationReference.model_validate(reference)

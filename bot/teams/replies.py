@@ -48,6 +48,13 @@ async def answer_invoke_with_message(context: TurnContext, message: str) -> None
     await _invoke_response(context, HTTPStatus.OK, body)
 
 
+async def answer_invoke_ok(context: TurnContext) -> None:
+    """Answer an invoke that needs no body (``fileConsent/invoke``) with 200."""
+    await context.send_activity(
+        Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=HTTPStatus.OK))
+    )
+
+
 async def answer_invoke_error(context: TurnContext, status: HTTPStatus, message: str) -> None:
     """Answer an invoke with an Adaptive Card error body (bad request, not supported...)."""
     body = AdaptiveCardInvokeResponse(

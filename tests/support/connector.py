@@ -189,6 +189,26 @@ def action_invoke(
     return activity
 
 
+def file_consent_invoke(
+    service_url: str,
+    action: str,
+    context: dict[str, Any],
+    upload_info: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """A ``fileConsent/invoke`` as Teams posts it when a file consent card is answered.
+
+    Teams returns the card's ``acceptContext`` (or ``declineContext``) as ``context`` and,
+    on accept, the OneDrive upload session it made as ``uploadInfo``.
+    """
+    activity = user_activity(service_url, **kwargs)
+    value: dict[str, Any] = {"type": "fileUpload", "action": action, "context": context}
+    if upload_info is not None:
+        value["uploadInfo"] = upload_info
+    activity.update(type="invoke", name="fileConsent/invoke", value=value)
+    return activity
+
+
 MANAGERS_CHANNEL = "19:managers@thread.tacv2"
 
 
