@@ -16,7 +16,7 @@ from bot.domain.locale import Locale
 from bot.domain.matcher import Command, Match, Matcher
 from bot.domain.playbooks import Playbook, PlaybookLibrary
 from bot.domain.triage import NOT_TRIAGED, Route, TriageRecord, Verdict
-from cards.guidance import guidance_card
+from cards.guidance import GuidanceParts, guidance_card, guidance_parts
 from cards.menu import MenuReason, menu_card
 from cards.notices import manager_card
 from cards.urgent import urgent_card
@@ -60,6 +60,10 @@ class Guide:
     def __init__(self, library: PlaybookLibrary, matcher: Matcher) -> None:
         self.library = library
         self.matcher = matcher
+        # What a guidance card holds besides its buttons depends on the playbook and the
+        # locale only: built once, frozen (read-only, so sharing it is safe, and the SDK's
+        # deep copy of every outgoing card skips it).
+        self._guidance_parts: dict[tuple[str, Locale], tuple[Playbook, GuidanceParts]] = {}
 
     def answer(self, text: str | None, locale: Locale) -> Answer:
         """The card for ``text`` in ``locale``: guidance, safety, a command, ask-back or a line."""
@@ -107,7 +111,11 @@ class Guide:
         if playbook.id == Route.URGENT_SAFETY.value:
             alert = alert_id or uuid.uuid4().hex
             return urgent_card(playbook, locale, alert_id=alert, triage=triage)
-        return guidance_card(playbook, locale, triage=triage)
+        cached = self._guidance_parts.get((playbook.id, locale))
+        if cached is None or cached[0] is not playbook:
+            cached = (playbook, guidance_parts(playbook, locale))
+            self._guidance_parts[(playbook.id, locale)] = cached
+        return guidance_card(playbook, locale, triage=triage, parts=cached[1])
 
 
 def _record(match: Match) -> TriageRecord:

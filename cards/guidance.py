@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.domain.locale import Locale
 from bot.domain.playbooks import LegalBasis, Line, Playbook, Script
 from bot.domain.triage import TriageRecord
@@ -21,26 +23,54 @@ from cards.elements import (
     toggle,
     triage_data,
 )
+from cards.frozen import freeze
 from cards.i18n import t
 from cards.verbs import Verb
 
 FIRST_SCREEN_STEPS = 5  # a phone shows about this much before the first scroll
 
 
+@dataclass(frozen=True, slots=True)
+class GuidanceParts:
+    """What a guidance card shows that depends on its playbook and locale only: frozen.
+
+    Built once per playbook and locale and shared by every turn (``bot.guidance.Guide``);
+    only the buttons, which carry how each message was triaged, are built per turn.
+    """
+
+    head: list[Element]  # the title and the first things to do
+    tail: list[Element]  # the parts behind a tap and the legal reminder
+
+
+def guidance_parts(playbook: Playbook, locale: Locale) -> GuidanceParts:
+    """The shared, read-only parts of ``playbook``'s guidance card in ``locale``."""
+    head = [
+        heading(playbook.title(locale), size="Large"),
+        heading(t("guidance.now", locale)),
+        bullets([step(locale) for step in playbook.checklist[:FIRST_SCREEN_STEPS]], numbered=True),
+    ]
+    tail = [*stacked(details(playbook, locale)), legal_reminder(locale)]
+    return GuidanceParts(freeze(head), freeze(tail))
+
+
 def guidance_card(
-    playbook: Playbook, locale: Locale, *, triage: TriageRecord | None = None
+    playbook: Playbook,
+    locale: Locale,
+    *,
+    triage: TriageRecord | None = None,
+    parts: GuidanceParts | None = None,
 ) -> Element:
     """The guidance for ``playbook``, sized for a phone.
 
     First screen: the title and at most five things to do now, then the next steps as
     full-width buttons. Do/don't, key points, common mistakes and the legal basis are
     one tap away (Action.ShowCard); statute texts open on demand inside the legal part.
-    ``triage`` (how the message was read) rides along to the report form.
+    ``triage`` (how the message was read) rides along to the report form. ``parts``:
+    ``guidance_parts(playbook, locale)`` built earlier (they are built here otherwise).
     """
+    parts = parts or guidance_parts(playbook, locale)
     body: list[Element] = [
-        heading(playbook.title(locale), size="Large"),
-        heading(t("guidance.now", locale)),
-        bullets([step(locale) for step in playbook.checklist[:FIRST_SCREEN_STEPS]], numbered=True),
+        *parts.head,
         *stacked(
             [
                 execute(
@@ -53,8 +83,7 @@ def guidance_card(
                 *next_steps(locale, playbook_id=playbook.id, triage=triage),
             ]
         ),
-        *stacked(details(playbook, locale)),
-        legal_reminder(locale),
+        *parts.tail,
     ]
     return card(body)
 
