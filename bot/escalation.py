@@ -132,7 +132,11 @@ class Escalations:
         self._users: dict[str, dict[str, Any]] = {}  # last record stored, per object id
         # Per department: when computed, the Teams ids of its managers.
         self._manager_ids_cache: dict[str, tuple[dt.datetime, tuple[str, ...]]] = {}
-        self._remembering: set[str] = set()  # first contacts being registered
+        # First contacts waiting to be registered (the latest turn's view of each person),
+        # those being written now, and whether a registration batch is running.
+        self._to_remember: dict[str, _Contact] = {}
+        self._remembering: set[str] = set()
+        self._registering = False
         # Card updates and notices start after the answers being sent (bot.background).
         self._background = BackgroundWork("background update failed", foreground)
         # Coalescing of job events: the last (state, wait) seen per job, pending refreshes.
@@ -200,37 +204,55 @@ class Escalations:
     ) -> None:
         """``remember_user`` off the reply path: the turn's answer never waits for it.
 
-        A first contact (or a changed reference) costs a read and an upsert; the answer
-        goes out meanwhile. Turns of someone already known cost nothing.
+        Turns of someone already known cost nothing. First contacts (or changed
+        references) are registered in batches: when fifty people write at once, one read
+        and one write transaction register them all, rather than fifty of each.
         """
         known = self._users.get(person.object_id)
         if known is not None and known == _user_record(known, person, teams_id, reference, upn):
             return
         if person.object_id in self._remembering:
             return  # their first turns arrive together: one registration is enough
-        self._remembering.add(person.object_id)
+        self._to_remember[person.object_id] = _Contact(person, teams_id, reference, upn)
+        if not self._registering:
+            self._registering = True
+            self._background.spawn(self._register_waiting(), name="first-contact registration")
 
-        async def remember() -> None:
-            try:
-                await self.remember_user(person, teams_id=teams_id, reference=reference, upn=upn)
-            finally:
-                self._remembering.discard(person.object_id)
-
-        self._background.spawn(remember(), name="first-contact registration")
+    async def _register_waiting(self) -> None:
+        try:
+            while self._to_remember:
+                await asyncio.sleep(0)  # the other turns of a burst join this batch
+                batch, self._to_remember = self._to_remember, {}
+                self._remembering.update(batch)
+                try:
+                    await self._remember_users(batch)
+                finally:
+                    self._remembering.difference_update(batch)
+        finally:
+            self._registering = False
 
     async def remember_user(
         self, person: Person, *, teams_id: str, reference: dict[str, Any] | None, upn: str = ""
     ) -> None:
         """Keep how to reach ``person``: Teams id (card views) and personal-chat reference."""
-        # Runs on every turn: compare with what this process last stored before touching
-        # the database (a read per message doubled the cost of a guidance turn).
-        known = self._users.get(person.object_id)
-        if known is None:
-            known = await self._registry.get(USER, person.object_id) or {}
-        record = _user_record(known, person, teams_id, reference, upn)
-        if record != known:
-            await self._registry.put(USER, person.object_id, record)
-        self._users[person.object_id] = record
+        await self._remember_users({person.object_id: _Contact(person, teams_id, reference, upn)})
+
+    async def _remember_users(self, contacts: dict[str, _Contact]) -> None:
+        # Runs for every turn's sender: compare with what this process last stored before
+        # touching the database (a read per message doubled the cost of a guidance turn).
+        unknown = [object_id for object_id in contacts if object_id not in self._users]
+        stored = await self._registry.get_many(USER, unknown) if unknown else {}
+        records: dict[str, dict[str, Any]] = {}
+        changed: dict[str, dict[str, Any]] = {}
+        for object_id, contact in contacts.items():
+            known = self._users.get(object_id) or stored.get(object_id) or {}
+            records[object_id] = record = _user_record(
+                known, contact.person, contact.teams_id, contact.reference, contact.upn
+            )
+            if record != known:
+                changed[object_id] = record
+        await self._registry.put_many(USER, changed)
+        self._users.update(records)
 
     async def is_manager(self, person: Person) -> bool:
         """Whether ``person`` manages a department now (asked every time: roles change)."""
@@ -864,6 +886,16 @@ class Escalations:
         result = tuple(sorted(ids))
         self._manager_ids_cache[department] = (now, result)
         return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Contact:
+    """What one turn says about how to reach its sender."""
+
+    person: Person
+    teams_id: str
+    reference: dict[str, Any] | None
+    upn: str
 
 
 def _user_record(

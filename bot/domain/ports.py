@@ -344,6 +344,14 @@ class Registry(Protocol):
         """
         ...
 
+    async def get_many(self, kind: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The records of ``kind`` among ``keys`` that exist, by key (one read)."""
+        ...
+
+    async def put_many(self, kind: str, values: dict[str, dict[str, Any]]) -> None:
+        """Create or replace several records of ``kind`` (one write transaction)."""
+        ...
+
 
 # --- Case tasks (issue 13 item 8).
 from bot.domain.tasks import CaseTask, TaskKind  # noqa: E402

@@ -18,6 +18,8 @@ from bot.domain.ports import Clock, SystemClock
 from bot.store.engine import Engines, create_engines, upsert_insert
 from bot.store.tables import counters, registry
 
+_KEYS_PER_QUERY = 500  # well under SQLite's and asyncpg's limits on bound parameters
+
 
 class SqlRegistry:
     """``Registry`` in the ``registry`` table."""
@@ -41,19 +43,30 @@ class SqlRegistry:
 
     async def put(self, kind: str, key: str, value: dict[str, Any]) -> None:
         """Create or replace the record (one upsert: concurrent first saves never collide)."""
-        row = {
-            "kind": kind,
-            "key": key,
-            "value": json.dumps(value, ensure_ascii=False, sort_keys=True),
-            "updated_at": self._clock.now(),
-        }
+        await self.put_many(kind, {key: value})
+
+    async def put_many(self, kind: str, values: dict[str, dict[str, Any]]) -> None:
+        """Create or replace several records in one transaction (one upsert per record)."""
+        if not values:
+            return
+        now = self._clock.now()
+        rows = [
+            {
+                "kind": kind,
+                "key": key,
+                "value": json.dumps(value, ensure_ascii=False, sort_keys=True),
+                "updated_at": now,
+            }
+            for key, value in values.items()
+        ]
         async with self._engines.transaction(self._write_lock) as conn:
             upsert = upsert_insert(conn)(registry)
             await conn.execute(
-                upsert.values(**row).on_conflict_do_update(
+                upsert.on_conflict_do_update(
                     index_elements=["kind", "key"],
                     set_={"value": upsert.excluded.value, "updated_at": upsert.excluded.updated_at},
-                )
+                ),
+                rows,
             )
 
     async def get(self, kind: str, key: str) -> dict[str, Any] | None:
@@ -63,6 +76,20 @@ class SqlRegistry:
                 select(registry.c.value).where(registry.c.kind == kind, registry.c.key == key)
             )
         return dict(json.loads(value)) if value is not None else None
+
+    async def get_many(self, kind: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The records among ``keys`` that exist, by key (one query per 500 keys)."""
+        found: dict[str, dict[str, Any]] = {}
+        async with self._engines.read.connect() as conn:
+            for start in range(0, len(keys), _KEYS_PER_QUERY):
+                rows = await conn.execute(
+                    select(registry.c.key, registry.c.value).where(
+                        registry.c.kind == kind,
+                        registry.c.key.in_(keys[start : start + _KEYS_PER_QUERY]),
+                    )
+                )
+                found.update((key, dict(json.loads(value))) for key, value in rows)
+        return found
 
     async def all(self, kind: str) -> dict[str, dict[str, Any]]:
         """Every record of ``kind``, by key."""
@@ -101,6 +128,15 @@ class MemoryRegistry:
     async def put(self, kind: str, key: str, value: dict[str, Any]) -> None:
         """Create or replace the record."""
         self._records[(kind, key)] = json.loads(json.dumps(value))
+
+    async def put_many(self, kind: str, values: dict[str, dict[str, Any]]) -> None:
+        """Create or replace several records."""
+        for key, value in values.items():
+            await self.put(kind, key, value)
+
+    async def get_many(self, kind: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The records among ``keys`` that exist, by key."""
+        return {k: dict(v) for k in keys if (v := self._records.get((kind, k))) is not None}
 
     async def get(self, kind: str, key: str) -> dict[str, Any] | None:
         """The record, or None."""

@@ -18,7 +18,7 @@ from bot.domain.escalation import ActionKind, Decision
 from bot.domain.incidents import Incident, IncidentState
 from bot.domain.jobs import JobSpec
 from bot.jobs.sql import SqlJobQueue
-from bot.store.registry import SqlRegistry
+from bot.store.registry import MemoryRegistry, SqlRegistry
 from bot.store.sql import SqlStore
 from tests.store.backends import Backend
 from tests.store.test_repository import ALICE, MANAGER, draft
@@ -173,3 +173,27 @@ async def test_counters_never_hand_out_a_number_twice_across_instances(
     finally:
         for r in registries:
             await r.close()
+
+
+async def test_registry_batches_read_and_write_what_single_calls_do(backend: Backend) -> None:
+    # First contacts arriving together are registered in one read and one write.
+    store = backend.store
+    registry: SqlRegistry | MemoryRegistry
+    if isinstance(store, SqlStore):
+        url = store._engines.write.url.render_as_string(hide_password=False)
+        registry = SqlRegistry.from_url(url)
+    else:
+        registry = MemoryRegistry()
+    try:
+        await registry.put("user", "oid-0", {"name": "before"})
+        await registry.put_many(
+            "user", {f"oid-{k}": {"name": f"花子 {k}", "n": k} for k in range(3)}
+        )
+        await registry.put_many("user", {})
+        keys = [f"oid-{k}" for k in range(600)]  # more keys than one query binds
+        found = await registry.get_many("user", keys)
+        assert found == {f"oid-{k}": {"name": f"花子 {k}", "n": k} for k in range(3)}
+        assert await registry.get("user", "oid-0") == {"name": "花子 0", "n": 0}
+        assert await registry.get_many("thread", keys) == {}
+    finally:
+        await registry.close()
