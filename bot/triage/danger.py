@@ -100,6 +100,13 @@ _PHRASES = [
 _DANGER = re.compile("|".join(f"(?:{p})" for p in _PHRASES))
 
 
-def mentions_danger(cleaned: str) -> bool:
-    """Whether ``cleaned`` (see ``features.clean``) contains an explicit danger phrase."""
-    return _DANGER.search(cleaned) is not None or _DANGER.search(kana_folded(cleaned)) is not None
+def mentions_danger(cleaned: str, folded: str | None = None) -> bool:
+    """Whether ``cleaned`` (see ``features.clean``) contains an explicit danger phrase.
+
+    ``folded``: its ``kana_folded`` form, when the caller has it already.
+    """
+    if _DANGER.search(cleaned) is not None:
+        return True
+    folded = kana_folded(cleaned) if folded is None else folded
+    # Text without katakana folds to itself (all English does): nothing more to search.
+    return folded != cleaned and _DANGER.search(folded) is not None

@@ -103,10 +103,15 @@ def features(text: str) -> tuple[list[str], list[str]]:
     n-grams cannot drown the few words that carry the meaning.
     """
     cleaned = clean(text)
+    return features_of(cleaned, kana_folded(cleaned))
+
+
+def features_of(cleaned: str, folded: str) -> tuple[list[str], list[str]]:
+    """``features`` of text already cleaned and kana-folded (the bot has both at hand)."""
     tokens = words(cleaned)
     word_features = [f"w:{w}" for w in tokens]
     word_features += [f"w:{a}+{b}" for a, b in pairwise(tokens)]
-    folded = kana_folded(cleaned).replace(" ", "_")
+    folded = folded.replace(" ", "_")
     char_features = [
         f"c:{folded[i : i + n]}" for n in CHAR_NGRAMS for i in range(len(folded) - n + 1)
     ]

@@ -16,7 +16,7 @@ import numpy as np
 
 from bot.domain.triage import Prediction, Route
 from bot.triage import danger
-from bot.triage.features import clean, features, readable
+from bot.triage.features import clean, features_of, kana_folded, readable
 
 MODEL_PATH = Path(__file__).parent / "model.npz"
 
@@ -105,10 +105,15 @@ class LinearClassifier:
 
     def scores(self, text: str) -> np.ndarray:
         """The raw linear scores of ``text``, one per label."""
+        cleaned = clean(text)
+        return self._scores(features_of(cleaned, kana_folded(cleaned)))
+
+    def _scores(self, groups: tuple[list[str], list[str]]) -> np.ndarray:
         result = self._bias.astype(np.float64)
-        for group in features(text):
-            rows = sorted({i for f in group if (i := self._index.get(f)) is not None})
-            if rows:
+        for group in groups:
+            found = {i for f in group if (i := self._index.get(f)) is not None}
+            if found:
+                rows = np.fromiter(sorted(found), dtype=np.intp, count=len(found))
                 norm = math.sqrt(float(self._idf_squared[rows].sum()))
                 result = result + self._weights[rows].sum(axis=0) / norm
         return result
@@ -116,7 +121,8 @@ class LinearClassifier:
     def predict(self, text: str) -> Prediction:
         """The probability of each route, plus the explicit-danger and readability flags."""
         cleaned = clean(text)
-        scores = self.scores(text)
+        folded = kana_folded(cleaned)  # shared by the n-grams and the danger phrases
+        scores = self._scores(features_of(cleaned, folded))
         exp = np.exp(scores - scores.max())
         probabilities = exp / exp.sum()
         return Prediction(
@@ -124,7 +130,7 @@ class LinearClassifier:
                 label: round(float(p), 4)
                 for label, p in zip(self._labels, probabilities, strict=True)
             },
-            danger=danger.mentions_danger(cleaned),
+            danger=danger.mentions_danger(cleaned, folded),
             readable=readable(cleaned),
             model_id=self._model_id,
         )
