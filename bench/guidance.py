@@ -521,6 +521,8 @@ def main() -> int:
             "MAMORU_HOST": "127.0.0.1",
             "MAMORU_DATA_DIR": tmp,
             "PYTHONPATH": str(ROOT),
+            # Mamoru's local Graph service on a free port, not 5280: another run may hold it.
+            "MAMORU_GRAPH_SANDBOX_URL": f"http://127.0.0.1:{free_port()}",
         }
         for name in ("MAMORU_CLIENT_ID", "MAMORU_TENANT_ID", "MAMORU_CLIENT_SECRET"):
             env[name] = ""  # no bot identity, whatever a local .env says

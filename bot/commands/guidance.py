@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
@@ -66,6 +67,11 @@ def serve_command(args: argparse.Namespace) -> int:
         settings.host,
         settings.port,
     )
+    # What startup built (models, schemas, playbooks, the triage vocabulary) lives as long
+    # as the process: frozen out of the collector's view, a full collection scans only
+    # what turns leave behind (≈ 150 ms for each one otherwise, under load).
+    gc.collect()
+    gc.freeze()
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     except ConfigurationError as exc:  # raised by a startup step (database, local Graph)
