@@ -65,9 +65,10 @@ def test_every_safety_message_of_the_dev_split_reaches_the_safety_card(
     report = evaluate(classifier, dev)
     assert report.safety_recall == 1.0, "\n".join(report.misses)
     # Floors, not the targets (docs/triage.md): a retrained model must not get worse.
-    # (The dev split grew with harder near-misses; the previous model scores 12.9 % on it.)
+    # (The dev split grew with harder messages; the model before them scores 14.4 % out
+    # of scope → playbook and 0.797 general-first-response recall on it: docs/triage.md.)
     assert report.out_of_scope_to_playbook <= 0.12
-    assert min(report.playbook_recall.values()) >= 0.88
+    assert min(report.playbook_recall.values()) >= 0.86
 
 
 @pytest.mark.parametrize(
