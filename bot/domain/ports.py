@@ -55,6 +55,12 @@ class EmailEvidenceLog(Protocol):
         """Append one email and its original bytes to the case's evidence log."""
         ...
 
+    async def record_emails(
+        self, case_id: str, batch: Sequence[tuple[EmailEvidence, bytes]]
+    ) -> Sequence[object]:
+        """``record_email`` for many mails, in order (a store: one transaction for all)."""
+        ...
+
 
 # --- Incidents and evidence (issue 4). Imported here, not at the top, so the classes
 # above stay importable on their own; the domain modules import nothing from ports.

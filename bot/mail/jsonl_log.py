@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,14 @@ class JsonlEmailEvidenceLog:
             except asyncio.CancelledError:
                 await write
                 raise
+
+    async def record_emails(
+        self, case_id: str, batch: Sequence[tuple[EmailEvidence, bytes]]
+    ) -> list[EmailEvidence]:
+        """``record_email`` for each mail of ``batch``, in order; the mails."""
+        for item, eml in batch:
+            await self.record_email(case_id, item, eml)
+        return [item for item, _ in batch]
 
     def _write(self, case_id: str, item: EmailEvidence, eml: bytes) -> None:
         folder = self.case_dir(case_id)
