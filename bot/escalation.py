@@ -595,7 +595,9 @@ class Escalations:
                 if kind in MAIL_KINDS:
                     # A draft awaiting its preview: approving sends nothing.
                     text = str(inputs.get(f"draft.{kind}") or "")
-                    drafts.append(await self.mails.create(incident, kind, text, actor, facts))
+                    drafts.append(
+                        await self.mails.create(incident, kind, text, actor, facts, fresh=True)
+                    )
         # Everyone's copy of the card and the staff member's notice go out after the
         # clicker's answer: Teams waits for the invoke, and 50 managers may click at once.
         self._background.spawn(

@@ -173,10 +173,21 @@ class OrgMails:
         return OutgoingMail(sender=s.department_mailbox, to=to, subject=subject, body=body)
 
     async def create(
-        self, incident: Incident, kind: ActionKind, text: str, approver: Person, facts: CaseFacts
+        self,
+        incident: Incident,
+        kind: ActionKind,
+        text: str,
+        approver: Person,
+        facts: CaseFacts,
+        *,
+        fresh: bool = False,
     ) -> Draft:
-        """Store the approved draft of ``kind`` (``text``: the body as approved) once."""
-        existing = await self.get(incident.id, kind)
+        """Store the approved draft of ``kind`` (``text``: the body as approved) once.
+
+        ``fresh``: the case was decided just now, by the one decision it can have, so it
+        has no draft yet: not looked up (the approval's answer waits for this).
+        """
+        existing = None if fresh else await self.get(incident.id, kind)
         if existing is not None:
             return existing
         composed = self.compose(
