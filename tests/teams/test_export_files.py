@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.logs import QUIET_LIBRARIES
 from tests.support.connector import MANAGERS_CHANNEL, file_consent_invoke, in_channel
 from tests.support.onedrive import StandInOneDrive
 from tests.teams.conftest import (
@@ -91,8 +93,9 @@ async def answer(
 
 
 async def test_the_requester_accepts_and_the_bundle_lands_in_their_onedrive(
-    bot: BotUnderTest, onedrive: StandInOneDrive
+    bot: BotUnderTest, onedrive: StandInOneDrive, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     incident_id, card = await exported(bot)
     assert card["name"] == f"{incident_id}-evidence.zip"
     context = card["content"]["acceptContext"]
@@ -113,6 +116,12 @@ async def test_the_requester_accepts_and_the_bundle_lands_in_their_onedrive(
     assert info["contentUrl"] == session["contentUrl"]
     assert info["content"] == {"uniqueId": session["uniqueId"], "fileType": "zip"}
     assert hashlib.sha256(data).hexdigest() in done["text"]
+    # The upload URL is a credential to that OneDrive session: it is in no log line, nor
+    # is the offer id (libraries Mamoru pins to WARNING, e.g. the SQL drivers, aside).
+    secrets = (session["uploadUrl"].rsplit("/", 1)[1], context["offer"])
+    written = [r for r in caplog.records if not r.name.startswith(QUIET_LIBRARIES)]
+    assert not [r for r in written if any(s in r.getMessage() for s in secrets)]
+    assert any("uploaded to its requester's OneDrive" in r.getMessage() for r in caplog.records)
 
     # Once: a replayed accept (Teams would name a new session) uploads nothing.
     puts = len(onedrive.puts)
