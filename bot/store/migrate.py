@@ -2,6 +2,12 @@
 
 With ``app_url`` (PostgreSQL, two roles), the migrating owner then grants the app's
 role its privileges (bot/store/grants.py).
+
+Several instances start at once when App Service scales out, and each migrates at
+startup: on PostgreSQL the upgrade runs under a transaction-level advisory lock, so
+one migrates and the others wait, then find the schema current (without it, two
+``CREATE TABLE alembic_version`` collide and an instance fails to start). SQLite
+serializes schema changes on its own database lock.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,6 +27,9 @@ from bot.store.grants import grant_app_role
 
 log = logging.getLogger(__name__)
 _SCRIPTS = Path(__file__).parent / "migrations"
+# pg_advisory_xact_lock key of the schema upgrade: any constant no other lock uses
+# (the ASCII of "mamoru:m").
+MIGRATION_LOCK = 0x6D616D6F72753A6D
 
 
 def _config(connection: Connection) -> Config:
@@ -36,6 +46,11 @@ def _upgrade(connection: Connection) -> None:
 async def upgrade_engine(engine: AsyncEngine, app_url: str | None = None) -> None:
     """Bring the database behind ``engine`` to the latest schema (and grant ``app_url``'s role)."""
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Held until this transaction ends: one instance migrates at a time.
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+            )
         await connection.run_sync(_upgrade)
         if app_url:
             await connection.run_sync(grant_app_role, app_url)

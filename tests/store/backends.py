@@ -12,9 +12,10 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import asyncpg
 import pytest
@@ -109,16 +110,34 @@ async def _drop_database(name: str) -> None:
         await conn.close()
 
 
+def unreachable(exc: ConnectionError) -> NoReturn:
+    """Skip the test for a PostgreSQL server that cannot be reached (fail it when ``CI=true``)."""
+    message = f"PostgreSQL at {PG_HOST}:{PG_PORT} (database test) is unreachable: {exc}"
+    if in_ci():
+        pytest.fail(f"CI=true requires PostgreSQL: {message}")
+    pytest.skip(message)
+
+
+@asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database (not migrated) for one test, dropped afterwards."""
+    try:
+        url, name = await _create_database()
+    except ConnectionError as exc:
+        unreachable(exc)
+    try:
+        yield url
+    finally:
+        await _drop_database(name)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A migrated PostgreSQL database for this test run, dropped afterwards."""
     try:
         url, name = run_in_thread(_create_database())
     except ConnectionError as exc:
-        message = f"PostgreSQL at {PG_HOST}:{PG_PORT} (database test) is unreachable: {exc}"
-        if in_ci():
-            pytest.fail(f"CI=true requires PostgreSQL: {message}")
-        pytest.skip(message)
+        unreachable(exc)
     try:
         run_in_thread(upgrade(url))
         yield url
