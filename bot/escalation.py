@@ -250,8 +250,14 @@ class Escalations:
                 known, contact.person, contact.teams_id, contact.reference, contact.upn
             )
             if record != known:
-                changed[object_id] = record
-        await self._registry.put_many(USER, changed)
+                # Only what this turn knows, merged into the stored record: another instance
+                # may have stored the rest meanwhile (a click carries no chat reference, and
+                # writing back what was read before would erase the one just saved).
+                fields = _user_record(
+                    {}, contact.person, contact.teams_id, contact.reference, contact.upn
+                )
+                changed[object_id] = {name: value for name, value in fields.items() if value}
+        await self._registry.merge_many(USER, changed)
         self._users.update(records)
 
     async def is_manager(self, person: Person) -> bool:

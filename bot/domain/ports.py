@@ -335,6 +335,11 @@ class Registry(Protocol):
         """Create or replace the record ``kind``/``key``."""
         ...
 
+    async def merge_many(self, kind: str, fields: dict[str, dict[str, Any]]) -> None:
+        """Set the given fields of each record (created if missing), keeping its other fields,
+        in one atomic upsert per record (no read-then-put race between instances)."""
+        ...
+
     async def get(self, kind: str, key: str) -> dict[str, Any] | None:
         """The record, or None."""
         ...

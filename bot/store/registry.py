@@ -2,7 +2,10 @@
 
 Records are small JSON objects keyed by (kind, key); a put replaces the record with one
 ``INSERT … ON CONFLICT DO UPDATE`` (PostgreSQL and SQLite alike), so two first saves of
-the same key at once both succeed, the later one winning.
+the same key at once both succeed, the later one winning. A merge sets some fields and
+keeps the others in that same single statement, so two instances updating different
+fields of one record at once (a person's reference from their chat on one, their Teams
+id from a click on another) never undo each other, as a read-then-put would.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, case, cast, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 from bot.domain.ports import Clock, SystemClock
 from bot.store.engine import Engines, create_engines, upsert_insert
@@ -65,6 +69,45 @@ class SqlRegistry:
                 upsert.on_conflict_do_update(
                     index_elements=["kind", "key"],
                     set_={"value": upsert.excluded.value, "updated_at": upsert.excluded.updated_at},
+                ),
+                rows,
+            )
+
+    async def merge_many(self, kind: str, fields: dict[str, dict[str, Any]]) -> None:
+        """Set the given fields of each record (created if missing), keep its other fields."""
+        if not fields:
+            return
+        now = self._clock.now()
+        rows = [
+            {
+                "kind": kind,
+                "key": key,
+                "value": json.dumps(value, ensure_ascii=False, sort_keys=True),
+                "updated_at": now,
+            }
+            for key, value in fields.items()
+        ]
+        names = sorted({name for value in fields.values() for name in value})
+        async with self._engines.transaction(self._write_lock) as conn:
+            upsert = upsert_insert(conn)(registry)
+            new = upsert.excluded.value
+            if conn.dialect.name == "postgresql":
+                merged = cast(cast(registry.c.value, JSONB).op("||")(cast(new, JSONB)), Text)
+            else:
+                # json_patch merges nested objects key by key: first drop each field the new
+                # value sets, so that it is replaced whole, as jsonb || does.
+                paths = [
+                    case(
+                        (func.json_type(new, f'$."{name}"').is_not(None), f'$."{name}"'),
+                        else_='$."-"',
+                    )
+                    for name in names
+                ]
+                merged = func.json_patch(func.json_remove(registry.c.value, *paths), new)
+            await conn.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=["kind", "key"],
+                    set_={"value": merged, "updated_at": upsert.excluded.updated_at},
                 ),
                 rows,
             )
@@ -133,6 +176,12 @@ class MemoryRegistry:
         """Create or replace several records."""
         for key, value in values.items():
             await self.put(kind, key, value)
+
+    async def merge_many(self, kind: str, fields: dict[str, dict[str, Any]]) -> None:
+        """Set the given fields of each record (created if missing), keep its other fields."""
+        for key, value in fields.items():
+            old = self._records.get((kind, key), {})
+            self._records[(kind, key)] = {**old, **json.loads(json.dumps(value))}
 
     async def get_many(self, kind: str, keys: list[str]) -> dict[str, dict[str, Any]]:
         """The records among ``keys`` that exist, by key."""
