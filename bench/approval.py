@@ -78,21 +78,10 @@ from tests.support.connector import (  # noqa: E402
     start_connector,
     user_activity,
 )
+from tests.support.office import BUCHO, KACHO, STAFF  # noqa: E402
 
 CHANNEL = "19:managers@thread.tacv2"
-STAFF = {"user_aad": DEMO_USER_IDS[DEMO_MAILBOX], "user_id": "29:tanaka", "user_name": "田中 花子"}
-MANAGERS = [
-    {
-        "user_aad": DEMO_USER_IDS["kacho@city.example.jp"],
-        "user_id": "29:kacho",
-        "user_name": "高橋 課長",
-    },
-    {
-        "user_aad": DEMO_USER_IDS["bucho@city.example.jp"],
-        "user_id": "29:bucho",
-        "user_name": "伊藤 部長",
-    },
-]
+MANAGERS = [KACHO, BUCHO]
 APPROVE_ALL = {  # what a manager approves on the card (the defaults, one draft edited)
     "act.mail-protection": "true",
     "act.cutoff-declaration": "true",

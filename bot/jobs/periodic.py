@@ -22,6 +22,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,6 +33,16 @@ from bot.store.engine import Engines, upsert_insert
 from bot.store.tables import leases
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A lease taken: nobody else holds ``name`` from ``start`` until ``until``."""
+
+    name: str
+    owner: str
+    start: dt.datetime
+    until: dt.datetime
 
 
 class SqlLeases:
@@ -53,8 +64,8 @@ class SqlLeases:
         async with self._engines.transaction(self._write_lock) as conn:
             yield conn
 
-    async def take(self, name: str, owner: str, duration: dt.timedelta) -> bool:
-        """Take (or renew) the lease ``name`` for ``duration``; False if someone else holds it."""
+    async def take(self, name: str, owner: str, duration: dt.timedelta) -> Lease | None:
+        """Take (or renew) the lease ``name`` for ``duration``; None if someone else holds it."""
         now = self._clock.now().astimezone(dt.UTC)
         async with self._tx() as conn:
             insert = upsert_insert(conn)(leases)
@@ -68,7 +79,9 @@ class SqlLeases:
                 )
                 .returning(leases.c.name)
             )
-            return taken.first() is not None
+            if taken.first() is None:
+                return None
+            return Lease(name, owner, now, now + duration)
 
 
 Tick = Callable[[], Awaitable[Any]]
@@ -91,7 +104,17 @@ async def every(
     duration = dt.timedelta(seconds=seconds * 0.9)
     while True:
         try:
-            if await leases.take(name, owner, duration):
+            lease = await leases.take(name, owner, duration)
+            if lease is not None:
+                # Ids and times only: which instance had which period (the scale-out test
+                # reads these lines to show the periods never overlap).
+                log.debug(
+                    "periodic %s: run by %s for %.3f..%.3f",
+                    name,
+                    owner,
+                    lease.start.timestamp(),
+                    lease.until.timestamp(),
+                )
                 await tick()
         except Exception as exc:  # the loop must survive a database hiccup
             log.error("%s failed: %s", name, type(exc).__name__)

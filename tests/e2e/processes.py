@@ -126,6 +126,13 @@ class ChildProcess:
             self._log.close()
 
 
+def spawn_mamoru(port: int, log_path: Path, env: Mapping[str, str]) -> ChildProcess:
+    """Start ``python -m bot serve`` on ``port`` with exactly ``env``; returns at once."""
+    return ChildProcess(
+        log_path.stem, [sys.executable, "-m", "bot", "serve", "--port", str(port)], log_path, env
+    )
+
+
 def start_mamoru(
     port: int,
     data_dir: Path,
@@ -150,12 +157,7 @@ def start_mamoru(
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
-    child = ChildProcess(
-        "mamoru",
-        [sys.executable, "-m", "bot", "serve", "--port", str(port)],
-        log_dir / "mamoru.log",
-        env,
-    )
+    child = spawn_mamoru(port, log_dir / "mamoru.log", env)
     try:
         child.wait_for_http(f"http://127.0.0.1:{port}/healthz")
     except BaseException:

@@ -26,23 +26,12 @@ from graph.sandbox.seed import (
     DEMO_DEPARTMENT_MAILBOX,
     DEMO_MAILBOX,
     DEMO_MANAGERS_GROUP_ID,
-    DEMO_USER_IDS,
 )
 from tests.support.connector import MANAGERS_CHANNEL, in_channel
+from tests.support.office import BUCHO, KACHO, STAFF
 from tests.teams.conftest import BotUnderTest, start_bot
 
 CHANNEL = MANAGERS_CHANNEL
-STAFF = {"user_aad": DEMO_USER_IDS[DEMO_MAILBOX], "user_id": "29:tanaka", "user_name": "田中 花子"}
-KACHO = {
-    "user_aad": DEMO_USER_IDS["kacho@city.example.jp"],
-    "user_id": "29:kacho",
-    "user_name": "高橋 課長",
-}
-BUCHO = {
-    "user_aad": DEMO_USER_IDS["bucho@city.example.jp"],
-    "user_id": "29:bucho",
-    "user_name": "伊藤 部長",
-}
 FORBIDDEN = {"delete", "permanentDelete", "forwardTo", "forwardAsAttachmentTo", "redirectTo"}
 FLOOD = 120
 
