@@ -7,6 +7,7 @@ first merge's registry records move into the tables with the migration.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from pathlib import Path
@@ -19,7 +20,7 @@ from bot.domain.incidents import Counterparts, IncidentDraft, IncidentType, Pers
 from bot.domain.org_cases import MemberElsewhere, OrgCaseNotFound, parse_org_note
 from bot.evidence.blobs import LocalBlobStore
 from bot.evidence.verify import verify_case
-from bot.store.engine import Engines
+from bot.store.engine import Engines, create_engines
 from bot.store.sql import SqlStore
 from tests.store.backends import FakeClock, postgres_url
 from tests.store.test_department_channels import engines, migrate_to
@@ -121,3 +122,42 @@ async def test_registry_records_of_the_first_merge_move_into_the_tables(
             text("SELECT count(*) FROM registry WHERE kind IN ('org-case', 'org-member')")
         )
     assert left == 0
+
+
+async def test_concurrent_merges_and_removals_write_once(engines: Engines, tmp_path: Path) -> None:
+    """Two instances merging the same cases at once (their own engines, so on PostgreSQL
+    really concurrent): one organisational case, one note per chain; the same for removing."""
+    await migrate_to(engines, "head")
+    store = store_on(engines, tmp_path)
+    other = SqlStore(
+        create_engines(str(engines.write.url.render_as_string(hide_password=False))),
+        blobs=LocalBlobStore(tmp_path / "blobs"),
+        clock=FakeClock(AT),
+    )
+    try:
+        first = await store.create_incident(draft("a"), idempotency_key="a")
+        second = await store.create_incident(draft("b"), idempotency_key="b")
+        heads = [await store.evidence_head(c.id) for c in (first, second)]
+        outcomes = await asyncio.gather(
+            store.merge_cases("", [first, second], by=KACHO),
+            other.merge_cases("", [first, second], by=KACHO),
+            return_exceptions=True,
+        )
+        made = [o for o in outcomes if not isinstance(o, BaseException)]
+        assert made, outcomes
+        # The loser either found the cases merged (same case) or was refused: never a second.
+        assert all(isinstance(o, MemberElsewhere) for o in outcomes if o not in made)
+        org = made[0]
+        assert {o.id for o in made} == {org.id}
+        for case, head in zip((first, second), heads, strict=True):
+            assert (await store.evidence_head(case.id)).count == head.count + 1
+        await asyncio.gather(
+            store.remove_from_org_case(org.id, second.id, by=KACHO),
+            other.remove_from_org_case(org.id, second.id, by=KACHO),
+        )
+        org = await store.get_org_case(org.id)
+        assert org.members == (first.id,) and len(org.memberships) == 2
+        for case, head in zip((first, second), heads, strict=True):
+            assert (await store.evidence_head(case.id)).count == head.count + 2
+    finally:
+        await other.close()
