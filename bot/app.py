@@ -28,7 +28,7 @@ from bot.cases.org_cases import OrgCasesService
 from bot.cases.tasks import CARE_EVENT_JOB, Calendar, CaseTasks
 from bot.cases.viewers import Viewers
 from bot.config import BotAuthType, GraphMode, Settings
-from bot.delivery.bundles import CASE_BUNDLE, Bundles
+from bot.delivery.bundles import CASE_BUNDLE, ORG_BUNDLE, Bundles
 from bot.delivery.file_consent import FileConsent
 from bot.delivery.upload_session import UploadHosts
 from bot.departments import DepartmentsError, load_organisation
@@ -293,7 +293,20 @@ def build_app(
         # The export rule, asked again whenever a case's bundle is handed out.
         return await case_access.may(case_id, person, CaseAction.EXPORT)
 
-    bundles = Bundles(persistence.registry, clock, {CASE_BUNDLE: may_receive_case_bundle})
+    async def may_receive_org_bundle(case_id: str, person: Person) -> bool:
+        # A combined bundle holds every member's bundle: the export rule on each, asked again.
+        org_id = (await persistence.org_cases.org_cases_of([case_id])).get(case_id)
+        members = (await persistence.org_cases.get_org_case(org_id)).members if org_id else ()
+        for member in (case_id, *members):
+            if not await case_access.may(member, person, CaseAction.EXPORT):
+                return False
+        return True
+
+    bundles = Bundles(
+        persistence.registry,
+        clock,
+        {CASE_BUNDLE: may_receive_case_bundle, ORG_BUNDLE: may_receive_org_bundle},
+    )
     file_consent = (
         FileConsent(
             bundles=bundles,

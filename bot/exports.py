@@ -32,7 +32,7 @@ from pathlib import Path
 from aiohttp import web
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment
 
-from bot.delivery.bundles import Bundle, Bundles, DeliveryRefused
+from bot.delivery.bundles import CASE_BUNDLE, ORG_BUNDLE, Bundle, Bundles, DeliveryRefused
 from bot.delivery.file_consent import OFFER_LIFETIME, FileConsent
 from bot.domain.incidents import Person
 from bot.domain.jobs import Job, JobSpec
@@ -180,7 +180,13 @@ class Exports:
                 on_member=self._archive,
             )
         await self.hand_over(
-            job.id, path, by, incident_id=job.incident_id, title=org_id, threads=members
+            job.id,
+            path,
+            by,
+            incident_id=job.incident_id,
+            title=org_id,
+            threads=members,
+            kind=ORG_BUNDLE,
         )
 
     async def hand_over(
@@ -192,6 +198,7 @@ class Exports:
         incident_id: str,
         title: str = "",
         threads: Sequence[str] = (),
+        kind: str = CASE_BUNDLE,
     ) -> None:
         """Record a finished bundle, deliver it to its requester, and tell the cases' threads.
 
@@ -207,6 +214,7 @@ class Exports:
             subject=incident_id,
             by=by,
             at=self._clock.now(),
+            kind=kind,
             title=name,
         )
         await self.bundles.add(bundle)

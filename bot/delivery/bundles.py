@@ -20,6 +20,9 @@ from bot.domain.ports import Clock, Registry
 BUNDLE = "export-bundle"  # registry kind: bundle id -> Bundle.record()
 BUNDLE_LIFETIME = dt.timedelta(hours=24)  # a finished bundle can be handed out this long
 CASE_BUNDLE = "case"  # a case's evidence export: its subject is the case id
+# An organisational case's combined bundle: its subject is the oldest member exported (a
+# case id, for the cards' buttons); its rule asks about every member.
+ORG_BUNDLE = "org-case"
 
 
 class DeliveryRefused(Exception):
@@ -123,6 +126,7 @@ __all__ = [
     "BUNDLE",
     "BUNDLE_LIFETIME",
     "CASE_BUNDLE",
+    "ORG_BUNDLE",
     "Bundle",
     "Bundles",
     "DeliveryRefused",

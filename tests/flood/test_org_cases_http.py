@@ -226,22 +226,26 @@ async def test_legal_merges_across_departments_and_each_viewer_sees_their_part(
         )
 
 
+async def merged_and_exported(bot: BotUnderTest, who: dict[str, str], case_id: str) -> str:
+    """Merge from ``case_id``'s card as ``who``, then export the combined bundle; its id."""
+    _, body, _ = await bot.click("cases.merge", {"incident": case_id}, **who)
+    await bot.click("org.merge.confirm", button(body["value"], "org.merge.confirm")["data"], **who)
+    org_id = f"ORG-{case_id}"
+    _, body, _ = await bot.click("org.show", {"org": org_id}, **who)
+    export = button(body["value"], "org.export")
+    assert export["title"] == "まとめて証拠一式を作る"
+    _, body, _ = await bot.click("org.export", export["data"], **who)
+    assert "作成しています" in shown(body)
+    bot.connector.clear()
+    await bot.run_jobs()
+    return org_id
+
+
 async def test_the_combined_bundle_holds_each_case_bundle_and_verifies(
     bot: BotUnderTest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first, second, third = await three_cases(bot)
-    _, body, _ = await bot.click("cases.merge", {"incident": first}, **LEGAL)
-    await bot.click(
-        "org.merge.confirm", button(body["value"], "org.merge.confirm")["data"], **LEGAL
-    )
-    org_id = f"ORG-{first}"
-    _, body, _ = await bot.click("org.show", {"org": org_id}, **LEGAL)
-    export = button(body["value"], "org.export")
-    assert export["title"] == "まとめて証拠一式を作る"
-    _, body, _ = await bot.click("org.export", export["data"], **LEGAL)
-    assert "作成しています" in shown(body)
-    bot.connector.clear()
-    await bot.run_jobs()
+    org_id = await merged_and_exported(bot, LEGAL, first)
     ready = [c for c in bot.connector.cards() if "証拠一式ができました" in shown(c)]
     assert any(f"{org_id} の証拠一式ができました" in shown(c) for c in ready)
 
@@ -283,3 +287,29 @@ async def test_the_combined_bundle_holds_each_case_bundle_and_verifies(
     assert f"  OK: {first}:" in out
     assert run("evidence", "verify", "--bundle", str(tampered)) == 1
     assert "SHA-256 differs from org-manifest.json" in capsys.readouterr().err
+
+
+async def test_a_combined_bundle_is_handed_out_only_while_every_member_may_be_exported(
+    bot: BotUnderTest,
+) -> None:
+    first, _, third = await three_cases(bot)
+    org_id = await merged_and_exported(bot, KACHO, first)
+    again = [
+        a
+        for card in bot.connector.cards()
+        if f"{org_id} の証拠一式" in shown(card)
+        for a in actions(card)
+        if a.get("verb") == "export.link"
+    ]
+    assert again, "the thread is told, with a button to get the bundle again"
+    _, body, _ = await bot.click("export.link", again[0]["data"], **KACHO)
+    assert "見つからない" not in shown(body)
+    # The legal section adds 税務課's case: 高橋課長 may not export that one, so the
+    # combined bundle is no longer handed to them.
+    _, body, _ = await bot.click("cases.merge", {"incident": third}, **LEGAL)
+    await bot.click(
+        "org.merge.confirm", button(body["value"], "org.merge.confirm")["data"], **LEGAL
+    )
+    assert set(await bot.services.persistence.org_cases.org_cases_of([third])) == {third}
+    _, body, _ = await bot.click("export.link", again[0]["data"], **KACHO)
+    assert "見つからない" in shown(body) and "#k=" not in shown(body)
