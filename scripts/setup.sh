@@ -82,6 +82,11 @@ stamp=$VENV/.mamoru-installed
 inputs=$(fingerprint requirements.lock pyproject.toml)
 if ! is_fresh "$stamp" "$inputs"; then
     say "installing Python packages from requirements.lock"
+    # The locked pip first (hash-checked, alone): the pip that comes with Python 3.12.1
+    # (23.2) refuses a locked dependency requested with extras (kiota's httpx[http2])
+    # as soon as PyPI has a newer release of it than the lock's.
+    awk '/^pip==/ {p = 1} p {print} p && !/\\$/ {exit}' requirements.lock >"$VENV/pip.lock"
+    quietly "$VENV/bin/python" -m pip install --require-hashes --no-deps -r "$VENV/pip.lock"
     quietly "$VENV/bin/python" -m pip install --require-hashes -r requirements.lock
     # setuptools comes from the lock too, so the build needs no unpinned download.
     quietly "$VENV/bin/python" -m pip install --no-deps --no-build-isolation -e .
