@@ -53,16 +53,7 @@ class SqlRegistry:
         """Create or replace several records in one transaction (one upsert per record)."""
         if not values:
             return
-        now = self._clock.now()
-        rows = [
-            {
-                "kind": kind,
-                "key": key,
-                "value": json.dumps(value, ensure_ascii=False, sort_keys=True),
-                "updated_at": now,
-            }
-            for key, value in values.items()
-        ]
+        rows = self._rows(kind, values)
         async with self._engines.transaction(self._write_lock) as conn:
             upsert = upsert_insert(conn)(registry)
             await conn.execute(
@@ -73,20 +64,24 @@ class SqlRegistry:
                 rows,
             )
 
-    async def merge_many(self, kind: str, fields: dict[str, dict[str, Any]]) -> None:
-        """Set the given fields of each record (created if missing), keep its other fields."""
-        if not fields:
-            return
+    def _rows(self, kind: str, values: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """The ``registry`` rows of ``values`` (JSON text, stamped now)."""
         now = self._clock.now()
-        rows = [
+        return [
             {
                 "kind": kind,
                 "key": key,
                 "value": json.dumps(value, ensure_ascii=False, sort_keys=True),
                 "updated_at": now,
             }
-            for key, value in fields.items()
+            for key, value in values.items()
         ]
+
+    async def merge_many(self, kind: str, fields: dict[str, dict[str, Any]]) -> None:
+        """Set the given fields of each record (created if missing), keep its other fields."""
+        if not fields:
+            return
+        rows = self._rows(kind, fields)
         names = sorted({name for value in fields.values() for name in value})
         async with self._engines.transaction(self._write_lock) as conn:
             upsert = upsert_insert(conn)(registry)

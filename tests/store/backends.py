@@ -25,6 +25,7 @@ from bot.evidence.blobs import LocalBlobStore
 from bot.store.engine import Engines, create_engines
 from bot.store.memory import MemoryStore
 from bot.store.migrate import upgrade
+from bot.store.registry import SqlRegistry
 from bot.store.sql import SqlStore
 
 PG_HOST = os.environ.get("MAMORU_TEST_PG_HOST", "127.0.0.1")
@@ -196,6 +197,23 @@ async def make_backend(
         yield Backend(name, store, clock, blobs)
     finally:
         await store.close()
+
+
+@asynccontextmanager
+async def registries_as_instances(backend: Backend, count: int) -> AsyncIterator[list[SqlRegistry]]:
+    """``count`` SQL registries on the backend's database, each with its own pool.
+
+    Separate pools behave like separate instances writing the same rows at once.
+    """
+    store = backend.store
+    assert isinstance(store, SqlStore)
+    url = store._engines.write.url.render_as_string(hide_password=False)
+    registries = [SqlRegistry.from_url(url) for _ in range(count)]
+    try:
+        yield registries
+    finally:
+        for registry in registries:
+            await registry.close()
 
 
 async def tamper(backend: Backend, sql: str, **params: object) -> None:

@@ -20,7 +20,7 @@ from bot.domain.jobs import JobSpec
 from bot.jobs.sql import SqlJobQueue
 from bot.store.registry import MemoryRegistry, SqlRegistry
 from bot.store.sql import SqlStore
-from tests.store.backends import Backend
+from tests.store.backends import Backend, registries_as_instances
 from tests.store.test_repository import ALICE, MANAGER, draft
 
 ACTIONS = (ActionKind.MAIL_PROTECTION, ActionKind.CUTOFF_DECLARATION)
@@ -135,12 +135,8 @@ async def test_concurrent_decisions_one_wins(sql_backend: Backend) -> None:
 async def test_concurrent_first_saves_of_a_registry_key_all_succeed(
     sql_backend: Backend,
 ) -> None:
-    # Separate registries = separate pools, like two instances saving the same key at once.
-    store = sql_backend.store
-    assert isinstance(store, SqlStore)
-    url = store._engines.write.url.render_as_string(hide_password=False)
-    registries = [SqlRegistry.from_url(url) for _ in range(5)]
-    try:
+    # Five instances saving the same keys at once.
+    async with registries_as_instances(sql_backend, 5) as registries:
         await asyncio.gather(
             *(
                 r.put("user", f"oid-{k}", {"n": i})
@@ -151,28 +147,18 @@ async def test_concurrent_first_saves_of_a_registry_key_all_succeed(
         saved = await registries[0].all("user")
         assert sorted(saved) == sorted(f"oid-{k}" for k in range(10))
         assert all(v["n"] in range(5) for v in saved.values())
-    finally:
-        for r in registries:
-            await r.close()
 
 
 async def test_counters_never_hand_out_a_number_twice_across_instances(
     sql_backend: Backend,
 ) -> None:
-    # The organisation mails' daily reference: five "instances" each take ten numbers at once.
-    store = sql_backend.store
-    assert isinstance(store, SqlStore)
-    url = store._engines.write.url.render_as_string(hide_password=False)
-    registries = [SqlRegistry.from_url(url) for _ in range(5)]
-    try:
+    # The organisation mails' daily reference: five instances each take ten numbers at once.
+    async with registries_as_instances(sql_backend, 5) as registries:
         numbers = await asyncio.gather(
             *(r.increment("org-mail-ref", "総務課:20261202") for r in registries for _ in range(10))
         )
         assert sorted(numbers) == list(range(1, 51))
         assert await registries[0].increment("org-mail-ref", "総務課:20261203") == 1
-    finally:
-        for r in registries:
-            await r.close()
 
 
 async def test_registry_batches_read_and_write_what_single_calls_do(backend: Backend) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.store.registry import MemoryRegistry, SqlRegistry
 from bot.store.sql import SqlStore
-from tests.store.backends import Backend
+from tests.store.backends import Backend, registries_as_instances
 
 
 @pytest.fixture
@@ -42,11 +42,7 @@ async def test_merges_of_different_fields_from_two_instances_at_once_keep_both(
     sql_backend: Backend,
 ) -> None:
     """Two pools (two instances) write one person's record at the same moment, many times."""
-    store = sql_backend.store
-    assert isinstance(store, SqlStore)
-    url = store._engines.write.url.render_as_string(hide_password=False)
-    chat, channel = SqlRegistry.from_url(url), SqlRegistry.from_url(url)
-    try:
+    async with registries_as_instances(sql_backend, 2) as (chat, channel):
         for n in range(20):
             await asyncio.gather(
                 chat.merge_many(
@@ -60,6 +56,3 @@ async def test_merges_of_different_fields_from_two_instances_at_once_keep_both(
             v == {"reference": {"conversation": {"id": f"a:{n}"}}, "teams_id": f"29:{n}"}
             for n, v in ((int(k.split("-")[1]), v) for k, v in saved.items())
         )
-    finally:
-        await chat.close()
-        await channel.close()
