@@ -462,8 +462,8 @@ async def bench_load(args: argparse.Namespace, database_url: str) -> bool:
     idle. Counted: every statement and transaction on the bot's engines from the approval
     to the end of the archive job and its card updates; and the thread card's updates.
     """
+    from bot.cases.escalation import REFRESH_EVERY_SECONDS
     from bot.config import Settings
-    from bot.escalation import REFRESH_EVERY_SECONDS
     from tests.support.connector import in_channel as channel_of
     from tests.support.dbcount import Counter, counting
     from tests.teams.conftest import start_bot

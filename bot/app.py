@@ -16,19 +16,23 @@ from pathlib import Path
 from aiohttp import web
 from yarl import URL
 
-from bot.action_jobs import ActionJobs
 from bot.background import Foreground, PendingWork
 from bot.case_access import CaseAccess
+from bot.cases.action_jobs import ActionJobs
 from bot.cases.drafts import MailSettings, OrgMails
+from bot.cases.escalation import ESCALATE_JOB, Escalations
 from bot.cases.facts import MailFacts
 from bot.cases.figures import OrgFiguresService
 from bot.cases.linked import LinkedCasesService
 from bot.cases.listing import CaseListing
 from bot.cases.org_cases import OrgCasesService
+from bot.cases.reminders import Reminders
+from bot.cases.reminders import stop as stop_reminders
 from bot.cases.tasks import CARE_EVENT_JOB, Calendar, CaseTasks
 from bot.cases.viewers import Viewers
 from bot.config import BotAuthType, GraphMode, Settings
 from bot.delivery.bundles import CASE_BUNDLE, ORG_BUNDLE, Bundles
+from bot.delivery.exports import EXPORT_JOB, ORG_EXPORT_JOB, Exports
 from bot.delivery.file_consent import FileConsent
 from bot.delivery.upload_session import UploadHosts
 from bot.departments import DepartmentsError, load_organisation
@@ -56,22 +60,19 @@ from bot.domain.ports import (
 )
 from bot.domain.sns import LegalClock, MonitoringPlan
 from bot.domain.triage import TriagePolicy
-from bot.escalation import ESCALATE_JOB, Escalations
 from bot.evidence.anchors import Anchoring, LocalAnchorStore
 from bot.evidence.azure_blobs import AzureEvidenceContainer
 from bot.evidence.blobs import LocalBlobStore
-from bot.exports import EXPORT_JOB, ORG_EXPORT_JOB, Exports
 from bot.flood import webhook as flood_webhook
 from bot.flood.graph_feed import GraphInboxFeed
 from bot.flood.watch import Endpoints, FloodWatch, parse_watch_list
-from bot.guidance import Guide
+from bot.guidance.answer import Guide
+from bot.guidance.urgent import UrgentAlerts
 from bot.jobs.periodic import SecondProcess, SingleRunnerLock, SqlLeases, every
 from bot.jobs.runner import JobHandler, JobRunner
 from bot.jobs.sql import SqlJobQueue
 from bot.mail.graph_mailbox import GraphMailbox, graph_mailbox_from_settings
 from bot.playbooks import load_library
-from bot.reminders import Reminders
-from bot.reminders import stop as stop_reminders
 from bot.server import build_web_app
 from bot.sns.attachments import AttachmentFetcher
 from bot.sns.capture import SnsCapture
@@ -100,7 +101,6 @@ from bot.teams.actions import ActionDispatcher
 from bot.teams.hosting import build_hosting
 from bot.teams.messenger import Messenger
 from bot.triage.model import LinearClassifier
-from bot.urgent import UrgentAlerts
 from graph.changes import GraphChangesClient
 from graph.sandbox import RunningSandbox, Tenant, make_sandbox, seed_demo, start_sandbox
 

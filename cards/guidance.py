@@ -34,7 +34,7 @@ FIRST_SCREEN_STEPS = 5  # a phone shows about this much before the first scroll
 class GuidanceParts:
     """What a guidance card shows that depends on its playbook and locale only: frozen.
 
-    Built once per playbook and locale and shared by every turn (``bot.guidance.Guide``);
+    Built once per playbook and locale and shared by every turn (``bot.guidance.answer.Guide``);
     only the buttons, which carry how each message was triaged, are built per turn.
     """
 

@@ -16,7 +16,7 @@ class Verb(StrEnum):
     SHOW_PLAYBOOK = "playbook.show"
     SHOW_SCRIPTS = "playbook.scripts"
     SHOW_SCRIPT = "playbook.script"
-    URGENT_ALERT = "urgent.alert"  # 「上司にすぐ知らせる」 (bot/urgent.py)
+    URGENT_ALERT = "urgent.alert"  # 「上司にすぐ知らせる」 (bot/guidance/urgent.py)
     TALK_TO_MANAGER = "manager.talk"
     REPORT_OPEN = "incident.report.open"
     REPORT_SUBMIT = "incident.report.submit"

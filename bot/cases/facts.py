@@ -22,7 +22,7 @@ from bot.domain.ports import Clock, Registry
 
 log = logging.getLogger(__name__)
 
-USER = "user"  # bot.escalation's registry kind for people (UPN, Teams id)
+USER = "user"  # bot.cases.escalation's registry kind for people (UPN, Teams id)
 CACHE_FOR = dt.timedelta(minutes=5)
 COUNT_TIMEOUT_SECONDS = 5.0  # a card never waits longer for the figures (Graph retries)
 

@@ -28,6 +28,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from bot.cases.escalation import USER
 from bot.domain.access import CaseAction, permits
 from bot.domain.errors import PermanentJobError, RetryableJobError
 from bot.domain.escalation import ApprovedAction
@@ -36,7 +37,6 @@ from bot.domain.jobs import Job, JobSpec
 from bot.domain.mailbox import MailboxError, MailboxUnavailable
 from bot.domain.ports import Clock, Directory, JobQueue, Registry, TaskRepository
 from bot.domain.tasks import CaseTask, TaskKind, tasks_for
-from bot.escalation import USER
 
 log = logging.getLogger(__name__)
 CARE_EVENT_JOB = "sns-care-event"  # name kept: queued jobs of earlier versions still run

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from bot import __version__
 from bot.config import Settings
 from bot.domain.locale import Locale
-from bot.guidance import choose_locale
+from bot.guidance.answer import choose_locale
 from bot.logs import configure
 from bot.playbooks import PlaybookFileError
 

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
+from bot.cases.escalation import USER
 from bot.domain.access import Role, Viewer
 from bot.domain.incidents import Incident, IncidentState, IncidentType, Person
 from bot.domain.locale import Locale
@@ -23,7 +24,6 @@ from bot.domain.ports import Clock, JobQueue, Registry, Store
 from bot.domain.sns import ClockLevel, LegalClock, MonitoringPlan, scan_urls
 from bot.domain.sns_capture import Note
 from bot.domain.sns_monitor import SpreadObservation, spread_text
-from bot.escalation import USER
 from bot.sns.capture import SnsCapture
 from cards.i18n import t
 from cards.notices import text_card

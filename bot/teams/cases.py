@@ -12,6 +12,7 @@ from typing import Any
 from microsoft_agents.activity import Activity
 from microsoft_agents.hosting.core import TurnContext
 
+from bot.cases.escalation import Escalations
 from bot.cases.listing import CaseListing
 from bot.cases.tasks import CaseTasks, NotAManager
 from bot.domain.cases import CaseFilter, Scope
@@ -20,7 +21,6 @@ from bot.domain.locale import Locale
 from bot.domain.matcher import Command
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.tasks import TaskKind, TaskNotFound
-from bot.escalation import Escalations
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
 from bot.teams.identity import Sender
 from bot.teams.incidents import CommandHandler, person_of

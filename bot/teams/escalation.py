@@ -12,13 +12,13 @@ import logging
 from microsoft_agents.activity import ActivityTypes
 from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnState
 
+from bot.cases.escalation import Escalations
+from bot.delivery.exports import Exports
 from bot.domain.access import CaseAction
 from bot.domain.escalation import Decision
 from bot.domain.locale import Locale
 from bot.domain.matcher import Command
-from bot.escalation import Escalations
-from bot.exports import Exports
-from bot.guidance import choose_locale
+from bot.guidance.answer import choose_locale
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
 from bot.teams.identity import Sender
 from bot.teams.incidents import CommandHandler, person_of

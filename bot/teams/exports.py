@@ -20,7 +20,9 @@ import logging
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment
 from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnState
 
+from bot.cases.escalation import Escalations
 from bot.delivery.bundles import DeliveryRefused
+from bot.delivery.exports import LINK_LIFETIME, Exports
 from bot.delivery.file_consent import (
     FILE_CONSENT_INVOKE,
     OFFER_LIFETIME,
@@ -32,8 +34,6 @@ from bot.delivery.file_consent import (
 from bot.delivery.upload_session import Uploaded, UploadFailed
 from bot.domain.errors import IncidentNotFound
 from bot.domain.locale import Locale
-from bot.escalation import Escalations
-from bot.exports import LINK_LIFETIME, Exports
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
 from bot.teams.identity import Sender, person_of
 from bot.teams.messenger import Messenger, is_personal, reference_of

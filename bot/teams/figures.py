@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from microsoft_agents.hosting.core import TurnContext
 
+from bot.cases.escalation import Escalations
 from bot.cases.figures import OrgFiguresService, fiscal_year_start
 from bot.domain.locale import Locale
 from bot.domain.matcher import Command
-from bot.escalation import Escalations
 from bot.teams.identity import Sender
 from bot.teams.incidents import CommandHandler, person_of
 from bot.teams.replies import send_card

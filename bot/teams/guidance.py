@@ -12,7 +12,7 @@ from microsoft_agents.hosting.core.app._routes.route_rank import RouteRank
 from bot.domain.matcher import Command
 from bot.domain.playbooks import Playbook
 from bot.domain.triage import TriageRecord
-from bot.guidance import Guide, choose_locale
+from bot.guidance.answer import Guide, choose_locale
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
 from bot.teams.replies import send_card
 from cards.guidance import scripts_card

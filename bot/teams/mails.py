@@ -22,10 +22,10 @@ from bot.cases.drafts import (
     OrgMails,
     SendRefused,
 )
+from bot.cases.escalation import Escalations
 from bot.domain.access import CaseAction
 from bot.domain.escalation import ActionKind, Decision, final_warning_proposal
 from bot.domain.locale import Locale
-from bot.escalation import Escalations
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
 from bot.teams.incidents import person_of
 from cards.i18n import t

@@ -13,14 +13,14 @@ from typing import Any
 
 from microsoft_agents.hosting.core import TurnContext
 
+from bot.cases.escalation import Escalations
 from bot.cases.org_cases import MergeRefused, OrgCasesService, refusal
+from bot.delivery.exports import Exports
 from bot.domain.access import Viewer
 from bot.domain.errors import IncidentNotFound
 from bot.domain.incidents import Incident, Person
 from bot.domain.locale import Locale
 from bot.domain.org_cases import OrgCaseNotFound, OrgCaseView, is_org_case_id
-from bot.escalation import Escalations
-from bot.exports import Exports
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
 from bot.teams.incidents import person_of
 from cards.elements import container, text

@@ -19,7 +19,7 @@ from bot.domain.incidents import Incident, IncidentType
 from bot.domain.locale import Locale
 from bot.domain.sns import LegalClock, Platform, looks_like_capture, offers_deletion_deal
 from bot.domain.sns_capture import Note
-from bot.guidance import choose_locale
+from bot.guidance.answer import choose_locale
 from bot.sns.attachments import IncomingAttachment, TokenSource
 from bot.sns.capture import NothingToRecord, SnsCapture
 from bot.sns.form import InvalidCapture, parse_capture

@@ -1,4 +1,5 @@
-"""The 「上司にすぐ知らせる」 button in Teams: one click, every manager alerted (bot/urgent.py)."""
+"""The 「上司にすぐ知らせる」 button in Teams: one click, every manager alerted
+(bot/guidance/urgent.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from microsoft_agents.hosting.core import TurnContext
 
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.triage import TriageRecord
+from bot.guidance.urgent import AlertRequest, UrgentAlerts
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult
 from bot.teams.incidents import person_of
-from bot.urgent import AlertRequest, UrgentAlerts
 from cards.urgent import WHERE_INPUT, alert_sent_card
 from cards.verbs import Verb
 

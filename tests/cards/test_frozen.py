@@ -10,7 +10,7 @@ import pytest
 from bot.app import build_guide
 from bot.config import Settings
 from bot.domain.locale import Locale
-from bot.guidance import Guide
+from bot.guidance.answer import Guide
 from bot.teams.replies import card_activity
 from cards.frozen import freeze
 from cards.guidance import guidance_card

@@ -11,7 +11,7 @@ from bot.app import build_guide
 from bot.config import Settings
 from bot.domain.locale import Locale
 from bot.domain.triage import Prediction, Route, TriagePolicy, Verdict, decide
-from bot.guidance import Guide
+from bot.guidance.answer import Guide
 from bot.triage.danger import mentions_danger
 from bot.triage.features import CHAR_NGRAMS, clean, features
 from bot.triage.model import LinearClassifier

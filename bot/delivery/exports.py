@@ -32,6 +32,7 @@ from pathlib import Path
 from aiohttp import web
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment
 
+from bot.cases.escalation import Escalations
 from bot.delivery.bundles import CASE_BUNDLE, ORG_BUNDLE, Bundle, Bundles, DeliveryRefused
 from bot.delivery.file_consent import OFFER_LIFETIME, FileConsent
 from bot.domain.incidents import Person
@@ -40,7 +41,6 @@ from bot.domain.locale import Locale
 from bot.domain.org_cases import OrgCaseNotFound
 from bot.domain.ports import BlobStore, Clock, JobQueue, OrgCaseRepository, Registry, Store
 from bot.domain.sns import LegalClock
-from bot.escalation import Escalations
 from bot.evidence.export import export_bundle
 from bot.evidence.org_bundle import export_org_bundle
 from cards.exports import export_ready_card, export_thread_card

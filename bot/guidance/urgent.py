@@ -18,11 +18,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from bot.cases.escalation import THREAD, USER
 from bot.domain.incidents import JST, IncidentDraft, IncidentState, IncidentType, Person
 from bot.domain.locale import Locale
 from bot.domain.ports import Clock, DepartmentChannels, Directory, Registry, Store
 from bot.domain.triage import TRIAGE_RECORD, TriageRecord
-from bot.escalation import THREAD, USER
 from bot.teams.messenger import Messenger
 from cards.urgent import AlertOutcome, Mentioned, manager_alert_card, urgent_thread_card
 

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from typing import Protocol
 
+from bot.cases.escalation import MAMORU, USER
 from bot.domain.errors import PermanentJobError, RetryableJobError
 from bot.domain.escalation import ActionKind
 from bot.domain.evidence import NoteItem
@@ -18,7 +19,6 @@ from bot.domain.incidents import Incident
 from bot.domain.jobs import Job
 from bot.domain.mailbox import MailboxError, SenderSpec, protection_target
 from bot.domain.ports import Registry, Store
-from bot.escalation import MAMORU, USER
 from bot.jobs.runner import JobContext
 from bot.mail.protect import Mailbox, ProtectionRequest, protect_mailbox
 

@@ -13,12 +13,12 @@ import contextlib
 import datetime as dt
 import logging
 
+from bot.cases.escalation import THREAD, USER, Escalations
 from bot.cases.tasks import CaseTasks
 from bot.domain.incidents import IncidentState
 from bot.domain.locale import Locale
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.ports import Clock, JobQueue, Registry, Store
-from bot.escalation import THREAD, USER, Escalations
 from cards.i18n import t
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""Mail protection: the Graph mailbox adapter, the protect run and its log."""
