@@ -2,7 +2,9 @@
 
 The keys are ``bot.domain.linking.index_keys`` (the one home of normalisation); this
 module only fits them into the ``case_counterparts`` column. The SQL store writes the
-rows with the case and looks cases up by key; migration 0007 backfills existing cases.
+rows with the case and looks cases up by key; migration 0008 backfills existing cases.
+Rows are only ever inserted: the app's database role may not change or delete them
+(``bot/store/grants.py``).
 """
 
 from __future__ import annotations
