@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -180,10 +181,20 @@ def _valid_domain(domain: str) -> bool:
     return len(domain) <= 253 and len(labels) >= 2 and all(_LABEL.match(x) for x in labels)
 
 
+def _invisible(value: str) -> bool:
+    # Zero-width spaces, bidi marks, BOM: no sender writes them, so a rule would never match.
+    return any(unicodedata.category(c) == "Cf" for c in value)
+
+
 def parse_sender(address: str | None = None, domain: str | None = None) -> SenderSpec:
     """A validated ``SenderSpec`` (quotes and Unicode are fine; spaces, control chars aren't)."""
     if (address is None) == (domain is None):
         raise InvalidMailTarget("give exactly one of a sender address or a domain")
+    if _invisible(address or domain or ""):
+        raise InvalidMailTarget(
+            "not a valid e-mail address or domain: it holds invisible characters "
+            "(zero-width spaces or direction marks, often copied with it); type it again"
+        )
     if domain is not None:
         value = domain.strip().removeprefix("@").lower()
         if not _valid_domain(value):

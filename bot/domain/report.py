@@ -56,6 +56,15 @@ class InvalidReport(DomainError):
         self.problems = problems
 
 
+def without_invisible(text: str) -> str:
+    """``text`` without Unicode format characters (zero-width spaces, bidi marks, BOM).
+
+    Addresses copied from web pages, PDFs and some mail clients carry them unseen; kept, they
+    make an address no mail is ever sent from (an inbox rule that never matches).
+    """
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
 def email_in(text: str) -> str | None:
     """The mail address a staff member typed or pasted, lower-cased; None if it is not one.
 
@@ -65,7 +74,8 @@ def email_in(text: str) -> str | None:
     names an address its inbox rule would refuse. URLs (``https://x.com/a@b``) are not
     addresses.
     """
-    value = unicodedata.normalize("NFKC", text).strip().rstrip(_TRAILING_PUNCTUATION)
+    value = without_invisible(unicodedata.normalize("NFKC", text))
+    value = value.strip().rstrip(_TRAILING_PUNCTUATION)
     if match := _NAMED_ADDRESS_RE.match(value):
         value = match.group(1)
     if value.lower().startswith(_MAILTO):
@@ -108,6 +118,7 @@ class ReportForm(BaseModel):
             return None
         if (address := email_in(value)) is not None:
             return address
+        value = without_invisible(value).strip()
         if _URL_RE.match(value) or _ACCOUNT_RE.match(value):
             return value
         raise ValueError("counterpart_shape")

@@ -100,3 +100,24 @@ def test_limits() -> None:
         "500文字以内" in problems({**GOOD, "counterpart": "https://x/" + "a" * 600})["counterpart"]
     )
     assert problems({})["type"] == "種類を入力してください。"
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "kujo\u200b@example.jp",  # a zero-width space, as web pages and PDFs hide them
+        "\u200ekujo@example.jp\u200f",  # direction marks around a copied address
+        "kujo@example.jp\u202e",  # a right-to-left override after it
+        "\ufeff九条 <kujo@exam\u2060ple.jp>",  # a BOM and a word joiner
+    ],
+)
+def test_invisible_characters_copied_with_an_address_are_dropped(pasted: str) -> None:
+    form = parse_report({**GOOD, "counterpart": pasted}, today=TODAY)
+    assert form.counterpart == "kujo@example.jp"
+    assert form.counterparts().emails == ("kujo@example.jp",)
+    assert form.counterparts().domains == ("example.jp",)
+
+
+def test_invisible_characters_copied_with_an_account_are_dropped() -> None:
+    form = parse_report({**GOOD, "counterpart": "@troll\u200b_01"}, today=TODAY)
+    assert form.counterparts().sns_accounts == ("@troll_01",)

@@ -44,6 +44,8 @@ def test_valid_addresses(address: str) -> None:
         "a\n@example.com",
         "a@-bad.example",
         "x" * 65 + "@example.com",
+        "kujo\u200b@example.com",  # zero-width space: no mail is ever sent from it
+        "kujo@example.com\u202e",  # a right-to-left override
     ],
 )
 def test_invalid_addresses(address: str) -> None:
@@ -54,7 +56,7 @@ def test_invalid_addresses(address: str) -> None:
 def test_domains() -> None:
     assert parse_sender(domain="@Bad.Example").domain == "bad.example"
     assert parse_sender(domain="例え.jp").domain == "例え.jp"
-    for bad in ("example", "bad domain.com", "a@b.com", ""):
+    for bad in ("example", "bad domain.com", "a@b.com", "", "exa\u200dmple.com", "\ufeffx.jp"):
         with pytest.raises(InvalidMailTarget):
             parse_sender(domain=bad)
     with pytest.raises(InvalidMailTarget):
