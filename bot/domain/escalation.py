@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from bot.domain.errors import DomainError
 from bot.domain.incidents import Incident, IncidentState, IncidentType, Person
+from bot.domain.linking import FREE_MAIL_DOMAINS
 
 
 class ActionKind(StrEnum):
@@ -184,13 +185,25 @@ def proposals_for(incident: Incident) -> tuple[ActionKind, ...]:
     return tuple(k for k in proposed if has_address or k not in _NEEDS_ADDRESS)
 
 
-def propose(incident: Incident, facts: CaseFacts) -> tuple[Proposal, ...]:
+def _counterpart_domain(incident: Incident) -> str:
+    counterparts = incident.counterparts
+    if counterparts.domains:
+        return counterparts.domains[0].lower()
+    return counterparts.emails[0].rpartition("@")[2].lower() if counterparts.emails else ""
+
+
+def propose(
+    incident: Incident, facts: CaseFacts, *, shared_domains: frozenset[str] = FREE_MAIL_DOMAINS
+) -> tuple[Proposal, ...]:
     """The proportionate proposals for ``incident`` given what Mamoru counted.
 
-    A domain block appears only for mail-bomb volumes; police is recommended when a threat
-    or obstruction is indicated (still opt-in); in a personal-fixation case the final
-    warning is selectable only after the refusal went out and another personal mail
-    arrived, or when a manager recorded why the refusal step is skipped.
+    A domain block appears only for mail-bomb volumes, and never for a domain anyone can get
+    an address at (``shared_domains``: gmail.com, docomo.ne.jp...): blocking it would stop
+    every resident writing from there, so the sender's own address rule has to do. Police
+    is recommended when a threat or obstruction is indicated (still opt-in); in a
+    personal-fixation case the final warning is selectable only after the refusal went out
+    and another personal mail arrived, or when a manager recorded why the refusal step is
+    skipped.
     """
     threat = threat_indicated(incident)
     mail = facts.mail
@@ -201,7 +214,7 @@ def propose(incident: Incident, facts: CaseFacts) -> tuple[Proposal, ...]:
         if kind is ActionKind.MAIL_PROTECTION:
             result.append(Proposal(kind, ProposalReason.PRESERVE, preselected=True))
         elif kind is ActionKind.IT_DOMAIN_FILTER:
-            if bomb:
+            if bomb and _counterpart_domain(incident) not in shared_domains:
                 result.append(Proposal(kind, ProposalReason.MAIL_BOMB))
         elif kind is ActionKind.CUTOFF_DECLARATION:
             if mail is None:

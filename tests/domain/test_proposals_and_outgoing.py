@@ -27,13 +27,19 @@ AT = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC)
 STAFF = Person("s", "田中")
 
 
-def case(kind: IncidentType, summary: str = "メールが続く", *, threat: bool = False) -> Incident:
+def case(
+    kind: IncidentType,
+    summary: str = "メールが続く",
+    *,
+    threat: bool = False,
+    address: str = "x@example.net",
+) -> Incident:
     draft = IncidentDraft(
         kind,
         STAFF,
         "市民課",
         summary,
-        counterparts=Counterparts(emails=("x@example.net",)),
+        counterparts=Counterparts(emails=(address,), domains=(address.rpartition("@")[2],)),
         physical_threat=threat,
     )
     return open_incident(draft, incident_id="KH-2026-0001", at=AT)
@@ -65,6 +71,22 @@ def test_mail_bomb_volumes_propose_the_domain_block_and_police() -> None:
     assert reasons[ActionKind.IT_DOMAIN_FILTER] is ProposalReason.MAIL_BOMB
     assert reasons[ActionKind.POLICE_CONSULTATION] is ProposalReason.OBSTRUCTION
     assert reasons[ActionKind.CUTOFF_DECLARATION] is ProposalReason.REPEATED
+
+
+@pytest.mark.parametrize("address", ["bomber@gmail.com", "bomber@DoCoMo.ne.jp"])
+def test_a_mail_bomb_from_a_free_mail_domain_never_proposes_blocking_the_domain(
+    address: str,
+) -> None:
+    # Blocking gmail.com would stop every resident who writes from there.
+    reasons = by_kind(case(IncidentType.MASS_EMAIL, address=address), counted(3000, 800))
+    assert ActionKind.IT_DOMAIN_FILTER not in reasons
+    assert reasons[ActionKind.MAIL_PROTECTION] is ProposalReason.PRESERVE  # the address rule
+    custom = propose(
+        case(IncidentType.MASS_EMAIL, address="a@example.net"),
+        counted(3000, 800),
+        shared_domains=frozenset({"example.net"}),
+    )
+    assert ActionKind.IT_DOMAIN_FILTER not in {p.kind for p in custom}
 
 
 @pytest.mark.parametrize(
