@@ -11,7 +11,8 @@ import asyncio
 import logging
 from typing import Protocol
 
-from bot.cases.escalation import MAMORU, USER
+from bot.cases.escalation import MAMORU
+from bot.cases.staff_notices import USER
 from bot.domain.errors import PermanentJobError, RetryableJobError
 from bot.domain.escalation import ActionKind
 from bot.domain.evidence import NoteItem

@@ -18,11 +18,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from microsoft_agents.activity import Activity
-
 from bot.background import DRAIN_SECONDS, BackgroundWork, Foreground
 from bot.cases.drafts import MAIL_KINDS, Draft, OrgMails
 from bot.cases.facts import MailFacts
+from bot.cases.staff_notices import USER, StaffNotices
 from bot.domain.access import Access, CaseAction, Viewer, access, permits
 from bot.domain.decisions import DecisionPlan, DecisionRecord
 from bot.domain.departments import ManagersChannel
@@ -58,17 +57,14 @@ from bot.domain.ports import (
 )
 from bot.domain.tasks import CaseTask
 from bot.teams.messenger import Messenger, Posted
-from bot.teams.replies import card_activity
 from cards.escalation import CaseView, Decided, JobLine, ViewMode, escalation_card
 from cards.i18n import t
-from cards.notices import case_notice_card, notice_element, rejection_notice_card, text_card
+from cards.notices import notice_element, text_card
 from cards.status import ActionLine, Status
-from cards.tasks import task_label
 
 log = logging.getLogger(__name__)
 
 # Registry kinds
-USER = "user"  # key: Entra object id -> {teams_id, name, upn, reference (personal chat)}
 THREAD = "thread"  # key: incident id -> {conversation_id, activity_id, service_url, locale}
 MAMORU = Person(object_id="mamoru", display_name="Mamoru")  # the actor of automatic moves
 MANAGER_IDS_TTL = dt.timedelta(seconds=60)  # who gets the managers' view of a card
@@ -139,6 +135,14 @@ class Escalations:
         self._registering = False
         # Card updates and notices start after the answers being sent (bot.background).
         self._background = BackgroundWork("background update failed", foreground)
+        # What the staff member and others are told in their personal chat.
+        self.notices = StaffNotices(
+            store=store,
+            registry=registry,
+            jobs=jobs,
+            messenger=messenger,
+            view=lambda incident: self.view(incident, linked=False),
+        )
         # Coalescing of job events: the last (state, wait) seen per job, pending refreshes.
         self._job_states: dict[str, tuple[JobState, str | None]] = {}
         self._refresh_pending: set[str] = set()
@@ -298,7 +302,7 @@ class Escalations:
         incident = await self.load(job.incident_id)
         locale = Locale.from_tag(job.params.get("locale"))
         if await self.escalate(incident, locale):
-            await self._tell_staff_once(incident, "esc.sent_to_managers")
+            await self.notices.tell_staff_once(incident, "esc.sent_to_managers")
             return
         # Nobody would see it: keep it for the department's `setup`, and say so and whom
         # to ask (silence here once left cases unseen for good).
@@ -308,9 +312,11 @@ class Escalations:
             {"department": incident.department, "locale": locale.value, "waiting": True},
         )
         if self._admin_contact:
-            await self._tell_staff_once(incident, "esc.not_set_up", contact=self._admin_contact)
+            await self.notices.tell_staff_once(
+                incident, "esc.not_set_up", contact=self._admin_contact
+            )
         else:  # no contact configured: "your IT administrator", in the person's language
-            await self._tell_staff_once(incident, "esc.not_set_up.no_contact")
+            await self.notices.tell_staff_once(incident, "esc.not_set_up.no_contact")
 
     async def escalate(self, incident: Incident, locale: Locale) -> bool:
         """Open the case's thread in its department's channel; False if none is registered."""
@@ -654,7 +660,7 @@ class Escalations:
         return Outcome(card, refused)
 
     async def _after_decision(self, incident: Incident, decision: Decision) -> None:
-        await self.notify_staff(incident.id)
+        await self.notices.notify_staff(incident.id)
         # Coalesced with the first progress events of the jobs the decision started.
         self._schedule_refresh(incident.id)
 
@@ -715,95 +721,6 @@ class Escalations:
         }
         await self._messenger.send(reference, build(Locale.from_tag(thread.get("locale"))))
 
-    async def reachable(self, object_id: str) -> bool:
-        """Whether Mamoru can write to this person's personal chat (they wrote to it once)."""
-        record = await self._registry.get(USER, object_id)
-        return bool(record and record.get("reference"))
-
-    async def send_to(self, object_id: str, build: Callable[[Locale], dict[str, Any]]) -> bool:
-        """A card in someone's personal chat, in their language; False if not reachable."""
-        return await self.send_message_to(object_id, lambda locale: card_activity(build(locale)))
-
-    async def send_message_to(
-        self, object_id: str, build: Callable[[Locale], Awaitable[Activity] | Activity]
-    ) -> bool:
-        """Any message (e.g. a file consent card) in someone's personal chat; False if not
-        reachable."""
-        record = await self._registry.get(USER, object_id)
-        if not record or not record.get("reference"):
-            return False
-        locale = Locale.from_tag(record["reference"].get("locale"))
-        activity = build(locale)
-        if not isinstance(activity, Activity):
-            activity = await activity
-        await self._messenger.send_activity(record["reference"], activity)
-        return True
-
-    async def notify_staff(self, incident_id: str) -> None:
-        """Tell the reporter where the case stands: done, open (and whose), the comment.
-
-        Sent on the decision and whenever an action finishes; the same state is told once
-        (job events repeat and several instances see them).
-        """
-        incident = await self._store.load_incident(incident_id)
-        view = await self.view(incident, linked=False)
-        decided = view.decided
-        if decided is None:
-            return
-        lines = [_action_line(job) for job in view.jobs] + list(view.mails)
-        open_tasks = [
-            t("esc.task_open", Locale.JA, task=task_label(task, Locale.JA), owner=task.owner_name)
-            for task in view.tasks
-            if task.done_at is None
-        ]
-        # Only a decision or a finished action is news: running, waiting and queued are all
-        # "open" here, so a job that starts waiting does not send a second "approved" notice.
-        signature = ",".join(
-            f"{line.kind.value}={line.status.value if line.status.finished else 'open'}"
-            for line in lines
-        )
-        signature += f";tasks={len(open_tasks)}"
-        if not await self._jobs.mark_once(f"notice:{incident.id}:status:{signature}"):
-            return
-
-        def build(locale: Locale) -> dict[str, Any]:
-            if decided.decision is Decision.REJECT:
-                return rejection_notice_card(
-                    incident.id, locale, manager=decided.by, comment=decided.comment
-                )
-            tasks = [
-                t("esc.task_open", locale, task=task_label(task, locale), owner=task.owner_name)
-                for task in view.tasks
-                if task.done_at is None
-            ]
-            first = not any(line.status.finished for line in lines)
-            return case_notice_card(
-                incident.id,
-                lines,
-                locale,
-                title_key="notice.approved" if first else "notice.update",
-                manager=decided.by,
-                comment=decided.comment,
-                open_tasks=tasks,
-            )
-
-        if not await self.send_to(incident.reporter.object_id, build):
-            log.info("incident %s: reporter not reachable proactively", incident.id)
-
-    async def tell_staff(self, incident: Incident, key: str, **values: Any) -> None:
-        """A proactive message in the reporter's personal chat (if Mamoru can reach them)."""
-        if not await self.tell(incident.reporter.object_id, key, id=incident.id, **values):
-            log.info("incident %s: reporter not reachable proactively", incident.id)
-
-    async def tell(self, object_id: str, key: str, **values: Any) -> bool:
-        """A proactive message in someone's personal chat; False if Mamoru cannot reach them."""
-        record = await self._registry.get(USER, object_id)
-        if not record or not record.get("reference"):
-            return False
-        locale = Locale.from_tag(record["reference"].get("locale"))
-        await self._messenger.send(record["reference"], text_card(t(key, locale, **values)))
-        return True
-
     async def on_job_change(self, job: Job) -> None:
         """Job progress and results go to the thread; start and finish go to the staff member.
 
@@ -841,7 +758,7 @@ class Escalations:
         if jobs and all(j.state.finished for j in jobs):
             await self._move(incident_id, IncidentState.MONITORING)
         # What was done and what is still open, each new state once.
-        await self.notify_staff(incident_id)
+        await self.notices.notify_staff(incident_id)
 
     def _schedule_refresh(self, incident_id: str) -> None:
         """Refresh the case's thread soon: at once if idle, else after ``refresh_every``."""
@@ -865,14 +782,6 @@ class Escalations:
         # Job events race and repeat: the state machine refuses a move that is not allowed.
         with contextlib.suppress(InvalidTransition):
             await self._store.transition(incident_id, target, actor=MAMORU)
-
-    async def _tell_staff_once(self, incident: Incident | str, key: str, **values: Any) -> None:
-        # Events repeat and several instances see them: the marker lets exactly one tell.
-        incident_id = incident if isinstance(incident, str) else incident.id
-        if await self._jobs.mark_once(f"notice:{incident_id}:{key}"):
-            if isinstance(incident, str):
-                incident = await self._store.load_incident(incident_id)
-            await self.tell_staff(incident, key, **values)
 
     # --- helpers
 
@@ -975,18 +884,6 @@ def _mail_lines(drafts: Sequence[Draft], decided: Decided) -> tuple[ActionLine, 
 
 def _posted(thread: dict[str, Any]) -> Posted:
     return Posted(thread["conversation_id"], thread["activity_id"], thread["service_url"])
-
-
-def _action_line(job: JobLine) -> ActionLine:
-    """A job's line in the staff notice (the same words as on the thread's card)."""
-    status = {
-        "queued": Status.QUEUED,
-        "running": Status.RUNNING,
-        "succeeded": Status.DONE,
-        "failed": Status.FAILED,
-        "cancelled": Status.CANCELLED,
-    }.get(job.state, Status.QUEUED)
-    return ActionLine(job.kind, status, done=job.done, total=job.total, error=job.error)
 
 
 def _job_line(job: Job) -> JobLine:

@@ -13,7 +13,8 @@ import contextlib
 import datetime as dt
 import logging
 
-from bot.cases.escalation import THREAD, USER, Escalations
+from bot.cases.escalation import THREAD, Escalations
+from bot.cases.staff_notices import USER
 from bot.cases.tasks import CaseTasks
 from bot.domain.incidents import IncidentState
 from bot.domain.locale import Locale
@@ -79,7 +80,7 @@ class Reminders:
             record = await self._registry.get(USER, task.owner_id) or {}
             locale = Locale.from_tag((record.get("reference") or {}).get("locale"))
             values = {"id": task.incident_id, "due": task.due.isoformat()}
-            if not await self._escalations.tell(
+            if not await self._escalations.notices.tell(
                 task.owner_id,
                 "tasks.reminder",
                 task=t(f"task.{task.kind.value}", locale),
@@ -125,7 +126,9 @@ class Reminders:
             record = await self._registry.get("user", owner) or {}
             locale = Locale.from_tag((record.get("reference") or {}).get("locale"))
             text = follow_up.text(locale)
-            if not await self._escalations.tell(owner, "esc.follow_up", id=incident_id, text=text):
+            if not await self._escalations.notices.tell(
+                owner, "esc.follow_up", id=incident_id, text=text
+            ):
                 await self._escalations.post_to_thread(
                     incident_id, "esc.follow_up", id=incident_id, text=follow_up.text(Locale.JA)
                 )

@@ -28,7 +28,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from bot.cases.escalation import USER
+from bot.cases.staff_notices import USER
 from bot.domain.access import CaseAction, permits
 from bot.domain.errors import PermanentJobError, RetryableJobError
 from bot.domain.escalation import ApprovedAction

@@ -241,7 +241,7 @@ class Exports:
         if consent is None:
             link = await self.mint(bundle.id, bundle.by)
             minutes = int(LINK_LIFETIME.total_seconds() // 60)
-            return await self._escalations.send_to(
+            return await self._escalations.notices.send_to(
                 bundle.by.object_id,
                 lambda locale: export_ready_card(
                     link.incident_id,
@@ -264,7 +264,7 @@ class Exports:
                 attachments=[Attachment.model_validate(attachment)],
             )
 
-        return await self._escalations.send_message_to(bundle.by.object_id, consent_card)
+        return await self._escalations.notices.send_message_to(bundle.by.object_id, consent_card)
 
     async def mint(self, export_id: str, person: Person) -> Link:
         """A new single-use link to bundle ``export_id`` for ``person``; ``DeliveryRefused``."""

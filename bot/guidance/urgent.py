@@ -18,7 +18,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.cases.escalation import THREAD, USER
+from bot.cases.escalation import THREAD
+from bot.cases.staff_notices import USER
 from bot.domain.incidents import JST, IncidentDraft, IncidentState, IncidentType, Person
 from bot.domain.locale import Locale
 from bot.domain.ports import Clock, DepartmentChannels, Directory, Registry, Store

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from bot.cases.escalation import USER
+from bot.cases.staff_notices import USER
 from bot.domain.access import Role, Viewer
 from bot.domain.incidents import Incident, IncidentState, IncidentType, Person
 from bot.domain.locale import Locale

@@ -103,7 +103,7 @@ def register(
             return ActionResult(replace=card)
         await exports.request(incident_id, person)
         # Say now if the link cannot reach them, and how to fix it (the thread says it too).
-        reachable = await escalations.reachable(person.object_id)
+        reachable = await escalations.notices.reachable(person.object_id)
         queued = "export.file.queued" if exports.by_file else "export.queued"
         key = queued if reachable else "export.queued.unreachable"
         card["body"].insert(1, notice_element(key, request.locale))

@@ -86,7 +86,7 @@ def register(actions: ActionDispatcher, exports: Exports, escalations: Escalatio
         # In the thread: the clicker's own view gets the link; a copy goes to their chat.
         # Each is a separate single-use link, so neither copy can use up the other.
         second = await exports.mint(export_id, person)
-        reached = await escalations.send_to(
+        reached = await escalations.notices.send_to(
             person.object_id,
             lambda locale: export_ready_card(
                 second.incident_id,

@@ -153,6 +153,6 @@ def register(
             note = t("org.export.not_allowed", request.locale)
             return ActionResult(replace=await org_card(view, request.locale, note))
         await exports.request_org(view.org.id, view.org.members, person)
-        reachable = await escalations.reachable(person.object_id)
+        reachable = await escalations.notices.reachable(person.object_id)
         key = "export.queued" if reachable else "export.queued.unreachable"
         return ActionResult(replace=await org_card(view, request.locale, t(key, request.locale)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.cases.escalation import USER
+from bot.cases.staff_notices import USER
 from tests.support.connector import user_activity
 from tests.support.dbcount import Counter, counting
 from tests.teams.conftest import BotUnderTest

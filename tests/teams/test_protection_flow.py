@@ -472,7 +472,7 @@ async def test_a_job_that_starts_waiting_sends_no_second_approved_notice(
     claimed = await jobs.claim("worker-test", lease=dt.timedelta(minutes=1))
     assert claimed is not None and claimed.kind == "mail-protection"
     await escalations.on_job_change(claimed)  # running
-    await escalations.notify_staff(incident_id)
+    await escalations.notices.notify_staff(incident_id)
     waiting = await jobs.fail(
         claimed.id,
         "worker-test",
@@ -481,6 +481,6 @@ async def test_a_job_that_starts_waiting_sends_no_second_approved_notice(
         wait_reason="throttled",
     )
     await escalations.on_job_change(waiting)
-    await escalations.notify_staff(incident_id)
+    await escalations.notices.notify_staff(incident_id)
     await escalations.drain()
     assert sum("承認しました" in card for card in staff_cards(bot)) == 1
