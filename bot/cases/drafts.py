@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.domain.decisions import KeyedRecord, Numbered
 from bot.domain.escalation import ActionKind, CaseFacts, final_warning_proposal
 from bot.domain.incidents import JST, Incident, Person
 from bot.domain.jobs import Job, JobSpec, JobState
@@ -204,6 +206,64 @@ class OrgMails:
         await self._save(draft)
         return draft
 
+    def plan_drafts(
+        self,
+        incident: Incident,
+        texts: dict[ActionKind, str],
+        approver: Person,
+        facts: CaseFacts,
+    ) -> Numbered | None:
+        """The drafts a decision approves, for its own transaction (``DecisionPlan``).
+
+        ``texts``: each approved mail's body as approved (empty: the composed one). Their
+        reference numbers are drawn by the decision's transaction, so a number is never
+        used by an approval that was not written, and the draft exists exactly when the
+        decision does. The case was decided by this decision alone: it has no draft yet.
+        """
+        kinds = [kind for kind in MAIL_KINDS if kind in texts]
+        if not kinds:
+            return None
+        department, key, today = self._reference_key(incident)
+
+        def build(numbers: tuple[int, ...]) -> tuple[KeyedRecord, ...]:
+            records = []
+            for kind, n in zip(kinds, numbers, strict=True):
+                ref = self._reference(department, today, n)
+                composed = self.compose(kind, incident, facts, approver, ref=ref)
+                text = texts[kind]
+                mail = replace(
+                    composed, body=normalise_body(text) if text.strip() else composed.body
+                )
+                draft = Draft(
+                    incident.id,
+                    kind,
+                    mail,
+                    DraftState.AWAITING_CONFIRMATION,
+                    approved_by=approver.display_name,
+                )
+                records.append(
+                    KeyedRecord(DRAFT, _draft_key(incident.id, kind), self._value(draft))
+                )
+            return tuple(records)
+
+        return Numbered(REFERENCE_COUNTER, key, len(kinds), build)
+
+    def skip_reason_record(self, incident_id: str, reason: str, by: Person) -> KeyedRecord:
+        """A manager's reason to send the final warning without the refusal step first, as
+        the decision that approves the warning writes it."""
+        return KeyedRecord(SKIP_REASON, incident_id, _skip_value(reason, by))
+
+    @staticmethod
+    def drafts_written(records: Sequence[KeyedRecord]) -> tuple[Draft, ...]:
+        """The drafts among what a decision wrote, in the order of ``MAIL_KINDS``."""
+        found = {}
+        for record in records:
+            if record.kind != DRAFT:
+                continue
+            incident_id, _, kind = record.key.rpartition(":")
+            found[ActionKind(kind)] = _draft_of(incident_id, ActionKind(kind), record.value)
+        return tuple(found[kind] for kind in MAIL_KINDS if kind in found)
+
     async def edit(
         self, incident_id: str, kind: ActionKind, *, to: str, subject: str, body: str
     ) -> Draft:
@@ -224,7 +284,7 @@ class OrgMails:
 
     async def get(self, incident_id: str, kind: ActionKind) -> Draft | None:
         """The draft with its state as the job queue knows it, or None."""
-        record = await self._registry.get(DRAFT, f"{incident_id}:{kind.value}")
+        record = await self._registry.get(DRAFT, _draft_key(incident_id, kind))
         if record is None:
             return None
         draft = _draft_of(incident_id, kind, record)
@@ -284,11 +344,7 @@ class OrgMails:
 
     async def record_skip_reason(self, incident_id: str, reason: str, by: Person) -> None:
         """A manager's reason to send the final warning without the refusal step first."""
-        await self._registry.put(
-            SKIP_REASON,
-            incident_id,
-            {"reason": reason.strip()[:1000], "by": by.object_id, "by_name": by.display_name},
-        )
+        await self._registry.put(SKIP_REASON, incident_id, _skip_value(reason, by))
 
     async def skip_reason(self, incident_id: str) -> str:
         """The recorded reason to skip the refusal step, or ""."""
@@ -321,35 +377,44 @@ class OrgMails:
         return None
 
     async def _save(self, draft: Draft) -> None:
-        mail = draft.mail
         await self._registry.put(
-            DRAFT,
-            f"{draft.incident_id}:{draft.kind.value}",
-            {
-                "from": mail.sender,
-                "to": mail.to,
-                "subject": mail.subject,
-                "body": mail.body,
-                "state": draft.state.value,
-                "approved_by": draft.approved_by,
-                "sent_by": draft.sent_by,
-                "at": self._clock.now().isoformat(),
-            },
+            DRAFT, _draft_key(draft.incident_id, draft.kind), self._value(draft)
         )
 
-    async def _next_reference(self, incident: Incident) -> str:
+    def _value(self, draft: Draft) -> dict[str, Any]:
+        mail = draft.mail
+        return {
+            "from": mail.sender,
+            "to": mail.to,
+            "subject": mail.subject,
+            "body": mail.body,
+            "state": draft.state.value,
+            "approved_by": draft.approved_by,
+            "sent_by": draft.sent_by,
+            "at": self._clock.now().isoformat(),
+        }
+
+    def _reference_key(self, incident: Incident) -> tuple[str, str, dt.datetime]:
+        """The department named in references, the counter's key (one per day), today."""
         s = self._settings
         today = self._clock.now().astimezone(JST)
         department = s.reference_department or s.department_name or incident.department
-        key = f"{department}:{today:%Y%m%d}"
-        n = await self._registry.increment(REFERENCE_COUNTER, key)
+        return department, f"{department}:{today:%Y%m%d}", today
+
+    def _reference(self, department: str, today: dt.datetime, n: int) -> str:
         return reference(
-            s.reference_format,
+            self._settings.reference_format,
             department=department,
             year=today.year,
             month=today.month,
             day=today.day,
             n=n,
+        )
+
+    async def _next_reference(self, incident: Incident) -> str:
+        department, key, today = self._reference_key(incident)
+        return self._reference(
+            department, today, await self._registry.increment(REFERENCE_COUNTER, key)
         )
 
 
@@ -367,6 +432,14 @@ def _draft_of(incident_id: str, kind: ActionKind, record: dict[str, Any]) -> Dra
         approved_by=str(record.get("approved_by", "")),
         sent_by=str(record.get("sent_by", "")),
     )
+
+
+def _draft_key(incident_id: str, kind: ActionKind) -> str:
+    return f"{incident_id}:{kind.value}"
+
+
+def _skip_value(reason: str, by: Person) -> dict[str, Any]:
+    return {"reason": reason.strip()[:1000], "by": by.object_id, "by_name": by.display_name}
 
 
 def _date_ja(at: dt.datetime) -> str:

@@ -23,7 +23,7 @@ from bot.cases.drafts import MAIL_KINDS, Draft, OrgMails
 from bot.cases.facts import MailFacts
 from bot.cases.staff_notices import USER, StaffNotices
 from bot.domain.access import Access, CaseAction, Viewer, access, permits
-from bot.domain.decisions import DecisionPlan, DecisionRecord
+from bot.domain.decisions import DecisionPlan, DecisionRecord, KeyedRecord, Numbered
 from bot.domain.departments import ManagersChannel
 from bot.domain.errors import InvalidTransition
 from bot.domain.escalation import (
@@ -530,7 +530,8 @@ class Escalations:
         ``known``, ``roles``: the case and the clicker's roles as the caller just opened
         it (the case is re-checked under the lock).
 
-        One transaction writes the state change, the decision, the jobs and the tasks; the
+        One transaction writes the state change, the decision, the jobs, the tasks and the
+        approved mails' drafts with their reference numbers; the
         clicker's answer is rendered from what was written and what was in hand, without
         reading it back. The rest (the thread's card for everyone, linked cases, the staff
         member's notice) follows in the background.
@@ -571,6 +572,15 @@ class Escalations:
             task_jobs: tuple[JobSpec, ...] = ()
             if approve and self.approval_tasks is not None:
                 tasks, task_jobs = self.approval_tasks(incident, actor, approved)
+            records: tuple[KeyedRecord, ...] = ()
+            drafts: Numbered | None = None
+            if approve and self.mails is not None:
+                # The approved mails' drafts (awaiting their preview: approving sends
+                # nothing) and their reference numbers are written with the decision.
+                texts = {a.kind: a.draft for a in approved if a.kind in MAIL_KINDS}
+                drafts = self.mails.plan_drafts(incident, texts, actor, facts)
+                if skip_reason and ActionKind.FINAL_WARNING in texts:
+                    records = (self.mails.skip_reason_record(incident.id, skip_reason, actor),)
             return DecisionPlan(
                 target=IncidentState.ACTIONS_APPROVED if approve else IncidentState.REJECTED,
                 note=_note(decision, selected, comment),
@@ -584,6 +594,8 @@ class Escalations:
                 ),
                 jobs=(*_job_specs(incident.id, approved), *task_jobs) if approve else (),
                 tasks=tasks,
+                records=records,
+                numbered=drafts,
             )
 
         try:
@@ -599,17 +611,7 @@ class Escalations:
 
         incident = decided.incident
         log.info("incident %s: %s by a manager", incident.id, decision.value)
-        drafts: list[Draft] = []
-        if decision is Decision.APPROVE and self.mails is not None:
-            if skip_reason and ActionKind.FINAL_WARNING in decided.record.actions:
-                await self.mails.record_skip_reason(incident.id, skip_reason, actor)
-            for kind in decided.record.actions:
-                if kind in MAIL_KINDS:
-                    # A draft awaiting its preview: approving sends nothing.
-                    text = str(inputs.get(f"draft.{kind}") or "")
-                    drafts.append(
-                        await self.mails.create(incident, kind, text, actor, facts, fresh=True)
-                    )
+        drafts = self.mails.drafts_written(decided.records) if self.mails is not None else ()
         # Everyone's copy of the card and the staff member's notice go out after the
         # clicker's answer: Teams waits for the invoke, and 50 managers may click at once.
         self._background.spawn(
@@ -621,7 +623,7 @@ class Escalations:
             jobs=decided.jobs,
             viewer=actor,
             facts=facts,
-            drafts=sorted(drafts, key=lambda d: MAIL_KINDS.index(d.kind)),
+            drafts=drafts,
             tasks=decided.tasks,
             linked=False,  # the thread's update shows them (a read of every case)
         )

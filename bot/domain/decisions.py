@@ -1,9 +1,11 @@
 """A manager's decision on a case, and what one decision writes as a single unit of work.
 
 The decision is part of its case: the state change, the decision record, the
-approved jobs and the tasks for people it creates are written together or not at all
-(``DecisionLog.decide``). Which actions are proposed and who may decide stay in
-``bot.domain.escalation``; this module only says what gets written.
+approved jobs, the tasks for people it creates and the organisation mails' drafts it
+approves (each with its reference number, drawn from a counter in the same transaction)
+are written together or not at all (``DecisionLog.decide``). Which actions are proposed
+and who may decide stay in ``bot.domain.escalation``; this module only says what gets
+written.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.domain.escalation import ActionKind, Decision
 from bot.domain.incidents import Incident, IncidentState, Person
@@ -31,15 +34,42 @@ class DecisionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyedRecord:
+    """A small record a decision writes beside it, by (kind, key): a mail's draft..."""
+
+    kind: str
+    key: str
+    value: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Numbered:
+    """Records that carry numbers drawn from a counter inside the decision's transaction.
+
+    ``build`` gets ``count`` consecutive numbers of the counter (kind, key) and returns the
+    records to write: the organisation mails' drafts with their reference numbers, so a
+    number is used only by a decision that was written.
+    """
+
+    counter_kind: str
+    counter_key: str
+    count: int
+    build: Callable[[tuple[int, ...]], tuple[KeyedRecord, ...]]
+
+
+@dataclass(frozen=True, slots=True)
 class DecisionPlan:
-    """What one decision writes: the move of the case, the record, the approved jobs and
-    the tasks for people (police consultation, care follow-up...)."""
+    """What one decision writes: the move of the case, the record, the approved jobs, the
+    tasks for people (police consultation, care follow-up...) and keyed records (the
+    drafts of the mails it approves, a reason given)."""
 
     target: IncidentState
     note: str
     record: DecisionRecord
     jobs: tuple[JobSpec, ...] = ()
     tasks: tuple[CaseTask, ...] = ()
+    records: tuple[KeyedRecord, ...] = ()
+    numbered: Numbered | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +80,7 @@ class DecidedCase:
     record: DecisionRecord
     jobs: tuple[Job, ...]
     tasks: tuple[CaseTask, ...] = ()
+    records: tuple[KeyedRecord, ...] = ()  # the plan's records and its numbered ones
 
 
 # Given the case as locked inside the transaction, the plan (or ``DecisionRefused``).

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Text, case, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.ports import Clock, SystemClock
 from bot.store.engine import Engines, create_engines, upsert_insert
@@ -55,27 +56,11 @@ class SqlRegistry:
             return
         rows = self._rows(kind, values)
         async with self._engines.transaction(self._write_lock) as conn:
-            upsert = upsert_insert(conn)(registry)
-            await conn.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=["kind", "key"],
-                    set_={"value": upsert.excluded.value, "updated_at": upsert.excluded.updated_at},
-                ),
-                rows,
-            )
+            await put_rows(conn, rows)
 
     def _rows(self, kind: str, values: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-        """The ``registry`` rows of ``values`` (JSON text, stamped now)."""
         now = self._clock.now()
-        return [
-            {
-                "kind": kind,
-                "key": key,
-                "value": json.dumps(value, ensure_ascii=False, sort_keys=True),
-                "updated_at": now,
-            }
-            for key, value in values.items()
-        ]
+        return [registry_row(kind, key, value, now) for key, value in values.items()]
 
     async def merge_many(self, kind: str, fields: dict[str, dict[str, Any]]) -> None:
         """Set the given fields of each record (created if missing), keep its other fields."""
@@ -140,19 +125,50 @@ class SqlRegistry:
     async def increment(self, kind: str, key: str) -> int:
         """Add one to the counter and return it, in one upsert (atomic across instances)."""
         async with self._engines.transaction(self._write_lock) as conn:
-            upsert = upsert_insert(conn)(counters)
-            value = await conn.scalar(
-                upsert.values(kind=kind, key=key, value=1)
-                .on_conflict_do_update(
-                    index_elements=["kind", "key"], set_={"value": counters.c.value + 1}
-                )
-                .returning(counters.c.value)
-            )
-        return int(value)
+            return await draw_numbers(conn, kind, key, 1)
 
     async def close(self) -> None:
         """Release connections."""
         await self._engines.dispose()
+
+
+def registry_row(kind: str, key: str, value: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """The ``registry`` row of one record (JSON text, stamped ``now``)."""
+    return {
+        "kind": kind,
+        "key": key,
+        "value": json.dumps(value, ensure_ascii=False, sort_keys=True),
+        "updated_at": now,
+    }
+
+
+async def put_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Create or replace ``registry`` rows in the caller's transaction: one statement."""
+    upsert = upsert_insert(conn)(registry)
+    await conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["kind", "key"],
+            set_={"value": upsert.excluded.value, "updated_at": upsert.excluded.updated_at},
+        ),
+        rows,
+    )
+
+
+async def draw_numbers(conn: AsyncConnection, kind: str, key: str, count: int) -> int:
+    """Add ``count`` to the counter in the caller's transaction; the last number drawn.
+
+    One upsert, atomic across instances: the numbers ``last - count + 1 … last`` are the
+    caller's alone, and are handed out again only if its transaction rolls back.
+    """
+    upsert = upsert_insert(conn)(counters)
+    value = await conn.scalar(
+        upsert.values(kind=kind, key=key, value=count)
+        .on_conflict_do_update(
+            index_elements=["kind", "key"], set_={"value": counters.c.value + count}
+        )
+        .returning(counters.c.value)
+    )
+    return int(value)
 
 
 class MemoryRegistry:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.access import Viewer, can_view
-from bot.domain.decisions import DecidedCase, DecisionRecord, Planner
+from bot.domain.decisions import DecidedCase, DecisionPlan, DecisionRecord, Planner
 from bot.domain.errors import AccessDenied, IncidentNotFound
 from bot.domain.escalation import ActionKind, Decision
 from bot.domain.evidence import (
@@ -51,6 +51,7 @@ from bot.store.counterparts import index_rows, stored_keys
 from bot.store.engine import Engines, create_engines, upsert_insert
 from bot.store.job_rows import job_values, utc
 from bot.store.org_cases import SqlOrgCasesMixin
+from bot.store.registry import draw_numbers, put_rows, registry_row
 from bot.store.sql_evidence import SqlEvidenceMixin
 from bot.store.tables import (
     case_counterparts,
@@ -350,21 +351,16 @@ class SqlStore(SqlEvidenceMixin, SqlOrgCasesMixin, EmailLogMixin):
     ) -> DecidedCase:
         """Lock the case, ask ``planner`` what to write, then write all of it or nothing.
 
-        The state change, its timeline event, the decision row, the approved jobs and the
-        tasks go into one transaction (the jobs table is the outbox the runner reads): a
-        crash at any point leaves the case either undecided or decided with every job
-        queued and every task created.
+        The state change, its timeline event, the decision row, the approved jobs, the
+        tasks and the keyed records (the drafts with their reference numbers) go into one
+        transaction (the jobs table is the outbox the runner reads): a crash at any point
+        leaves the case either undecided or decided with every job queued, every task
+        created and every draft written.
         """
         async with self._tx() as conn:
-            current = await self._locked(conn, incident_id, known)
-            plan = planner(current)  # DecisionRefused: nothing was written
+            current, plan = await self._move_for_decision(conn, incident_id, planner, known)
             at = plan.record.at
             moved = current.moved_to(plan.target, actor=actor, at=at, note=plan.note)
-            await conn.execute(
-                update(incidents)
-                .where(incidents.c.id == incident_id)
-                .values(state=str(plan.target))
-            )
             await conn.execute(
                 insert(incident_events).values(**_event_row(incident_id, moved.timeline[-1]))
             )
@@ -387,26 +383,48 @@ class SqlStore(SqlEvidenceMixin, SqlOrgCasesMixin, EmailLogMixin):
             if plan.tasks:
                 # A case is decided once, so its tasks are new: one multi-row INSERT.
                 await conn.execute(insert(case_tasks), [task_values(t) for t in plan.tasks])
+            records = plan.records
+            numbered = plan.numbered
+            if numbered is not None and numbered.count:
+                # All the numbers in one draw; rolled back with the decision if it fails.
+                last = await draw_numbers(
+                    conn, numbered.counter_kind, numbered.counter_key, numbered.count
+                )
+                numbers = tuple(range(last - numbered.count + 1, last + 1))
+                records = (*records, *numbered.build(numbers))
+            if records:
+                now = self._clock.now()
+                await put_rows(conn, [registry_row(r.kind, r.key, r.value, now) for r in records])
         log.info("incident %s: %s -> %s (decision)", incident_id, current.state, plan.target)
-        return DecidedCase(moved, record, queued, plan.tasks)
+        return DecidedCase(moved, record, queued, plan.tasks, records)
 
-    async def _locked(
-        self, conn: AsyncConnection, incident_id: str, known: Incident | None
-    ) -> Incident:
-        """The case, locked: ``known`` (just read by the caller) if its state still holds.
+    async def _move_for_decision(
+        self, conn: AsyncConnection, incident_id: str, planner: Planner, known: Incident | None
+    ) -> tuple[Incident, DecisionPlan]:
+        """The case as locked, the plan made on it, and the case's row moved to its target.
 
-        Only the state can have changed meanwhile (targets and department never do), so
-        one ``SELECT state … FOR UPDATE`` replaces reading the whole case again.
+        With ``known`` (just read by the caller's access check) the plan is made on it and
+        the move is a compare-and-set (``UPDATE … WHERE state = <known state>``): only the
+        state can have changed meanwhile (targets and department never do), so one
+        statement both checks and moves. If another decision won meanwhile, the case is
+        read again under the lock and planned again (which refuses it).
         """
-        if known is None or known.id != incident_id:
-            return await self._load(conn, incident_id, lock=True)
-        query = select(incidents.c.state).where(incidents.c.id == incident_id)
-        state = (await conn.execute(query.with_for_update())).scalar_one_or_none()
-        if state is None:
-            raise IncidentNotFound(incident_id)
-        if state != str(known.state):
-            return await self._load(conn, incident_id, lock=False)  # already locked
-        return known
+        if known is not None and known.id == incident_id:
+            plan = planner(known)  # DecisionRefused: nothing was written
+            moved = await conn.execute(
+                update(incidents)
+                .where(incidents.c.id == incident_id, incidents.c.state == str(known.state))
+                .values(state=str(plan.target))
+            )
+            if moved.rowcount == 1:
+                return known, plan
+        current = await self._load(conn, incident_id, lock=True)
+        plan = planner(current)
+        current.moved_to(plan.target, actor=plan.record.by, at=plan.record.at)  # may refuse
+        await conn.execute(
+            update(incidents).where(incidents.c.id == incident_id).values(state=str(plan.target))
+        )
+        return current, plan
 
     async def decision_of(self, incident_id: str) -> DecisionRecord | None:
         """The case's decision, or None while undecided."""

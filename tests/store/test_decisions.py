@@ -1,7 +1,9 @@
 """A decision is one unit of work: state change, decision row and approved jobs, or nothing.
 
 The crash test cuts the transaction before each of its statements in turn (as a killed
-process or a dropped connection would) and reads the case back from the database.
+process or a dropped connection would) and reads the case back from the database: the
+case is undecided (no decision, no job, no draft, no reference number used) or decided
+with all its jobs and its draft numbered.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import delete, event
 
-from bot.domain.decisions import DecisionPlan, DecisionRecord
+from bot.domain.decisions import DecisionPlan, DecisionRecord, KeyedRecord, Numbered
 from bot.domain.errors import InvalidTransition
 from bot.domain.escalation import ActionKind, Decision
 from bot.domain.incidents import Incident, IncidentState
@@ -20,10 +22,12 @@ from bot.domain.jobs import JobSpec
 from bot.jobs.sql import SqlJobQueue
 from bot.store.registry import MemoryRegistry, SqlRegistry
 from bot.store.sql import SqlStore
+from bot.store.tables import counters
 from tests.store.backends import Backend, registries_as_instances
 from tests.store.test_repository import ALICE, MANAGER, draft
 
 ACTIONS = (ActionKind.MAIL_PROTECTION, ActionKind.CUTOFF_DECLARATION)
+COUNTER = ("org-mail-ref", "decision-crash-test:20261202")
 
 
 class Crash(Exception):
@@ -47,6 +51,15 @@ def approve(backend: Backend) -> Any:
                 )
                 for k in ACTIONS
             ),
+            # The draft of the approved mail, numbered in the same transaction.
+            numbered=Numbered(
+                *COUNTER,
+                count=1,
+                build=lambda numbers: (
+                    KeyedRecord("org-mail-draft", f"{incident.id}:cutoff", {"n": numbers[0]}),
+                ),
+            ),
+            records=(KeyedRecord("final-warning-skip", incident.id, {"reason": "r"}),),
         )
 
     return plan
@@ -57,26 +70,37 @@ async def escalated_case(store: SqlStore) -> Incident:
     return await store.transition(incident.id, IncidentState.ESCALATED, actor=ALICE)
 
 
-async def what_was_written(store: SqlStore, queue: SqlJobQueue, incident_id: str) -> str:
+async def what_was_written(
+    store: SqlStore, queue: SqlJobQueue, registry: SqlRegistry, incident_id: str
+) -> str:
     state = (await store.load_incident(incident_id)).state
     decision = await store.decision_of(incident_id)
     jobs = await queue.jobs_for_incident(incident_id)
-    if state is IncidentState.ESCALATED and decision is None and not jobs:
+    draft = await registry.get("org-mail-draft", f"{incident_id}:cutoff")
+    skip = await registry.get("final-warning-skip", incident_id)
+    # The next number tells how many were drawn (drawing it is not part of the decision).
+    drawn = await registry.increment(*COUNTER) - 1
+    nothing = decision is None and not jobs and draft is None and skip is None and drawn == 0
+    if state is IncidentState.ESCALATED and nothing:
         return "undecided"
     if (
         state is IncidentState.ACTIONS_APPROVED
         and decision is not None
         and decision.actions == ACTIONS
         and sorted(j.params["action"] for j in jobs) == sorted(k.value for k in ACTIONS)
+        and draft == {"n": 1}
+        and skip == {"reason": "r"}
+        and drawn == 1
     ):
         return "decided"
-    return f"torn: {state} decision={decision} jobs={len(jobs)}"
+    return f"torn: {state} decision={decision} jobs={len(jobs)} draft={draft} drawn={drawn}"
 
 
 async def test_a_crash_before_any_statement_leaves_the_case_whole(sql_backend: Backend) -> None:
     store = sql_backend.store
     assert isinstance(store, SqlStore)
     queue = SqlJobQueue(store._engines, clock=sql_backend.clock)
+    registry = SqlRegistry(store._engines, clock=sql_backend.clock)
     incident = await escalated_case(store)
     sync_engine = store._engines.write.sync_engine
     crash_at = 0
@@ -99,13 +123,17 @@ async def test_a_crash_before_any_statement_leaves_the_case_whole(sql_backend: B
             crashed = True
         finally:
             event.remove(sync_engine, "before_cursor_execute", count)
-        outcome = await what_was_written(store, queue, incident.id)
+        outcome = await what_was_written(store, queue, registry, incident.id)
         outcomes.append(outcome)
         if not crashed:
             break
         assert outcome == "undecided", (crash_at, outcome)
+        # Undo the probe's own draw, so that the next attempt's number is 1 again.
+        async with store._engines.write.begin() as conn:
+            await conn.execute(delete(counters).where(counters.c.key == COUNTER[1]))
     assert outcomes[-1] == "decided"
-    assert crash_at >= 6  # lock, hydrate, update, event, decision, jobs: each was cut once
+    # hydrate, update, event, decision, jobs, number, records: each was cut once.
+    assert crash_at >= 7
     # Decided once: a second decision is refused by the state machine, nothing is added.
     with pytest.raises(InvalidTransition):
         await store.decide(incident.id, approve(sql_backend), actor=MANAGER)

@@ -38,10 +38,23 @@ MAX_TRANSACTIONS = 3
 # The decision's unit of work (SQLite, BEGIN counted): BEGIN, SELECT state FOR UPDATE
 # (the case opened by the access check is reused when its state still holds), UPDATE,
 # INSERT event, INSERT decision, one INSERT of all the jobs (+ one of the tasks).
+# (The state check and the move are one compare-and-set UPDATE when the access check's
+# copy of the case is reused, so this bound leaves one statement to spare.)
 MAX_DECISION_STATEMENTS = 7
 MAX_DECISION_TRANSACTIONS = 1
 
 MAIL_PROTECTION = {"act.mail-protection": "true", "comment": "ok"}
+# The card's defaults for a repeated-mail case: mail protection, the cut-off declaration
+# (a draft awaiting its preview, with its reference number) and a police consultation task.
+WITH_A_MAIL = {
+    "act.mail-protection": "true",
+    "act.cutoff-declaration": "true",
+    "draft.cutoff-declaration": "本件への回答は以上です。",
+    "act.police-consultation": "true",
+    "comment": "ok",
+}
+# Approving a mail also writes its draft and draws its number: two more statements.
+MAX_DECISION_STATEMENTS_WITH_A_MAIL = MAX_DECISION_STATEMENTS + 2
 
 
 @pytest.fixture(params=BACKENDS)
@@ -110,3 +123,23 @@ async def test_an_approval_costs_at_most_twelve_statements_in_three_transactions
     assert answered.transactions <= MAX_TRANSACTIONS
     assert counter.decision_statements <= MAX_DECISION_STATEMENTS
     assert counter.decision_transactions == MAX_DECISION_TRANSACTIONS
+
+
+async def test_an_approval_with_a_mail_writes_its_draft_in_the_decisions_transaction(
+    bot: BotUnderTest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answered, (counter, body) = await approve_counted(bot, WITH_A_MAIL)
+    card = str(body["value"])
+    # The answer shows the draft awaiting its preview, rendered from what was written.
+    assert "承認" in card and "送信前の確認待ち" in card
+    show("mail protection + cut-off declaration + police task", answered, counter, capsys)
+    assert answered.statements <= MAX_STATEMENTS
+    assert answered.transactions <= MAX_TRANSACTIONS
+    assert counter.decision_statements <= MAX_DECISION_STATEMENTS_WITH_A_MAIL
+    assert counter.decision_transactions == MAX_DECISION_TRANSACTIONS
+    mails = bot.services.escalations.mails
+    assert mails is not None
+    incident_id = body["value"]["refresh"]["action"]["data"]["incident"]
+    (draft,) = await mails.drafts(incident_id)
+    assert draft.mail.body == "本件への回答は以上です。"
+    assert draft.mail.subject.endswith("-1）")  # the day's first reference number
