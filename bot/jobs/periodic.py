@@ -4,9 +4,12 @@ Reminders and monitoring prompts are looked for every few minutes by every runni
 instance; the one that takes the period's lease does the work, the others skip it.
 A lease is one row of ``leases``: taken with a single upsert that only succeeds when
 the row is missing or its lease has run out, so exactly one taker wins, whatever the
-number of instances. An instance killed mid-period leaves its lease to expire; the
-next period is taken by another, and nothing is lost because the work itself looks
-at what is due (and marks each notice once, ``JobQueue.mark_once``).
+number of instances. Lease times come from the database's clock (``now()``), never the
+instance's: of two instances whose clocks disagree, the one running ahead would otherwise
+see the other's lease as expired and run the same period. An instance killed mid-period
+leaves its lease to expire; the next period is taken by another, and nothing is lost
+because the work itself looks at what is due (and marks each notice once,
+``JobQueue.mark_once``).
 
 SQLite is single-instance: ``SingleRunnerLock`` keeps a second process from running
 jobs and periodic work on the same database file, and says so.
@@ -29,10 +32,11 @@ from typing import IO, Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.ports import Clock, SystemClock
-from bot.store.engine import Engines, upsert_insert
+from bot.store.engine import Engines, database_now, upsert_insert
 from bot.store.tables import leases
 
 log = logging.getLogger(__name__)
+SKEW_WARNING = dt.timedelta(seconds=5)  # an instance clock further off than this is logged
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +50,12 @@ class Lease:
 
 
 class SqlLeases:
-    """Named, time-bounded leases in the ``leases`` table."""
+    """Named, time-bounded leases in the ``leases`` table, measured on the database's clock.
+
+    ``clock`` is the instance's own clock: leases never use it (instances' clocks drift
+    apart; the database's is the one they share), it only tells how far this instance's
+    clock is from the database's, logged once when it is more than ``SKEW_WARNING``.
+    """
 
     def __init__(
         self,
@@ -58,6 +67,7 @@ class SqlLeases:
         self._engines = engines
         self._clock = clock or SystemClock()
         self._write_lock = write_lock or asyncio.Lock()
+        self._skew_told = False
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncConnection]:
@@ -66,22 +76,41 @@ class SqlLeases:
 
     async def take(self, name: str, owner: str, duration: dt.timedelta) -> Lease | None:
         """Take (or renew) the lease ``name`` for ``duration``; None if someone else holds it."""
-        now = self._clock.now().astimezone(dt.UTC)
         async with self._tx() as conn:
+            now = database_now(conn)
             insert = upsert_insert(conn)(leases)
             taken = await conn.execute(
-                insert.values(name=name, owner=owner, until=now + duration)
+                insert.values(name=name, owner=owner, until=database_now(conn, duration))
                 .on_conflict_do_update(
                     index_elements=["name"],
                     set_={"owner": insert.excluded.owner, "until": insert.excluded.until},
                     # Only an expired lease, or our own, changes hands.
                     where=(leases.c.until <= now) | (leases.c.owner == owner),
                 )
-                .returning(leases.c.name)
+                .returning(leases.c.until)
             )
-            if taken.first() is None:
-                return None
-            return Lease(name, owner, now, now + duration)
+            row = taken.first()
+        if row is None:
+            return None
+        until = _utc(row[0])
+        self._check_skew(until - duration)
+        return Lease(name, owner, until - duration, until)
+
+    def _check_skew(self, database_time: dt.datetime) -> None:
+        skew = (self._clock.now() - database_time).total_seconds()
+        if abs(skew) > SKEW_WARNING.total_seconds() and not self._skew_told:
+            self._skew_told = True
+            log.warning(
+                "this instance's clock is %.1f s %s the database's; leases use the "
+                "database's, but check the host's time synchronisation",
+                abs(skew),
+                "ahead of" if skew > 0 else "behind",
+            )
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # SQLite returns naive UTC; PostgreSQL an aware time.
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 Tick = Callable[[], Awaitable[Any]]

@@ -6,7 +6,10 @@ rows without waiting on each other; on SQLite the write transaction is ``BEGIN
 IMMEDIATE`` (see ``bot.store.engine``) behind this process's write lock, so claims are
 serialized, exactly as ``SqlStore`` serializes its writes. Every later write is an
 UPDATE conditioned on ``state = running AND lease_owner = worker``: a worker that lost
-its lease changes nothing. Logs carry ids, kinds, states and counts only.
+its lease changes nothing. Leases are measured on the database's clock (``now()``), so
+instances whose clocks disagree never both hold a job; ``run_after`` (when a queued job
+is due) stays on the instance's clock, where a skew only delays a retry a little. Logs
+carry ids, kinds, states and counts only.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from bot.domain.jobs import (
     short_error,
 )
 from bot.domain.ports import Clock, SystemClock
-from bot.store.engine import Engines, create_engines, upsert_insert
+from bot.store.engine import Engines, create_engines, database_now, upsert_insert
 from bot.store.job_rows import dumps as _dumps
 from bot.store.job_rows import job_from_row as _job
 from bot.store.job_rows import job_values
@@ -80,18 +83,34 @@ class SqlJobQueue:
         clock: Clock | None = None,
         write_lock: asyncio.Lock | None = None,
         owns_engines: bool = False,
+        lease_clock: Clock | None = None,
     ) -> None:
         self._engines = engines
         self._clock = clock or SystemClock()
+        # Leases: the database's clock (shared by all instances), unless a test drives
+        # them with a clock of its own.
+        self._lease_clock = lease_clock
         # SQLite allows one writer: queue this process's writers here rather than spin on
         # the file lock. Pass the store's lock to share one queue with it.
         self._write_lock = write_lock or asyncio.Lock()
         self._owns_engines = owns_engines
 
     @classmethod
-    def from_url(cls, url: str, *, clock: Clock | None = None, **engine_kwargs: Any) -> SqlJobQueue:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        clock: Clock | None = None,
+        lease_clock: Clock | None = None,
+        **engine_kwargs: Any,
+    ) -> SqlJobQueue:
         """A queue with its own engines on the database at ``url`` (migrated beforehand)."""
-        return cls(create_engines(url, **engine_kwargs), clock=clock, owns_engines=True)
+        return cls(
+            create_engines(url, **engine_kwargs),
+            clock=clock,
+            owns_engines=True,
+            lease_clock=lease_clock,
+        )
 
     async def close(self) -> None:
         """Release connections, if the engines are ours."""
@@ -105,6 +124,12 @@ class SqlJobQueue:
 
     def _now(self) -> dt.datetime:
         return self._clock.now().astimezone(dt.UTC)
+
+    def _lease_time(self, conn: AsyncConnection, plus: dt.timedelta = dt.timedelta(0)) -> Any:
+        """Now (plus ``plus``) on the clock leases are measured on: a SQL expression."""
+        if self._lease_clock is not None:
+            return self._lease_clock.now().astimezone(dt.UTC) + plus
+        return database_now(conn, plus)
 
     @staticmethod
     def _insert(conn: AsyncConnection) -> Any:
@@ -168,17 +193,20 @@ class SqlJobQueue:
     async def claim(self, worker_id: str, *, lease: dt.timedelta) -> Job | None:
         """The next due job (or one whose lease expired), leased to ``worker_id``."""
         now = self._now()
-        due = or_(
-            and_(jobs.c.state == _QUEUED, jobs.c.run_after <= now),
-            and_(
-                jobs.c.state == _RUNNING,
-                or_(jobs.c.lease_until.is_(None), jobs.c.lease_until <= now),
-            ),
-        )
+
+        def due(conn: AsyncConnection) -> Any:
+            return or_(
+                and_(jobs.c.state == _QUEUED, jobs.c.run_after <= now),
+                and_(
+                    jobs.c.state == _RUNNING,
+                    or_(jobs.c.lease_until.is_(None), jobs.c.lease_until <= self._lease_time(conn)),
+                ),
+            )
+
         # Idle polls are the common case: answer them with a plain read, so an idle runner
         # never takes SQLite's write lock (nor row locks on PostgreSQL).
         async with self._engines.read.connect() as conn:
-            if (await conn.execute(select(jobs.c.id).where(due).limit(1))).first() is None:
+            if (await conn.execute(select(jobs.c.id).where(due(conn)).limit(1))).first() is None:
                 return None
         async with self._tx() as conn:
             # SKIP LOCKED: another instance claiming a row right now is not waited for;
@@ -186,7 +214,7 @@ class SqlJobQueue:
             job_id = (
                 await conn.execute(
                     select(jobs.c.id)
-                    .where(due)
+                    .where(due(conn))
                     .order_by(jobs.c.run_after, jobs.c.created_at, jobs.c.id)
                     .limit(1)
                     .with_for_update(skip_locked=True)
@@ -203,7 +231,7 @@ class SqlJobQueue:
                         attempts=jobs.c.attempts + 1,
                         wait_reason=None,
                         lease_owner=worker_id,
-                        lease_until=now + lease,
+                        lease_until=self._lease_time(conn, lease),
                         updated_at=now,
                     )
                     .returning(*jobs.c)
@@ -212,9 +240,16 @@ class SqlJobQueue:
         return _job(row)
 
     @_uninterruptible
-    async def _owned_update(self, job_id: str, worker_id: str, **values: Any) -> Row[Any]:
-        """UPDATE the job if ``worker_id`` holds it; ``LeaseLost`` or ``JobNotFound``."""
+    async def _owned_update(
+        self, job_id: str, worker_id: str, *, lease: dt.timedelta | None = None, **values: Any
+    ) -> Row[Any]:
+        """UPDATE the job if ``worker_id`` holds it; ``LeaseLost`` or ``JobNotFound``.
+
+        ``lease``: extend the lease by that much from now (the lease clock's now).
+        """
         async with self._tx() as conn:
+            if lease is not None:
+                values["lease_until"] = self._lease_time(conn, lease)
             row = (
                 await conn.execute(
                     update(jobs)
@@ -236,7 +271,7 @@ class SqlJobQueue:
         """Extend the lease; ``False`` if ``worker_id`` no longer holds it."""
         now = self._now()
         try:
-            await self._owned_update(job_id, worker_id, lease_until=now + lease, updated_at=now)
+            await self._owned_update(job_id, worker_id, lease=lease, updated_at=now)
         except LeaseLost:
             return False
         return True
@@ -263,9 +298,7 @@ class SqlJobQueue:
             # each time is never given up (only one that dies without progress is).
             "attempts": case((jobs.c.progress_done < done, 1), else_=jobs.c.attempts),
         }
-        if lease is not None:
-            values["lease_until"] = now + lease
-        await self._owned_update(job_id, worker_id, **values)
+        await self._owned_update(job_id, worker_id, lease=lease, **values)
 
     async def complete(self, job_id: str, worker_id: str) -> Job:
         """Mark the job succeeded; raises ``LeaseLost``."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import ColumnElement, DateTime, event, func, literal, type_coerce
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -100,3 +101,24 @@ def create_engines(url: str, **kwargs: Any) -> Engines:
 def upsert_insert(conn: AsyncConnection) -> Any:
     """The ``insert`` of ``conn``'s dialect, the one with ``on_conflict_do_update``."""
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+def database_now(
+    conn: AsyncConnection, plus: dt.timedelta = dt.timedelta(0)
+) -> ColumnElement[dt.datetime]:
+    """The database's current time (UTC), plus ``plus``, as a SQL expression.
+
+    Leases are measured on this one clock: instances whose own clocks disagree by
+    seconds would otherwise each see another's lease as expired (or their own as
+    still running) and hold the same period or job at once. PostgreSQL: ``now()``
+    (the transaction's start). SQLite: ``strftime('%f')`` in the text form SQLAlchemy
+    stores, ``YYYY-MM-DD HH:MM:SS.ffffff`` (milliseconds padded), so comparisons with
+    stored times stay comparisons of equal-length strings.
+    """
+    if conn.dialect.name == "sqlite":
+        stamp = func.strftime(
+            "%Y-%m-%d %H:%M:%f", "now", f"{plus.total_seconds():+.3f} seconds"
+        ).concat("000")
+        return type_coerce(stamp, DateTime(timezone=True))
+    now = func.now()
+    return type_coerce(now + literal(plus) if plus else now, DateTime(timezone=True))

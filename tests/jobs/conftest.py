@@ -50,7 +50,7 @@ class QueueBackend:
         """
         if self.url is None:
             return self.queue
-        queue = SqlJobQueue.from_url(self.url, clock=self.clock)
+        queue = SqlJobQueue.from_url(self.url, clock=self.clock, lease_clock=self.clock)
         self._opened.append(queue)
         return queue
 
@@ -76,7 +76,7 @@ async def make_queue_backend(
         url = f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
-    queue = SqlJobQueue.from_url(url, clock=clock)
+    queue = SqlJobQueue.from_url(url, clock=clock, lease_clock=clock)
     if name == "postgres":
         async with queue._engines.write.begin() as conn:
             for table in ("jobs", "job_once_keys"):
