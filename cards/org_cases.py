@@ -1,8 +1,9 @@
-"""Organisational-case cards: the merge confirmation and the organisational case itself.
+"""Organisational-case cards: the merge confirmations and the organisational case itself.
 
-Both show only what the viewer may see: the confirmation lists the cases the merge will
-take (all of them the viewer's to merge), the case card lists visible members and counts
-the others (「他部署の案件 1件」) without ids, names or departments.
+All show only what the viewer may see: a confirmation lists the cases the merge will take
+(all of them the viewer's to merge), the case card lists visible members and counts the
+others (「他部署の案件 1件」) without ids, names or departments. An organisational case
+merged into another shows where its members went, and nothing to act on.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 
 from bot.domain.incidents import JST, Incident
 from bot.domain.locale import Locale
-from bot.domain.org_cases import MergePlan, OrgCaseView, OrgTotals
+from bot.domain.org_cases import MergePlan, OrgCaseView, OrgMergePlan, OrgTotals
 from cards.elements import Element, bullets, card, container, execute, heading, plain, text
 from cards.i18n import t
 from cards.verbs import Verb
@@ -78,6 +79,111 @@ def merge_confirm_card(
     )
 
 
+def org_merge_confirm_card(
+    plan: OrgMergePlan, departments: Mapping[str, str], locale: Locale
+) -> Element:
+    """「組織案件をまとめる」: which member ends up where, and one button that does exactly that."""
+    n = len(plan.members)
+    into, absorbed = plan.into.id, plan.absorbed.id
+    lines = [
+        t(
+            "org.merge_orgs.moves" if member.id in plan.moving else "org.merge_orgs.stays",
+            locale,
+            id=member.id,
+            department=_department(member, departments),
+            date=member.created_at.astimezone(JST).strftime("%Y-%m-%d"),
+            into=into,
+            absorbed=absorbed,
+        )
+        for member in plan.members
+    ]
+    body: list[Element] = [
+        heading(t("org.merge_orgs.title", locale, n=n)),
+        text(
+            t(
+                "org.merge_orgs.now",
+                locale,
+                absorbed=absorbed,
+                m=len(plan.moving),
+                into=into,
+                n=n,
+            ),
+            weight="Bolder",
+        ),
+        bullets(lines),
+        container(
+            [text(t("org.merge_orgs.kept", locale, into=into, absorbed=absorbed), size="Small")],
+            style="emphasis",
+        ),
+        text(t("org.confirm.evidence", locale), size="Small", subtle=True),
+    ]
+    return card(
+        body,
+        [
+            execute(
+                t("org.merge_orgs.go", locale, n=n, into=into),
+                Verb.ORG_MERGE_ORGS_CONFIRM,
+                locale,
+                org=into,
+                other=absorbed,
+                members=",".join(i.id for i in plan.members),
+            )
+        ],
+    )
+
+
+def _merged_card(
+    view: OrgCaseView, departments: Mapping[str, str], locale: Locale, note: str
+) -> Element:
+    # An organisational case emptied into another: where its members went, nothing to do.
+    org = view.org
+    merged = org.merged_into
+    assert merged is not None
+    at = merged.at.astimezone(JST).strftime("%Y-%m-%d %H:%M")
+    by = plain(merged.by.display_name)
+    created = org.created_at.astimezone(JST).strftime("%Y-%m-%d %H:%M")
+    lines = [
+        t(
+            "org.moved",
+            locale,
+            id=i.id,
+            department=_department(i, departments),
+            date=i.created_at.astimezone(JST).strftime("%Y-%m-%d"),
+            into=merged.org_id,
+        )
+        for i in view.visible
+    ]
+    if view.hidden_other_departments:
+        lines.append(t("org.hidden.other", locale, n=view.hidden_other_departments))
+    if view.hidden_same_department:
+        lines.append(t("org.hidden.same", locale, n=view.hidden_same_department))
+    total = len(view.visible) + view.hidden_other_departments + view.hidden_same_department
+    body: list[Element] = [
+        heading(t("org.title", locale, id=org.id)),
+        container(
+            [text(t("org.merged_into", locale, into=merged.org_id, by=by, at=at), weight="Bolder")],
+            style="emphasis",
+        ),
+        *([container([text(note, weight="Bolder")], style="warning")] if note else []),
+        {
+            "type": "FactSet",
+            "facts": [
+                {
+                    "title": t("org.created", locale),
+                    "value": f"{plain(org.created_by.display_name)} {created}",
+                }
+            ],
+        },
+        text(t("org.moved.title", locale, n=total), weight="Bolder"),
+        bullets(lines),
+        text(t("org.evidence", locale), size="Small", subtle=True),
+    ]
+    actions: list[Element] = [
+        execute(t("org.open", locale, id=merged.org_id), Verb.ORG_SHOW, locale, org=merged.org_id)
+    ]
+    return card(body, actions)
+
+
 def _counterpart(keys: tuple[str, ...]) -> str:
     # "email:a@b.example" -> "a@b.example"; the kind prefix means nothing to a reader.
     return ", ".join(key.partition(":")[2] for key in keys)
@@ -93,6 +199,8 @@ def org_case_card(
 ) -> Element:
     """The organisational case for one viewer: members they see, counts of the others."""
     org = view.org
+    if org.merged_into is not None:
+        return _merged_card(view, departments, locale, note)
     body: list[Element] = [
         heading(t("org.title", locale, id=org.id)),
         text(t("org.now", locale), weight="Bolder"),
@@ -126,6 +234,18 @@ def org_case_card(
             for i in view.removable
         ]
         body.append({"type": "ActionSet", "actions": removals[:5]})
+    if view.mergeable:
+        merges = [
+            execute(
+                t("org.merge_orgs", locale, id=other),
+                Verb.ORG_MERGE_ORGS,
+                locale,
+                org=org.id,
+                other=other,
+            )
+            for other in view.mergeable
+        ]
+        body.append({"type": "ActionSet", "actions": merges[:3]})
     actions: list[Element] = [
         execute(
             t("link.open", locale, id=i.id, department=_department(i, departments)),

@@ -54,3 +54,5 @@ class Verb(StrEnum):
     ORG_SHOW = "org.show"
     ORG_REMOVE = "org.remove"
     ORG_EXPORT = "org.export"
+    ORG_MERGE_ORGS = "org.merge.orgs"  # two organisational cases: shows the confirmation
+    ORG_MERGE_ORGS_CONFIRM = "org.merge.orgs.confirm"

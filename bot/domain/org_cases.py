@@ -15,7 +15,11 @@ The rules, on top of ``bot.domain.access``:
   see those members, and the others only as counts (「他部署の案件 1件」), never their ids,
   people or departments' contents;
 - exporting the combined bundle needs ``CaseAction.EXPORT`` on every active member (the
-  bundle holds each member's own bundle).
+  bundle holds each member's own bundle);
+- two organisational cases with the same counterpart merge into the older one (the same
+  result whichever side asks): ``CaseAction.MERGE`` on every member of both. Every member
+  moves; the emptied one is kept, with who merged it when and which members moved where,
+  and is visible to whoever may see one of those members (a pointer, nothing to act on).
 """
 
 from __future__ import annotations
@@ -32,7 +36,10 @@ from bot.domain.linking import FREE_MAIL_DOMAINS, counterpart_keys
 
 ORG_PREFIX = "ORG-"
 NOTE_MARKER = "org-case:"
-_NOTE_LINE = re.compile(r"^org-case: (merged|removed) (ORG-[A-Z0-9-]{1,40}) members=([A-Z0-9,-]*)$")
+_NOTE_LINE = re.compile(
+    r"^org-case: (merged|removed) (ORG-[A-Z0-9-]{1,40}) members=([A-Z0-9,-]*)"
+    r"(?: from=(ORG-[A-Z0-9-]{1,40}))?$"
+)
 _ORG_ID = re.compile(r"^ORG-KH-\d{4}-\d{4,9}(-\d{1,3})?$")
 
 
@@ -70,13 +77,28 @@ class Membership:
 
 
 @dataclass(frozen=True, slots=True)
+class MergedInto:
+    """Where an organisational case's members went when it was merged into another."""
+
+    org_id: str
+    at: dt.datetime
+    by: Person
+    moved: tuple[str, ...]  # its members at that moment, all now members of ``org_id``
+
+
+@dataclass(frozen=True, slots=True)
 class OrgCase:
-    """An organisational case and the history of its members (oldest membership first)."""
+    """An organisational case and the history of its members (oldest membership first).
+
+    ``merged_into`` is set once it was merged into another organisational case: it then has
+    no active member and stays as the record of where its members went.
+    """
 
     id: str
     created_at: dt.datetime
     created_by: Person
     memberships: tuple[Membership, ...] = ()
+    merged_into: MergedInto | None = None
 
     @property
     def members(self) -> tuple[str, ...]:
@@ -206,6 +228,68 @@ def plan_merge(
     )
 
 
+class OrgCaseChanged(DomainError):
+    """The organisational cases to merge no longer have the members the confirmation showed."""
+
+    def __init__(self, org_id: str) -> None:
+        super().__init__(f"organisational case {org_id} changed")
+        self.org_id = org_id
+
+
+def survivor(first: OrgCase, second: OrgCase) -> tuple[OrgCase, OrgCase]:
+    """(the one that stays, the one emptied into it): the older stays, whichever side asks."""
+    ordered = sorted((first, second), key=lambda o: (o.created_at, o.id))
+    return ordered[0], ordered[1]
+
+
+@dataclass(frozen=True, slots=True)
+class OrgMergePlan:
+    """Merging two organisational cases, exactly as the confirmation shows it.
+
+    ``into`` stays; every member of ``absorbed`` moves into it (``moving``); ``members``:
+    ``into``'s members then the moving ones, the list after the merge; ``access``: whether
+    the viewer may merge every one of them.
+    """
+
+    into: OrgCase
+    absorbed: OrgCase
+    members: tuple[Incident, ...]
+    access: Access
+
+    @property
+    def moving(self) -> tuple[str, ...]:
+        """The cases that move from ``absorbed`` into ``into``."""
+        return self.absorbed.members
+
+    @property
+    def possible(self) -> bool:
+        """Whether the viewer may do it and it changes something."""
+        return (
+            self.access is Access.ALLOWED
+            and self.into.id != self.absorbed.id
+            and bool(self.into.members)
+            and bool(self.moving)
+        )
+
+
+def plan_org_merge(
+    first: OrgCase,
+    second: OrgCase,
+    members: Mapping[str, Incident],
+    viewer: Viewer,
+) -> OrgMergePlan:
+    """What merging ``first`` and ``second`` would do for ``viewer``.
+
+    ``members``: the active members of both, by id. Needs MERGE on every one of them, so
+    whoever may do it sees every case the confirmation lists.
+    """
+    into, absorbed = survivor(first, second)
+    ordered = tuple(members[i] for i in (*into.members, *absorbed.members) if i in members)
+    if len(ordered) != len(into.members) + len(absorbed.members):
+        raise ValueError("plan_org_merge needs every active member of both cases")
+    return OrgMergePlan(into, absorbed, ordered, merge_access(viewer, ordered))
+
+
 @dataclass(frozen=True, slots=True)
 class OrgCaseView:
     """An organisational case as one viewer may see it."""
@@ -217,6 +301,9 @@ class OrgCaseView:
     counterpart: tuple[str, ...]  # the counterpart keys every active member shares
     removable: tuple[str, ...]  # visible members the viewer may take out (MERGE on each)
     can_export: bool  # may export the combined bundle (EXPORT on every member)
+    # Other organisational cases with the same counterpart that the viewer may merge with
+    # this one (filled by the service, which looks the links up).
+    mergeable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +322,11 @@ def view_org_case(
     viewer: Viewer,
     free_mail: frozenset[str] = FREE_MAIL_DOMAINS,
 ) -> OrgCaseView:
-    """``org`` for ``viewer``; ``OrgCaseNotFound`` unless they may see one active member."""
+    """``org`` for ``viewer``; ``OrgCaseNotFound`` unless they may see one active member.
+
+    For an organisational case merged into another, ``members`` are the ones that moved:
+    whoever may see one of them sees where they went, and may act on nothing there.
+    """
     visible = sorted(
         (m for m in members if permits(viewer, m, CaseAction.SEE)),
         key=lambda i: (i.created_at, i.id),
@@ -250,8 +341,12 @@ def view_org_case(
         hidden_other_departments=sum(m.department not in seen_departments for m in hidden),
         hidden_same_department=sum(m.department in seen_departments for m in hidden),
         counterpart=shared_counterpart(members, free_mail),
-        removable=tuple(m.id for m in visible if permits(viewer, m, CaseAction.MERGE)),
-        can_export=bool(members) and all(permits(viewer, m, CaseAction.EXPORT) for m in members),
+        removable=()
+        if org.merged_into
+        else tuple(m.id for m in visible if permits(viewer, m, CaseAction.MERGE)),
+        can_export=not org.merged_into
+        and bool(members)
+        and all(permits(viewer, m, CaseAction.EXPORT) for m in members),
     )
 
 
@@ -277,6 +372,7 @@ class OrgCaseNote:
     action: str  # "merged" | "removed"
     org_id: str
     members: tuple[str, ...]  # after the change
+    from_org: str = ""  # set when two organisational cases merged: the emptied one
 
 
 def merged_note(org_id: str, members: Sequence[str], joined: Sequence[str]) -> str:
@@ -286,6 +382,19 @@ def merged_note(org_id: str, members: Sequence[str], joined: Sequence[str]) -> s
             f"{NOTE_MARKER} merged {org_id} members={','.join(members)}",
             f"【組織案件】{', '.join(joined)} を組織案件 {org_id} にまとめました"
             f"（構成: {', '.join(members)}）。",
+            "各案件の証拠の記録はそれぞれ別のまま残り、個別に検証できます。",
+        ]
+    )
+
+
+def org_merged_note(into: str, members: Sequence[str], absorbed: str, moved: Sequence[str]) -> str:
+    """The evidence note recording that ``absorbed``'s members ``moved`` into ``into``."""
+    return "\n".join(
+        [
+            f"{NOTE_MARKER} merged {into} members={','.join(members)} from={absorbed}",
+            f"【組織案件】組織案件 {absorbed} の {', '.join(moved)} を組織案件 {into} に"
+            f"まとめました（構成: {', '.join(members)}）。{absorbed} は {into} にまとめた"
+            "記録として残ります。",
             "各案件の証拠の記録はそれぞれ別のまま残り、個別に検証できます。",
         ]
     )
@@ -309,4 +418,4 @@ def parse_org_note(text: str) -> OrgCaseNote | None:
     if match is None:
         return None
     members = tuple(m for m in match[3].split(",") if m)
-    return OrgCaseNote(match[1], match[2], members)
+    return OrgCaseNote(match[1], match[2], members, match[4] or "")

@@ -466,3 +466,11 @@ class OrgCaseRepository(Protocol):
     async def remove_from_org_case(self, org_id: str, incident_id: str, *, by: Person) -> OrgCase:
         """Take ``incident_id`` out (its membership row stays) and note it in the chains."""
         ...
+
+    async def merge_org_cases(
+        self, first: str, second: str, confirmed: Sequence[str], *, by: Person
+    ) -> OrgCase:
+        """Move every member of the younger organisational case into the older one, note it
+        in every member's chain and record where they went, in one transaction;
+        ``OrgCaseChanged`` unless the members are exactly ``confirmed``."""
+        ...

@@ -9,6 +9,7 @@ every upgrade the owner (re)grants the app role exactly what the bot needs:
     decisions          SELECT, INSERT only (a manager's decision is never rewritten)
     evidence_heads     SELECT, INSERT, UPDATE of (count, hash) only: no DELETE
     org_cases          SELECT, INSERT only (an organisational case is never removed)
+    org_case_merges    SELECT, INSERT only (where an emptied organisational case's members went)
     org_case_members   SELECT, INSERT, UPDATE of the left_* columns only (history: no DELETE)
     case_counterparts  SELECT, INSERT only (the counterpart index: written with the case, in
                        its transaction, from counterparts that never change; migration 0008
@@ -89,9 +90,9 @@ def grant_app_role(connection: Connection, app_url: str) -> str | None:
         elif table in ("evidence", "decisions"):
             # A decision, once taken, is part of the case's record: never changed.
             statements.append(f"GRANT SELECT, INSERT ON {name} TO {who}")
-        elif table in ("org_cases", "case_counterparts"):
-            # Never removed (an organisational case); derived once, with the case, from
-            # counterparts no code path changes (the counterpart index).
+        elif table in ("org_cases", "org_case_merges", "case_counterparts"):
+            # Never removed (an organisational case, the record of two merged); derived
+            # once, with the case, from counterparts no code path changes (the index).
             statements.append(f"GRANT SELECT, INSERT ON {name} TO {who}")
         elif table == "org_case_members":
             # Taking a case out marks its row; the membership history is never deleted.

@@ -2,7 +2,9 @@
 
 A merge or a removal is one unit of work: the membership rows and the note appended to
 every member's evidence chain commit together, or not at all. Membership rows are never
-deleted (taking a case out sets ``left_at``); evidence is only appended.
+deleted (taking a case out sets ``left_at``); evidence is only appended. Merging two
+organisational cases moves every member of the emptied one (its rows marked left, new rows
+in the other) and records where they went in ``org_case_merges``.
 """
 
 from __future__ import annotations
@@ -20,16 +22,20 @@ from bot.domain.incidents import Incident, Person
 from bot.domain.org_cases import (
     MemberElsewhere,
     Membership,
+    MergedInto,
     OrgCase,
+    OrgCaseChanged,
     OrgCaseNotFound,
     merged_note,
     new_org_case_id,
+    org_merged_note,
     removed_note,
+    survivor,
 )
 from bot.domain.ports import Clock
 from bot.store.engine import Engines
 from bot.store.job_rows import utc
-from bot.store.tables import evidence_heads, org_case_members, org_cases
+from bot.store.tables import evidence_heads, org_case_members, org_case_merges, org_cases
 
 _ACTIVE = org_case_members.c.left_at.is_(None)
 
@@ -76,11 +82,22 @@ class SqlOrgCasesMixin:
             .where(org_case_members.c.org_id == org_id)
             .order_by(org_case_members.c.id)
         )
+        merged = (
+            await conn.execute(select(org_case_merges).where(org_case_merges.c.from_org == org_id))
+        ).one_or_none()
         return OrgCase(
             id=row.id,
             created_at=utc(row.created_at),
             created_by=Person(row.created_by_id, row.created_by_name),
             memberships=tuple(_membership(m) for m in members),
+            merged_into=None
+            if merged is None
+            else MergedInto(
+                org_id=merged.into_org,
+                at=utc(merged.at),
+                by=Person(merged.by_id, merged.by_name),
+                moved=tuple(c for c in merged.moved.split(",") if c),
+            ),
         )
 
     async def _lock_chains(self, conn: AsyncConnection, incident_ids: Sequence[str]) -> None:
@@ -195,3 +212,68 @@ class SqlOrgCasesMixin:
             text = removed_note(org_id, org.members, incident_id)
             await self._note_all(conn, [incident_id, *org.members], text, by)
         return org
+
+    async def merge_org_cases(
+        self, first: str, second: str, confirmed: Sequence[str], *, by: Person
+    ) -> OrgCase:
+        """Move every member of the younger of ``first`` and ``second`` into the older, note
+        it in every member's chain and record where they went; all or nothing.
+
+        ``confirmed``: the members of both the confirmation showed. If they are not exactly
+        the members now, ``OrgCaseChanged`` and nothing is written; if the merge was done
+        already (a repeated click, or a concurrent one), the merged case, unchanged.
+        """
+        async with self._tx() as conn:
+            # The chains first, in one order: concurrent merges of overlapping cases queue.
+            await self._lock_chains(conn, confirmed)
+            into, absorbed = survivor(await self._org(conn, first), await self._org(conn, second))
+            if into.id == absorbed.id:
+                raise OrgCaseChanged(into.id)
+            if absorbed.merged_into is not None:
+                done = absorbed.merged_into.org_id == into.id
+                if done and sorted(into.members) == sorted(confirmed):
+                    return into
+                raise OrgCaseChanged(absorbed.id)
+            if into.merged_into is not None:
+                raise OrgCaseChanged(into.id)
+            moving = absorbed.members
+            if not moving or not into.members:
+                raise OrgCaseChanged(absorbed.id if not moving else into.id)
+            if sorted((*into.members, *moving)) != sorted(confirmed):
+                raise OrgCaseChanged(into.id)
+            now = self._clock.now()
+            await conn.execute(
+                update(org_case_members)
+                .where(_ACTIVE, org_case_members.c.org_id == absorbed.id)
+                .values(left_at=now, left_by_id=by.object_id, left_by_name=by.display_name)
+            )
+            await conn.execute(
+                insert(org_case_members),
+                [
+                    {
+                        "org_id": into.id,
+                        "incident_id": case_id,
+                        "joined_at": now,
+                        "joined_by_id": by.object_id,
+                        "joined_by_name": by.display_name,
+                        "left_at": None,
+                        "left_by_id": "",
+                        "left_by_name": "",
+                    }
+                    for case_id in moving
+                ],
+            )
+            await conn.execute(
+                insert(org_case_merges).values(
+                    from_org=absorbed.id,
+                    into_org=into.id,
+                    at=now,
+                    by_id=by.object_id,
+                    by_name=by.display_name,
+                    moved=",".join(moving),
+                )
+            )
+            merged = await self._org(conn, into.id)
+            text = org_merged_note(into.id, merged.members, absorbed.id, moving)
+            await self._note_all(conn, merged.members, text, by)
+        return merged

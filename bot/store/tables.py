@@ -269,6 +269,21 @@ org_case_members = Table(
     Index("ix_org_case_members_org_id", "org_id"),
 )
 
+# Two organisational cases merged (migration 0011): every member of ``from_org`` moved into
+# ``into_org`` (their rows in ``from_org`` were marked left, new rows in ``into_org``). The
+# emptied organisational case stays; this row says where its members went. Insert-only.
+org_case_merges = Table(
+    "org_case_merges",
+    metadata,
+    Column("from_org", String(40), ForeignKey("org_cases.id"), primary_key=True),
+    Column("into_org", String(40), ForeignKey("org_cases.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("by_id", String(64), nullable=False),
+    Column("by_name", String(200), nullable=False),
+    Column("moved", Text, nullable=False),  # the case ids that moved, comma-separated
+    Index("ix_org_case_merges_into_org", "into_org"),
+)
+
 # --- Flood watch state (issue 15; migration 0010) ------------------------------------------
 # Was one registry record per mailbox rewritten whole each round; now a round writes what
 # it brought (bot/store/flood.py): new message keys, per-minute increments, the position.

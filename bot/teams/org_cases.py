@@ -3,7 +3,9 @@
 From the managers' card (the linked-cases line) the merge button shows the confirmation:
 exactly which cases will be merged. Only its own button merges, and only that list. The
 organisational case's card (``org`` in the data) is opened here for the clicker: whoever
-may see none of its members is told it does not exist, as for a case.
+may see none of its members is told it does not exist, as for a case. Its 「組織案件 … と
+まとめる」 button (another organisational case with the same counterpart, ``other``) shows
+which member ends up where; only that confirmation's button merges the two.
 """
 
 from __future__ import annotations
@@ -14,18 +16,18 @@ from typing import Any
 from microsoft_agents.hosting.core import TurnContext
 
 from bot.cases.escalation import Escalations
-from bot.cases.org_cases import MergeRefused, OrgCasesService, refusal
+from bot.cases.org_cases import MergeRefused, OrgCasesService, org_refusal, refusal
 from bot.delivery.exports import Exports
 from bot.domain.access import Viewer
 from bot.domain.errors import IncidentNotFound
 from bot.domain.incidents import Incident, Person
 from bot.domain.locale import Locale
-from bot.domain.org_cases import OrgCaseNotFound, OrgCaseView, is_org_case_id
+from bot.domain.org_cases import OrgCaseNotFound, OrgCaseView, OrgMergePlan, is_org_case_id
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
 from bot.teams.incidents import person_of
 from cards.elements import container, text
 from cards.i18n import t
-from cards.org_cases import merge_confirm_card, org_case_card
+from cards.org_cases import merge_confirm_card, org_case_card, org_merge_confirm_card
 from cards.verbs import Verb
 
 log = logging.getLogger(__name__)
@@ -36,8 +38,8 @@ _REFUSALS = {
 }
 
 
-def _org_id(request: ActionRequest) -> str:
-    org_id = request.data.get("org")
+def _org_id(request: ActionRequest, field: str = "org") -> str:
+    org_id = request.data.get(field)
     if not is_org_case_id(org_id):
         raise InvalidAction("This card does not refer to an organisational case.")
     assert isinstance(org_id, str)
@@ -50,7 +52,7 @@ def register(
     escalations: Escalations,
     exports: Exports,
 ) -> None:
-    """Add the merge, confirmation, organisational-case, remove and export verbs."""
+    """Add the merge, confirmation, organisational-case, remove, export and merge-two verbs."""
 
     def departments(cases: list[Incident] | tuple[Incident, ...]) -> dict[str, str]:
         return {i.department: escalations.department_name(i.department) for i in cases}
@@ -156,3 +158,59 @@ def register(
         reachable = await escalations.notices.reachable(person.object_id)
         key = "export.queued" if reachable else "export.queued.unreachable"
         return ActionResult(replace=await org_card(view, request.locale, t(key, request.locale)))
+
+    async def org_refused(
+        org_id: str, viewer: Viewer, plan: OrgMergePlan | None, locale: Locale
+    ) -> ActionResult:
+        note = t(_REFUSALS[org_refusal(plan) if plan else "nothing"], locale)
+        return ActionResult(replace=await org_card(await open_org(org_id, viewer), locale, note))
+
+    @actions.on(Verb.ORG_MERGE_ORGS)
+    async def merge_orgs(_context: TurnContext, request: ActionRequest) -> ActionResult:
+        viewer = await escalations.viewer(person_of(request.sender))
+        org_id, other = _org_id(request), _org_id(request, "other")
+        try:
+            plan = await org_cases.plan_orgs(org_id, other, viewer)
+        except OrgCaseNotFound:
+            raise IncidentNotFound(org_id) from None  # either one unseen: "not found"
+        if not plan.possible:
+            return await org_refused(org_id, viewer, plan, request.locale)
+        card = org_merge_confirm_card(plan, departments(plan.members), request.locale)
+        return ActionResult(replace=card)
+
+    @actions.on(Verb.ORG_MERGE_ORGS_CONFIRM)
+    async def confirm_orgs(_context: TurnContext, request: ActionRequest) -> ActionResult:
+        person = person_of(request.sender)
+        viewer = await escalations.viewer(person)
+        org_id, other = _org_id(request), _org_id(request, "other")
+        listed = request.data.get("members")
+        if not isinstance(listed, str) or len(listed) > 4000:
+            raise InvalidAction("This card does not list the cases to merge.")
+        try:
+            org = await org_cases.merge_orgs(org_id, other, listed.split(","), person, viewer)
+        except OrgCaseNotFound:
+            raise IncidentNotFound(org_id) from None
+        except MergeRefused as refused:
+            plan = refused.plan if isinstance(refused.plan, OrgMergePlan) else None
+            if refused.reason == "changed" and plan is not None and plan.possible:
+                card = org_merge_confirm_card(plan, departments(plan.members), request.locale)
+                note = t("org.changed", request.locale)
+                card["body"].insert(1, container([text(note, weight="Bolder")], style="warning"))
+                return ActionResult(replace=card)
+            if refused.reason == "changed":
+                return await org_refused(org_id, viewer, plan, request.locale)
+            note = t(_REFUSALS[refused.reason], request.locale)
+            view = await open_org(org_id, viewer)
+            return ActionResult(replace=await org_card(view, request.locale, note))
+        for member in org.members:
+            await escalations.refresh_thread(member)
+        absorbed = other if org.id == org_id else org_id
+        note = t(
+            "org.merge_orgs.done",
+            request.locale,
+            absorbed=absorbed,
+            into=org.id,
+            n=len(org.members),
+        )
+        view = await open_org(org.id, viewer)
+        return ActionResult(replace=await org_card(view, request.locale, note))

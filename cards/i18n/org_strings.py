@@ -32,6 +32,17 @@ JA: dict[str, str] = {
     "org.export.not_allowed": "まとめた証拠一式を作れるのは、すべての構成案件を担当する管理職か法務担当だけです。",
     "org.remove": "{id} を外す",
     "org.removed": "{id} を組織案件から外しました。記録は削除していません。",
+    "org.merge_orgs": "組織案件 {id} とまとめる",
+    "org.merge_orgs.title": "組織案件をまとめる（{n}件）",
+    "org.merge_orgs.now": "組織案件 {absorbed} の{m}件を組織案件 {into} に移し、{into} を次の{n}件にします。内容を確認して、下のボタンを押してください。",
+    "org.merge_orgs.stays": "{id}（{department}・{date}報告）: {into} の構成案件",
+    "org.merge_orgs.moves": "{id}（{department}・{date}報告）: {absorbed} から移ります",
+    "org.merge_orgs.kept": "古いほうの {into} に残します。{absorbed} は削除せず、構成案件がどこへ移ったかを示す記録として残ります。",
+    "org.merge_orgs.go": "この{n}件を {into} にまとめる",
+    "org.merge_orgs.done": "組織案件 {absorbed} を {into} にまとめました（{n}件）。各職員の証拠の記録はそのまま別々に残り、個別に検証できます。",
+    "org.merged_into": "この組織案件は {into} にまとめられました（{by} {at}）。構成案件はすべて {into} に移っています。記録として残しています。",
+    "org.moved": "{id}（{department}・{date}報告）: {into} に移りました",
+    "org.moved.title": "移った構成案件（{n}件）",
 }
 
 EN: dict[str, str] = {
@@ -66,4 +77,15 @@ EN: dict[str, str] = {
     "org.export.not_allowed": "Only a manager of every member case, or the legal section, can export the combined bundle.",
     "org.remove": "Take {id} out",
     "org.removed": "{id} was taken out of the organisational case. Nothing was deleted.",
+    "org.merge_orgs": "Merge with organisational case {id}",
+    "org.merge_orgs.title": "Merge organisational cases ({n} cases)",
+    "org.merge_orgs.now": "The {m} case(s) of organisational case {absorbed} move into organisational case {into}, which will then hold these {n} cases. Check them, then press the button below.",
+    "org.merge_orgs.stays": "{id} ({department}, reported {date}): a member of {into}",
+    "org.merge_orgs.moves": "{id} ({department}, reported {date}): moves from {absorbed}",
+    "org.merge_orgs.kept": "The older one, {into}, stays. {absorbed} is not deleted: it stays as the record of where its members went.",
+    "org.merge_orgs.go": "Merge these {n} cases into {into}",
+    "org.merge_orgs.done": "Organisational case {absorbed} merged into {into} ({n} cases). Each staff member's evidence log stays as it was and verifies on its own.",
+    "org.merged_into": "This organisational case was merged into {into} ({by}, {at}). All its member cases moved to {into}; this record stays.",
+    "org.moved": "{id} ({department}, reported {date}): moved to {into}",
+    "org.moved.title": "Member cases that moved ({n})",
 }

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from bot.domain.access import Access, Role, Viewer
 from bot.domain.incidents import Counterparts, Incident, IncidentDraft, IncidentType, Person
 from bot.domain.incidents import open_incident as _open
 from bot.domain.org_cases import (
     Membership,
+    MergedInto,
     OrgCase,
     OrgCaseNotFound,
     is_org_case_id,
@@ -20,10 +23,13 @@ from bot.domain.org_cases import (
     merge_target,
     merged_note,
     new_org_case_id,
+    org_merged_note,
     parse_org_note,
     plan_merge,
+    plan_org_merge,
     removed_note,
     shared_counterpart,
+    survivor,
     view_org_case,
 )
 
@@ -161,3 +167,85 @@ def test_ids_notes_and_the_shared_counterpart() -> None:
         "domain:example.co.jp",
         "email:angry@example.co.jp",
     )
+
+
+# --- Two organisational cases with the same counterpart -----------------------------------
+
+FOURTH = case(4, Person("oid-inoue", "井上 三郎"), "zeimu", 3)
+CASES = {c.id: c for c in (FIRST, SECOND, THIRD, FOURTH)}
+
+
+def org(org_id: str, minutes: int, *members: Incident) -> OrgCase:
+    at = AT + dt.timedelta(hours=1, minutes=minutes)
+    return OrgCase(org_id, at, TANAKA, tuple(Membership(m.id, at, TANAKA) for m in members))
+
+
+SHIMIN_ORG = org("ORG-KH-2026-0001", 0, FIRST, SECOND)
+ZEIMU_ORG = org("ORG-KH-2026-0003", 5, THIRD, FOURTH)
+
+
+def test_two_organisational_cases_merge_into_the_older_whichever_side_asks() -> None:
+    for first, second in ((SHIMIN_ORG, ZEIMU_ORG), (ZEIMU_ORG, SHIMIN_ORG)):
+        plan = plan_org_merge(first, second, CASES, LEGAL)
+        assert (plan.into.id, plan.absorbed.id) == (SHIMIN_ORG.id, ZEIMU_ORG.id)
+        assert [i.id for i in plan.members] == [FIRST.id, SECOND.id, THIRD.id, FOURTH.id]
+        assert plan.moving == (THIRD.id, FOURTH.id) and plan.possible
+    assert survivor(ZEIMU_ORG, SHIMIN_ORG) == (SHIMIN_ORG, ZEIMU_ORG)
+
+
+def test_merging_two_needs_merge_on_every_member_of_both() -> None:
+    # Each department's manager sees only their own organisational case's members.
+    assert plan_org_merge(SHIMIN_ORG, ZEIMU_ORG, CASES, KACHO).access is Access.NOT_FOUND
+    assert plan_org_merge(ZEIMU_ORG, SHIMIN_ORG, CASES, ZEIMU).access is Access.NOT_FOUND
+    assert plan_org_merge(SHIMIN_ORG, ZEIMU_ORG, CASES, BUCHO).possible
+    assert not plan_org_merge(SHIMIN_ORG, ZEIMU_ORG, CASES, STAFF).possible
+    # A manager who is the target of one member merges neither.
+    targeted = plan_org_merge(SHIMIN_ORG, ZEIMU_ORG, CASES, TARGETED_KACHO)
+    assert targeted.access is Access.NOT_FOUND and not targeted.possible  # 税務課's unseen
+    own = plan_org_merge(
+        SHIMIN_ORG,
+        org("ORG-KH-2026-0009", 9, case(9, SUZUKI, "shimin")),
+        {**CASES, "KH-2026-0009": case(9, SUZUKI, "shimin")},
+        TARGETED_KACHO,
+    )
+    assert own.access is Access.OWN_CASE and not own.possible
+    # One organisational case with itself changes nothing.
+    assert not plan_org_merge(SHIMIN_ORG, SHIMIN_ORG, CASES, LEGAL).possible
+
+
+def test_an_emptied_organisational_case_points_where_its_members_went() -> None:
+    at = AT + dt.timedelta(hours=2)
+    emptied = OrgCase(
+        ZEIMU_ORG.id,
+        ZEIMU_ORG.created_at,
+        TANAKA,
+        tuple(
+            Membership(m.incident_id, m.joined_at, TANAKA, at, SUZUKI)
+            for m in ZEIMU_ORG.memberships
+        ),
+        merged_into=MergedInto(SHIMIN_ORG.id, at, SUZUKI, (THIRD.id, FOURTH.id)),
+    )
+    assert emptied.members == ()
+    # Seen through the members that moved: 税務課's manager sees them, 市民相談課's does not.
+    view = view_org_case(emptied, [THIRD, FOURTH], ZEIMU)
+    assert [i.id for i in view.visible] == [THIRD.id, FOURTH.id]
+    assert view.removable == () and not view.can_export
+    with pytest.raises(OrgCaseNotFound):  # 市民相談課's manager sees none of them
+        view_org_case(emptied, [THIRD, FOURTH], KACHO)
+    # Nothing is left to merge in it.
+    assert not plan_org_merge(SHIMIN_ORG, emptied, CASES, LEGAL).possible
+
+
+def test_the_note_of_two_merged_says_where_from() -> None:
+    members = [FIRST.id, SECOND.id, THIRD.id, FOURTH.id]
+    note = org_merged_note(SHIMIN_ORG.id, members, ZEIMU_ORG.id, [THIRD.id, FOURTH.id])
+    parsed = parse_org_note(note)
+    assert parsed is not None
+    assert (parsed.action, parsed.org_id, parsed.from_org) == (
+        "merged",
+        SHIMIN_ORG.id,
+        ZEIMU_ORG.id,
+    )
+    assert parsed.members == tuple(members)
+    assert f"組織案件 {ZEIMU_ORG.id} の {THIRD.id}, {FOURTH.id} を組織案件 {SHIMIN_ORG.id}" in note
+    assert parse_org_note(merged_note(SHIMIN_ORG.id, members, members)).from_org == ""  # type: ignore[union-attr]

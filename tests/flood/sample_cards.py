@@ -12,12 +12,20 @@ from bot.domain.flood import FloodFigures
 from bot.domain.incidents import Counterparts, IncidentDraft, IncidentType, Person, open_incident
 from bot.domain.linking import LinkedCases
 from bot.domain.locale import Locale
-from bot.domain.org_cases import Membership, MergePlan, OrgCase, OrgCaseView, OrgTotals
+from bot.domain.org_cases import (
+    Membership,
+    MergedInto,
+    MergePlan,
+    OrgCase,
+    OrgCaseView,
+    OrgMergePlan,
+    OrgTotals,
+)
 from cards.elements import card
 from cards.figures import figures_card
 from cards.flood import flood_alert_card, flood_notice_card
 from cards.linking import linked_elements
-from cards.org_cases import merge_confirm_card, org_case_card
+from cards.org_cases import merge_confirm_card, org_case_card, org_merge_confirm_card
 
 FIGURES = FloodFigures(
     sender="kujou@example.net",
@@ -108,3 +116,34 @@ def org_case_cards(locale: Locale) -> Iterator[tuple[str, dict[str, Any]]]:
     )
     totals = OrgTotals(mails=120, sns_posts=3, tasks_open=2, tasks_total=5)
     yield f"org-case-{locale}", org_case_card(view, totals, departments, locale, note="…")
+    # Two organisational cases: the confirmation, the one merged into and the emptied one.
+    kacho = Person("oid-kacho", "高橋 課長")
+    younger = OrgCase(
+        "ORG-KH-2026-0003",
+        at,
+        kacho,
+        (Membership(members[2].id, at, kacho),),
+    )
+    older = OrgCase("ORG-KH-2026-0001", at, kacho, org.memberships[:2])
+    plan = OrgMergePlan(older, younger, tuple(members), Access.ALLOWED)
+    yield f"org-merge-orgs-{locale}", org_merge_confirm_card(plan, departments, locale)
+    offered = OrgCaseView(
+        older,
+        tuple(members[:2]),
+        0,
+        0,
+        ("email:angry@example.co.jp",),
+        (),
+        False,
+        mergeable=(younger.id,),
+    )
+    yield f"org-case-mergeable-{locale}", org_case_card(offered, totals, departments, locale)
+    moved = OrgCase(
+        younger.id,
+        at,
+        kacho,
+        (Membership(members[2].id, at, kacho, at, kacho),),
+        merged_into=MergedInto(older.id, at, kacho, (members[2].id,)),
+    )
+    emptied = OrgCaseView(moved, (members[2],), 0, 0, (), (), False)
+    yield f"org-case-merged-{locale}", org_case_card(emptied, totals, departments, locale)

@@ -313,3 +313,127 @@ async def test_a_combined_bundle_is_handed_out_only_while_every_member_may_be_ex
     assert set(await bot.services.persistence.org_cases.org_cases_of([third])) == {third}
     _, body, _ = await bot.click("export.link", again[0]["data"], **KACHO)
     assert "見つからない" in shown(body) and "#k=" not in shown(body)
+
+
+async def two_departments_merged(bot: BotUnderTest) -> tuple[list[str], str, str]:
+    """Each department merges its own two cases: 市民相談課 (田中, 山田), 税務課 (鈴木 twice)."""
+    first, second, third = await three_cases(bot)
+    fourth = await bot.report(
+        submission_id="sub-org-0004",
+        type="mass-email",
+        what_happened="同じ人から今度は別の窓口にもメール",
+        counterpart=ABUSER,
+        **SUZUKI,
+    )
+    await bot.run_jobs()
+    for who, case_id in ((KACHO, first), (ZEIMU_KACHO, third)):
+        _, body, _ = await bot.click("cases.merge", {"incident": case_id}, **who)
+        assert "組織案件にまとめる（2件）" in shown(body)
+        go = button(body["value"], "org.merge.confirm")
+        await bot.click("org.merge.confirm", go["data"], **who)
+    return [first, second, third, fourth], f"ORG-{first}", f"ORG-{third}"
+
+
+async def test_two_organisational_cases_merge_as_confirmed_and_the_emptied_one_points_on(
+    bot: BotUnderTest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids, older, younger = await two_departments_merged(bot)
+    first, second, third, fourth = ids
+    org_cases = bot.services.persistence.org_cases
+    assert await org_cases.org_cases_of(ids) == {
+        first: older,
+        second: older,
+        third: younger,
+        fourth: younger,
+    }
+    before = await chains(bot, *ids)
+
+    # Each department's manager sees only their organisational case: no button to merge, and
+    # a hand-made click naming the other is "not found", as is one from any other person.
+    _, unknown, _ = await bot.click("org.show", {"org": "ORG-KH-2026-0999"}, **KACHO)
+    _, body, _ = await bot.click("org.show", {"org": older}, **KACHO)
+    assert not [a for a in actions(body["value"]) if a.get("verb") == "org.merge.orgs"]
+    for who, data in (
+        (KACHO, {"org": older, "other": younger}),
+        (ZEIMU_KACHO, {"org": younger, "other": older}),
+        (TANAKA, {"org": older, "other": younger}),
+        (ZEIMU_KACHO, {"org": older, "other": younger}),
+    ):
+        for verb in ("org.merge.orgs", "org.merge.orgs.confirm"):
+            status, answer, sent = await bot.click(verb, {**data, "members": ",".join(ids)}, **who)
+            assert (status, answer, sent) == (200, unknown, []), (who["user_name"], verb)
+    assert await chains(bot, *ids) == before
+
+    # The legal section sees the other organisational case on the card, and the button
+    # shows which member ends up where; nothing changes before the confirmation's button.
+    _, body, _ = await bot.click("org.show", {"org": younger}, **LEGAL)
+    offer = button(body["value"], "org.merge.orgs")
+    assert offer["title"] == f"組織案件 {older} とまとめる"
+    _, body, _ = await bot.click("org.merge.orgs", offer["data"], **LEGAL)
+    confirmation = body["value"]
+    text = shown(confirmation)
+    assert "組織案件をまとめる（4件）" in text
+    assert f"組織案件 {younger} の2件を組織案件 {older} に移し" in text
+    assert f"{first}（市民相談課" in text and f"{older} の構成案件" in text
+    assert f"{third}（税務課" in text and f"{younger} から移ります" in text
+    assert f"{younger} は削除せず" in text
+    assert await chains(bot, *ids) == before
+    go = button(confirmation, "org.merge.orgs.confirm")
+    assert go["title"] == f"この4件を {older} にまとめる"
+
+    # One organisational case with itself: nothing to do.
+    _, body, _ = await bot.click("org.merge.orgs", {"org": older, "other": older}, **LEGAL)
+    assert "まとめられる案件がありません" in shown(body)
+    # A confirmation listing other cases than the members now merges nothing.
+    stale = {**go["data"], "members": f"{first},{second},{third}"}
+    _, body, _ = await bot.click("org.merge.orgs.confirm", stale, **LEGAL)
+    assert "同じ相手の案件が変わりました" in shown(body) and "この4件を" in shown(body)
+    assert await chains(bot, *ids) == before
+
+    _, body, _ = await bot.click("org.merge.orgs.confirm", go["data"], **LEGAL)
+    assert f"組織案件 {younger} を {older} にまとめました（4件）" in shown(body)
+    assert await org_cases.org_cases_of(ids) == dict.fromkeys(ids, older)
+    after = await chains(bot, *ids)
+    store, blobs = bot.services.persistence.store, bot.services.persistence.blobs
+    for case_id in ids:
+        assert after[case_id][:-1] == before[case_id]
+        note = parse_org_note(decode(after[case_id][-1]).item.text)  # type: ignore[union-attr]
+        assert note is not None and (note.org_id, note.from_org) == (older, younger)
+        assert (await verify_case(store, blobs, case_id)).ok
+    # Clicking the confirmation again changes nothing.
+    _, body, _ = await bot.click("org.merge.orgs.confirm", go["data"], **LEGAL)
+    assert await chains(bot, *ids) == after
+
+    # 井上課長 opens their old organisational case: where its cases went, nothing to act on.
+    _, body, _ = await bot.click("org.show", {"org": younger}, **ZEIMU_KACHO)
+    card = shown(body)
+    assert f"この組織案件は {older} にまとめられました（法務 担当" in card
+    assert (
+        f"{third}（税務課" in card and f"{older} に移りました" in card and f"{first}（" not in card
+    )
+    verbs = [a.get("verb") for a in actions(body["value"])]
+    assert "org.remove" not in verbs and "org.export" not in verbs
+    _, body, _ = await bot.click(
+        "org.show", button(body["value"], "org.show")["data"], **ZEIMU_KACHO
+    )
+    card = shown(body)
+    assert f"組織案件 {older}" in card and "構成案件（4件）" in card and "他部署の案件 2件" in card
+    assert f"{third}（" in card and f"{first}（" not in card
+    # 高橋課長 saw none of the moved cases: the emptied one does not exist for them.
+    _, body, _ = await bot.click("org.show", {"org": younger}, **KACHO)
+    assert body == unknown
+    _, body, _ = await bot.click("org.remove", {"org": younger, "case": third}, **LEGAL)
+    assert "見つからない" in shown(body)
+    assert await chains(bot, *ids) == after
+
+    # The combined bundle of the merged case holds all four and verifies.
+    _, body, _ = await bot.click("org.show", {"org": older}, **LEGAL)
+    await bot.click("org.export", button(body["value"], "org.export")["data"], **LEGAL)
+    await bot.run_jobs()
+    (bundle,) = (bot.app_data_dir / "exports").glob(f"{older}-*.zip")
+    result = verify_org_bundle(bundle)
+    assert result.ok, result.problem
+    assert sorted(m.case_id for m in result.members) == sorted(ids)
+    capsys.readouterr()
+    assert run("evidence", "verify", "--bundle", str(bundle)) == 0
+    assert f"organisational case {older}, 4 case bundles" in capsys.readouterr().out

@@ -32,6 +32,7 @@ PG_HOST = os.environ.get("MAMORU_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("MAMORU_TEST_PG_PORT", "5432"))
 PG_USERS = ("postgres", "root")
 TABLES = (
+    "org_case_merges",
     "org_case_members",
     "org_cases",
     "case_counterparts",

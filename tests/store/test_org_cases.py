@@ -1,7 +1,9 @@
 """Organisational cases in their own tables, on SQLite and PostgreSQL.
 
 A merge writes the membership rows and a note in every member's evidence chain together;
-taking a member out keeps its row; a case is in one organisational case at a time. The
+taking a member out keeps its row; a case is in one organisational case at a time. Two
+organisational cases merge into the older one, which keeps a record of where the emptied
+one's members went. The
 first merge's registry records move into the tables with the migration.
 """
 
@@ -16,8 +18,8 @@ import pytest
 from sqlalchemy import text
 
 from bot.domain.evidence import decode
-from bot.domain.incidents import Counterparts, IncidentDraft, IncidentType, Person
-from bot.domain.org_cases import MemberElsewhere, OrgCaseNotFound, parse_org_note
+from bot.domain.incidents import Counterparts, Incident, IncidentDraft, IncidentType, Person
+from bot.domain.org_cases import MemberElsewhere, OrgCaseChanged, OrgCaseNotFound, parse_org_note
 from bot.evidence.blobs import LocalBlobStore
 from bot.evidence.verify import verify_case
 from bot.store.engine import Engines, create_engines
@@ -28,6 +30,7 @@ from tests.store.test_department_channels import engines, migrate_to
 __all__ = ["engines", "postgres_url"]
 
 KACHO = Person("oid-kacho", "高橋 課長")
+INOUE = Person("oid-inoue", "井上 課長")
 AT = dt.datetime(2026, 12, 2, 1, 0, tzinfo=dt.UTC)
 
 
@@ -159,5 +162,98 @@ async def test_concurrent_merges_and_removals_write_once(engines: Engines, tmp_p
         assert org.members == (first.id,) and len(org.memberships) == 2
         for case, head in zip((first, second), heads, strict=True):
             assert (await store.evidence_head(case.id)).count == head.count + 2
+    finally:
+        await other.close()
+
+
+async def two_organisational_cases(store: SqlStore) -> tuple[list[Incident], str, str]:
+    """Four cases; the first two merged, then the last two (two departments' merges)."""
+    cases = [await store.create_incident(draft(n), idempotency_key=n) for n in "abcd"]
+    older = await store.merge_cases("", cases[:2], by=KACHO)
+    younger = await store.merge_cases("", cases[2:], by=KACHO)
+    return cases, older.id, younger.id
+
+
+async def test_two_organisational_cases_merge_into_the_older_and_the_other_stays(
+    engines: Engines, tmp_path: Path
+) -> None:
+    await migrate_to(engines, "head")
+    store = store_on(engines, tmp_path)
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    cases, older, younger = await two_organisational_cases(store)
+    ids = [c.id for c in cases]
+    before = {c: [e async for e in store.iter_evidence(c)] for c in ids}
+
+    # Asked from the younger side, the older one stays.
+    merged = await store.merge_org_cases(younger, older, ids, by=INOUE)
+    assert merged.id == older and merged.members == tuple(ids)
+    assert await store.org_cases_of(ids) == dict.fromkeys(ids, older)
+    emptied = await store.get_org_case(younger)
+    assert emptied.members == () and emptied.merged_into is not None
+    assert emptied.merged_into.org_id == older and emptied.merged_into.by == INOUE
+    assert emptied.merged_into.moved == (ids[2], ids[3])
+    # Nothing deleted: the moved members' rows in the emptied one say who took them, when.
+    assert [(m.incident_id, m.left_by) for m in emptied.memberships] == [
+        (ids[2], INOUE),
+        (ids[3], INOUE),
+    ]
+    assert (await store.get_org_case(older)).merged_into is None
+    # Every member's chain got exactly one note, naming both organisational cases.
+    for case_id in ids:
+        after = [e async for e in store.iter_evidence(case_id)]
+        assert after[:-1] == before[case_id]
+        note = parse_org_note(decode(after[-1]).item.text)  # type: ignore[union-attr]
+        assert note is not None and (note.org_id, note.from_org) == (older, younger)
+        assert note.members == tuple(ids)
+        assert (await verify_case(store, blobs, case_id)).ok
+
+    # A repeated click changes nothing; a list that is not the members now is refused.
+    heads = [await store.evidence_head(c) for c in ids]
+    assert (await store.merge_org_cases(older, younger, ids, by=INOUE)).members == tuple(ids)
+    with pytest.raises(OrgCaseChanged):
+        await store.merge_org_cases(older, younger, ids[:3], by=INOUE)
+    with pytest.raises(OrgCaseChanged):
+        await store.merge_org_cases(older, older, ids, by=INOUE)
+    assert [await store.evidence_head(c) for c in ids] == heads
+
+
+async def test_a_stale_confirmation_merges_nothing(engines: Engines, tmp_path: Path) -> None:
+    await migrate_to(engines, "head")
+    store = store_on(engines, tmp_path)
+    cases, older, younger = await two_organisational_cases(store)
+    ids = [c.id for c in cases]
+    await store.remove_from_org_case(younger, ids[3], by=KACHO)
+    heads = [await store.evidence_head(c) for c in ids]
+    with pytest.raises(OrgCaseChanged):  # the confirmation still listed the removed case
+        await store.merge_org_cases(older, younger, ids, by=INOUE)
+    assert [await store.evidence_head(c) for c in ids] == heads
+    assert (await store.get_org_case(younger)).members == (ids[2],)
+
+
+async def test_concurrent_merges_of_two_organisational_cases_write_once(
+    engines: Engines, tmp_path: Path
+) -> None:
+    """Both sides ask at once (their own engines: on PostgreSQL really concurrent), one from
+    each organisational case: one merge, one note per chain."""
+    await migrate_to(engines, "head")
+    store = store_on(engines, tmp_path)
+    other = SqlStore(
+        create_engines(str(engines.write.url.render_as_string(hide_password=False))),
+        blobs=LocalBlobStore(tmp_path / "blobs"),
+        clock=FakeClock(AT),
+    )
+    try:
+        cases, older, younger = await two_organisational_cases(store)
+        ids = [c.id for c in cases]
+        heads = [await store.evidence_head(c) for c in ids]
+        outcomes = await asyncio.gather(
+            store.merge_org_cases(older, younger, ids, by=KACHO),
+            other.merge_org_cases(younger, older, ids, by=INOUE),
+        )
+        assert {o.id for o in outcomes} == {older}
+        for case_id, head in zip(ids, heads, strict=True):
+            assert (await store.evidence_head(case_id)).count == head.count + 1
+        merged = await store.get_org_case(older)
+        assert merged.members == tuple(ids) and len(merged.memberships) == 4
     finally:
         await other.close()

@@ -70,6 +70,8 @@ REFUSED = [
     "DELETE FROM org_case_members",
     "DELETE FROM org_cases",
     "UPDATE org_case_members SET incident_id = 'KH-2026-9999'",
+    "UPDATE org_case_merges SET into_org = 'ORG-KH-2026-9999'",
+    "DELETE FROM org_case_merges",
     # The counterpart index is derived from a case's counterparts, written once with it.
     "UPDATE case_counterparts SET key = 'email:someone@else.example'",
     "DELETE FROM case_counterparts",
@@ -96,9 +98,14 @@ async def test_the_app_role_appends_but_never_rewrites_evidence(
         other = await store.create_incident(draft(), idempotency_key="roles-2")
         org = await store.merge_cases("", [incident, other], by=ALICE)
         await store.remove_from_org_case(org.id, other.id, by=ALICE)
+        # Two organisational cases merged: rows moved (insert, left_*), the record inserted.
+        third = await store.create_incident(draft(), idempotency_key="roles-3")
+        younger = await store.merge_cases("", [other, third], by=ALICE)
+        ids = [incident.id, other.id, third.id]
+        assert (await store.merge_org_cases(org.id, younger.id, ids, by=ALICE)).id == org.id
         # Creating a case wrote its counterpart index (INSERT); linking reads it (SELECT).
         shared = await store.cases_sharing(["email:x@example.jp"])
-        assert [c.id for c in shared] == [incident.id, other.id]
+        assert [c.id for c in shared] == ids
         verified = await verify_case(store, blobs, incident.id)
         assert verified.ok
         async with store._engines.write.connect() as conn:

@@ -66,6 +66,12 @@ def verbs(case_id: str) -> dict[str, dict[str, Any]]:
         "org.show": {"org": f"ORG-{case_id}"},
         "org.remove": {"org": f"ORG-{case_id}", "case": case_id},
         "org.export": {"org": f"ORG-{case_id}"},
+        "org.merge.orgs": {"org": f"ORG-{case_id}", "other": "ORG-KH-2026-0001"},
+        "org.merge.orgs.confirm": {
+            "org": f"ORG-{case_id}",
+            "other": "ORG-KH-2026-0001",
+            "members": case_id,
+        },
         "export.link": {"incident": case_id, "export": "0" * 32},
         "sns.protect.show": {"case": case_id},
         "sns.platforms.show": {"case": case_id},
