@@ -9,7 +9,13 @@ Two views of the same text, so that each covers the other's blind spot:
   lower-cased, so English is read word by word too.
   English words are also crudely stemmed (emails → email, posted → post), and
   neighbouring words form bigrams (名前+晒す, real+name), which carry the
-  meaning that single words share with innocent text.
+  meaning that single words share with innocent text, and words two apart form
+  skip-bigrams (名前_晒す across the particle in 名前を晒す, waiting_me), a little of
+  who does what to whom that the bag of words loses.
+- **Markers** of how the message is put: a question or how-to (ですか, どうすれば,
+  how do I, should I), a negation, thanks or good news (ありがとう, 嬉しい, thank,
+  nice). They separate "how do I end a call" and "a kind letter" from the reports
+  that share their words.
 - **Character n-grams** (1–4 characters) of the text with katakana folded to
   hiragana: robust to typos, unknown slang and kana-only writing (えっくす).
 
@@ -25,7 +31,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
-FEATURE_VERSION = "tfidf(words-sudachi-C-1-2,en-stem)+tfidf(chars-1-4)/v3"
+FEATURE_VERSION = "tfidf(words-sudachi-C-1-2-skip2,en-stem,markers)+tfidf(chars-1-4)/v4"
 
 # Control and format characters (C0/C1, zero-width, bidi marks) and lone surrogates.
 _CONTROL = re.compile(
@@ -40,6 +46,18 @@ _LATIN_WORD = re.compile(r"[a-z]+")
 # Crude English suffix stripping, longest first: enough to fold emails/emailed/emailing.
 _SUFFIXES = ("ing", "ed", "es", "s")
 CHAR_NGRAMS = (1, 2, 3, 4)  # punctuation and spaces carry no meaning as words
+# How the message is put (read on the cleaned text): each adds one word feature.
+_MARKERS = {
+    "question": re.compile(
+        r"\?|？|ですか|ますか|でしょうか|かな|べき|どう(すれば|したら|やって|対応)|方法|手順|ルール"
+        r"|\b(how|should|who|where)\b|\bcan (we|i)\b|\bwhat (do|should|can)\b|\bis there\b"
+    ),
+    "negation": re.compile(r"ない|ません|なかった|\bnot\b|n't\b|\bnever\b|\bno\b"),
+    "thanks": re.compile(
+        r"ありがと|感謝|お礼|うれし|嬉し|よかった|良かった|助かりま"
+        r"|\bthank|\b(kind|nice|great|happy|thrilled|glad|lovely)\b"
+    ),
+}
 # Sudachi refuses inputs above ~49 KB; Mamoru reads far less than that anyway.
 READ_CHARS = 1200
 
@@ -111,6 +129,8 @@ def features_of(cleaned: str, folded: str) -> tuple[list[str], list[str]]:
     tokens = words(cleaned)
     word_features = [f"w:{w}" for w in tokens]
     word_features += [f"w:{a}+{b}" for a, b in pairwise(tokens)]
+    word_features += [f"w:{a}_{b}" for a, b in zip(tokens, tokens[2:], strict=False)]
+    word_features += [f"w:<{name}>" for name, marker in _MARKERS.items() if marker.search(cleaned)]
     folded = folded.replace(" ", "_")
     char_features = [
         f"c:{folded[i : i + n]}" for n in CHAR_NGRAMS for i in range(len(folded) - n + 1)

@@ -67,7 +67,8 @@ def test_every_safety_message_of_the_dev_split_reaches_the_safety_card(
     # Floors, not the targets (docs/triage.md): a retrained model must not get worse.
     # (The dev split grew with harder messages; the model before them scores 14.4 % out
     # of scope → playbook and 0.797 general-first-response recall on it: docs/triage.md.)
-    assert report.out_of_scope_to_playbook <= 0.12
+    # (triage-9d62c8c2ad6d scores 11.8 % on today's split, the v4 model 9.4 %.)
+    assert report.out_of_scope_to_playbook <= 0.10
     assert min(report.playbook_recall.values()) >= 0.86
 
 
@@ -81,6 +82,7 @@ def test_every_safety_message_of_the_dev_split_reaches_the_safety_card(
         "He pulled a knife on me",
         "刃物を持って窓口に来ています",
         "出口であの人が待ち伏せしています",
+        "駐車場でまちぶせされてるかも",
         "駅からずっと後ろを歩いてくる",
         "窓口の人に後をつけられてる",
         "He followed me home from the office",
@@ -95,6 +97,10 @@ def test_every_safety_message_of_the_dev_split_reaches_the_safety_card(
         "Someone broke into the back office, we're hiding",
         "「お前の家知ってるぞ」と言われた",
         "I know where you live, he said",
+        "ハサミを振り回しています",
+        "傘を振り上げて向かってきた",
+        "ガソリンを撒くぞと電話で言われた",
+        "お前の家燃やしてやる",
     ],
 )
 def test_explicit_danger_phrases(text: str) -> None:
@@ -120,6 +126,12 @@ def test_explicit_danger_phrases(text: str) -> None:
         "I broke into a sweat at the presentation",
         "the budget burn rate",
         "学校のことなら知ってるから聞いて",
+        "はさみを貸してください",
+        "傘をさして帰ります",
+        "いすの配置替えで課長に振り回されてる",
+        "ガソリン代の精算はどこに出す？",
+        "ストーブの灯油、誰か持ってきてくれる？",
+        "古い書類を燃やしていいですか",
     ],
 )
 def test_innocent_texts_are_not_danger_phrases(text: str) -> None:
