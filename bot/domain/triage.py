@@ -40,12 +40,16 @@ class Prediction:
     ``probabilities`` has one entry per ``Route`` value and sums to 1. ``danger`` is
     set when an explicit danger phrase (a threat, a weapon, a cry for help) occurs.
     ``readable`` is False when the text holds nothing to read (only emoji, symbols).
+    ``counterpart`` is set when the text names someone staff deal with (お客さん, 来庁者,
+    電話の相手, caller, resident): such a message may be about harassment even when the
+    model reads it as out of scope, so it is asked back, never given the friendly line.
     """
 
     probabilities: dict[str, float]
     danger: bool
     readable: bool
     model_id: str
+    counterpart: bool = False
 
     def best(self) -> tuple[Route, float]:
         """The most probable route and its probability."""
@@ -107,7 +111,8 @@ def decide(prediction: Prediction, policy: TriagePolicy) -> Triage:
         return Triage(Verdict.ROUTE, Route.URGENT_SAFETY, safety, model)
     best, probability = prediction.best()
     if best is Route.OUT_OF_SCOPE:
-        verdict = Verdict.UNRELATED if probability >= policy.unrelated_at else Verdict.ASK
+        clear = probability >= policy.unrelated_at and not prediction.counterpart
+        verdict = Verdict.UNRELATED if clear else Verdict.ASK
         return Triage(verdict, None, probability, model)
     if probability >= policy.route_at:
         return Triage(Verdict.ROUTE, best, probability, model)

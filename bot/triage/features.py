@@ -58,6 +58,13 @@ _MARKERS = {
         r"|\bthank|\b(kind|nice|great|happy|thrilled|glad|lovely)\b"
     ),
 }
+# Someone staff deal with at work, on the cleaned text or its hiragana fold (see
+# ``Prediction.counterpart``). Colleagues and managers are not on it.
+_COUNTERPART = re.compile(
+    r"お?客(さん|様|さま)?|おきゃく|来庁者|来客|住民|市民の(方|人)|利用者|相談者|申請者|くれーまー"
+    r"|(電話|でんわ|窓口|まどぐち)の(人|ひと|相手|あいて|男|女|方|かた)"
+    r"|\b(customers?|callers?|visitors?|residents?|citizens?|applicants?|complainants?)\b"
+)
 # Sudachi refuses inputs above ~49 KB; Mamoru reads far less than that anyway.
 READ_CHARS = 1200
 
@@ -71,6 +78,11 @@ def clean(text: str) -> str:
 def readable(cleaned: str) -> bool:
     """Whether the text holds at least one letter or digit (emoji-only text does not)."""
     return _READABLE.search(cleaned) is not None
+
+
+def mentions_counterpart(cleaned: str, folded: str) -> bool:
+    """Whether the text names a customer, caller, visitor or resident (not a colleague)."""
+    return _COUNTERPART.search(cleaned) is not None or _COUNTERPART.search(folded) is not None
 
 
 def kana_folded(cleaned: str) -> str:

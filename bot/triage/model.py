@@ -16,7 +16,7 @@ import numpy as np
 
 from bot.domain.triage import Prediction, Route
 from bot.triage import danger
-from bot.triage.features import clean, features_of, kana_folded, readable
+from bot.triage.features import clean, features_of, kana_folded, mentions_counterpart, readable
 
 MODEL_PATH = Path(__file__).parent / "model.npz"
 
@@ -133,4 +133,5 @@ class LinearClassifier:
             danger=danger.mentions_danger(cleaned, folded),
             readable=readable(cleaned),
             model_id=self._model_id,
+            counterpart=mentions_counterpart(cleaned, folded),
         )

@@ -13,7 +13,7 @@ from bot.domain.locale import Locale
 from bot.domain.triage import Prediction, Route, TriagePolicy, Verdict, decide
 from bot.guidance.answer import Guide
 from bot.triage.danger import mentions_danger
-from bot.triage.features import CHAR_NGRAMS, clean, features
+from bot.triage.features import CHAR_NGRAMS, clean, features, kana_folded, mentions_counterpart
 from bot.triage.model import LinearClassifier
 from bot.triage.train import CORPUS_DIR, corpus_id, evaluate, fit, load_corpus
 
@@ -153,6 +153,28 @@ def test_the_policy_puts_safety_first() -> None:
     flat = prediction(**{"mass-email": 0.2, "sns-defamation": 0.2, "out-of-scope": 0.2})
     assert decide(flat, policy).verdict is Verdict.ASK
     assert decide(prediction(readable=False), policy).verdict is Verdict.UNREADABLE
+    # A message naming a customer is asked back, never given the friendly line.
+    clear = {r.value: 0.0 for r in Route} | {"out-of-scope": 0.95}
+    named = Prediction(clear, False, True, "m", counterpart=True)
+    assert decide(named, policy).verdict is Verdict.ASK
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("お客さんのことで相談です", True),
+        ("ｵｷｬｸｻﾏ対応で困ってます", True),
+        ("来庁者の方がまだいます", True),
+        ("電話の相手がずっと話してる", True),
+        ("A caller keeps ringing back", True),
+        ("上司に怒鳴られた", False),
+        ("同僚とランチに行きます", False),
+        ("The printer is jammed again", False),
+    ],
+)
+def test_a_counterpart_is_noticed(text: str, named: bool) -> None:
+    cleaned = clean(text)
+    assert mentions_counterpart(cleaned, kana_folded(cleaned)) is named
 
 
 HEADER_BLOCK = (
