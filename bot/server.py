@@ -3,12 +3,15 @@
 Malformed requests get a 400 with a reason (never a 500): the SDK would raise on
 an activity that does not validate. With a tenant configured, an activity from any
 other tenant (``conversation.tenantId``) gets a 403 before the bot sees it.
+
+``settle_collector`` tunes the garbage collector for serving (called once startup is done).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -28,7 +31,32 @@ log = logging.getLogger(__name__)
 HEALTH_CHECK_SECONDS = 1.5  # each check's budget: /healthz answers within 2 s
 MAX_BODY_BYTES = 1024 * 1024  # Teams activities are far smaller; 100 KB of text still fits
 
+# Container objects allocated (net of those freed) between two young-generation collections.
+# Python's default, 700, suits programs whose objects are few and long-lived. A server with
+# 50 turns in flight holds tens of thousands of young objects (activities, cards, the SDK's
+# turn state): at 700 the collector ran every few turns, scanned them all each time while
+# they were still in use and promoted them into the older generations, where full
+# collections scanned them again (≈ 0.3 ms of CPU per turn in the guidance benchmark, more
+# at 50 concurrent than at 1). At 20,000, a collection finds most of a turn's objects
+# already freed by reference counting, and the cycles turns leave behind (the SDK's turn
+# context) are collected young: ≈ 0.1 ms per turn, a few MB more held between collections.
+YOUNG_COLLECTION_THRESHOLD = 20_000
+
 HealthCheck = Callable[[], Awaitable[tuple[bool, str]]]
+
+
+def settle_collector() -> None:
+    """Tune the garbage collector for serving turns; call once startup is done.
+
+    What startup built (models, schemas, playbooks, the triage vocabulary) lives as long
+    as the process: frozen out of the collector's view, a full collection scans only what
+    turns leave behind (≈ 150 ms for each one otherwise, under load). Young collections
+    run after ``YOUNG_COLLECTION_THRESHOLD`` allocations instead of 700 (see there).
+    """
+    gc.collect()
+    gc.freeze()
+    _young, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)
 
 
 def _bad_request(reason: str) -> web.Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import logging
 import sys
@@ -51,6 +50,7 @@ def serve_command(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bot.app import ConfigurationError, build_app
+    from bot.server import settle_collector
 
     configure()
     settings = load_settings(port=args.port, host=args.host)
@@ -67,11 +67,7 @@ def serve_command(args: argparse.Namespace) -> int:
         settings.host,
         settings.port,
     )
-    # What startup built (models, schemas, playbooks, the triage vocabulary) lives as long
-    # as the process: frozen out of the collector's view, a full collection scans only
-    # what turns leave behind (≈ 150 ms for each one otherwise, under load).
-    gc.collect()
-    gc.freeze()
+    settle_collector()  # startup's objects frozen, young collections less often
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     except ConfigurationError as exc:  # raised by a startup step (database, local Graph)

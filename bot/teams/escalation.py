@@ -20,9 +20,9 @@ from bot.domain.locale import Locale
 from bot.domain.matcher import Command
 from bot.guidance.answer import choose_locale
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
-from bot.teams.identity import Sender
+from bot.teams.identity import ChatReferences, Sender
 from bot.teams.incidents import CommandHandler, person_of
-from bot.teams.messenger import is_personal, reference_of
+from bot.teams.messenger import is_personal
 from bot.teams.replies import send_card
 from cards.i18n import t
 from cards.notices import notice_element, text_card
@@ -39,6 +39,8 @@ def register(
 ) -> dict[Command, CommandHandler]:
     """Add the escalation verbs and the before-turn hook; returns the ``setup`` command."""
 
+    references = ChatReferences()
+
     @app.before_turn
     async def remember(context: TurnContext, _state: TurnState) -> bool:
         activity = context.activity
@@ -48,11 +50,11 @@ def register(
         ):
             sender = Sender.of(activity)
             if sender.aad_object_id:
-                reference = reference_of(activity) if is_personal(activity) else None
-                if reference is not None:
-                    # Notices later follow the language the person last wrote in.
-                    text = activity.text or ""
-                    reference["locale"] = choose_locale(activity.locale, text).value
+                reference = (
+                    references.of(activity, choose_locale(activity.locale, activity.text or ""))
+                    if is_personal(activity)
+                    else None
+                )
                 # Off the reply path: a first contact's registration never delays the answer.
                 escalations.remember_user_soon(
                     person_of(sender), teams_id=sender.teams_id, reference=reference

@@ -12,10 +12,17 @@ Mamoru uses no user sign-in (OAuth cards, SSO), yet the SDK builds a ``UserToken
 for every turn: a new aiohttp session (never closed), an MSAL token lookup and, without
 an app id, a warning in the log per turn. ``OneUserTokenClient`` makes one, token-less,
 and hands it to every turn.
+
+The connector clients it makes write their JSON with pydantic-core's encoder (Rust, UTF-8)
+instead of ``json.dumps``: the SDK turns each outgoing activity into plain dicts and lists
+and aiohttp encodes them; for a guidance card (≈ 350 values) ``json.dumps`` took ≈ 50 µs a
+turn and pydantic-core takes ≈ 15 µs. The JSON is the same values; Japanese text goes out
+as UTF-8 rather than ``\\u`` escapes (a third smaller). ``fast_json`` says how.
 """
 
 from __future__ import annotations
 
+from aiohttp import ClientSession
 from microsoft_agents.authentication.msal import MsalConnectionManager
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import (
@@ -24,12 +31,14 @@ from microsoft_agents.hosting.core import (
     AuthTypes,
     MemoryStorage,
     RestChannelServiceClientFactory,
+    TurnContext,
     TurnState,
 )
 from microsoft_agents.hosting.core.authorization import ClaimsIdentity
 from microsoft_agents.hosting.core.connector import ConnectorClientBase, UserTokenClientBase
 from microsoft_agents.hosting.core.connector.client import UserTokenClient
 from microsoft_agents.hosting.core.security import OutboundHostValidator
+from pydantic_core import to_json
 from yarl import URL
 
 from bot.config import BotAuthType, Settings
@@ -41,12 +50,49 @@ _AUTH_TYPES = {
 }
 
 
+def fast_json(client: ConnectorClientBase) -> ConnectorClientBase:
+    """``client`` with its HTTP session encoding request bodies with pydantic-core.
+
+    aiohttp takes an encoder that returns bytes (``json_serialize_bytes``) only as a
+    ``ClientSession`` argument, and the SDK makes the session itself: set on the session
+    the SDK made (an attribute aiohttp declares for it). A client without an aiohttp
+    session of its own is returned as it is.
+    """
+    session = getattr(client, "client", None)
+    if isinstance(session, ClientSession) and hasattr(session, "_json_serialize_bytes"):
+        session._json_serialize_bytes = to_json
+    return client
+
+
 class OneUserTokenClient(RestChannelServiceClientFactory):
-    """The SDK's client factory, with one user-token client for all turns (no user sign-in)."""
+    """The SDK's client factory, with one user-token client for all turns (no user sign-in).
+
+    Its connector clients encode JSON with pydantic-core (``fast_json``).
+    """
 
     def __init__(self, connections: MsalConnectionManager) -> None:
         super().__init__(connections)
         self._user_tokens: UserTokenClient | None = None
+
+    async def create_connector_client(
+        self,
+        context: TurnContext | None,
+        claims_identity: ClaimsIdentity,
+        service_url: str,
+        audience: str,
+        scopes: list[str] | None = None,
+        use_anonymous: bool = False,
+    ) -> ConnectorClientBase:
+        """The SDK's connector client, with the faster JSON encoder."""
+        client = await super().create_connector_client(
+            context,
+            claims_identity,
+            service_url,
+            audience,
+            scopes,
+            use_anonymous=use_anonymous,
+        )
+        return fast_json(client)
 
     async def create_user_token_client(  # type: ignore[override]
         self, context: object, claims_identity: ClaimsIdentity, use_anonymous: bool = False
@@ -64,9 +110,9 @@ class OneUserTokenClient(RestChannelServiceClientFactory):
 class AnonymousClientFactory(OneUserTokenClient):
     """Connector clients without tokens: only for local runs with no bot identity."""
 
-    async def create_connector_client(  # type: ignore[override]
+    async def create_connector_client(
         self,
-        context: object,
+        context: TurnContext | None,
         claims_identity: ClaimsIdentity,
         service_url: str,
         audience: str,

@@ -63,3 +63,27 @@ async def test_a_burst_of_first_contacts_is_registered_in_a_few_transactions(
                 conversation_id=f"a:new-{n}",
             )
     assert counter.all_transactions == before
+
+
+async def test_the_record_follows_the_language_and_the_chat_a_known_person_writes_from(
+    sample_bot: BotUnderTest,
+) -> None:
+    registry = sample_bot.services.persistence.registry
+    who = {"user_id": "29:moving", "user_aad": "aad-moving", "user_name": "職員 移動"}
+
+    async def reference() -> tuple[str, str]:
+        """The stored reference's language and chat."""
+        await sample_bot.services.escalations.drain()
+        record = await registry.get(USER, "aad-moving")
+        assert record is not None
+        return record["reference"]["locale"], record["reference"]["conversation"]["id"]
+
+    await sample_bot.say("同じ人から毎日300通もメールが届きます", conversation_id="a:one", **who)
+    await sample_bot.say("窓口で怒鳴られました", conversation_id="a:one", **who)
+    assert await reference() == ("ja", "a:one")
+    await sample_bot.say("I get 300 emails a day", locale="en-US", conversation_id="a:one", **who)
+    assert await reference() == ("en", "a:one")  # notices follow the language they last wrote
+    await sample_bot.say("I get 300 emails a day", locale="en-US", conversation_id="a:two", **who)
+    assert await reference() == ("en", "a:two")
+    await sample_bot.say("窓口で怒鳴られました", conversation_id="a:two", **who)
+    assert await reference() == ("ja", "a:two")
