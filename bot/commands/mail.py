@@ -49,6 +49,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="every sender of exactly this domain (example.co: not example.com, example.co.jp "
         "or sub.example.co); such mail is moved but left unread",
     )
+    protect.add_argument(
+        "--shared-domain",
+        action="store_true",
+        help="confirm a --domain anyone can get an address at (gmail.com, docomo.ne.jp...): "
+        "every sender there is caught, not only the abusive one",
+    )
     protect.add_argument("--case", metavar="ID", help="case id naming the evidence folder")
     protect.set_defaults(handler=run_protect)
 
@@ -148,6 +154,20 @@ async def open_case_store(settings: Settings, case_id: str) -> Any:
     return persistence
 
 
+def _refuse_shared_domain(domain: str | None, settings: Settings, *, confirmed: bool) -> None:
+    """A rule for gmail.com would catch every resident writing from there: only if confirmed."""
+    from bot.domain.linking import FREE_MAIL_DOMAINS
+
+    configured = {d.strip().lower() for d in settings.free_mail_domains.split(",") if d.strip()}
+    if domain is None or confirmed or domain not in FREE_MAIL_DOMAINS | configured:
+        return
+    raise InvalidMailTarget(
+        f"{domain} is a free-mail domain shared by many unrelated people: a rule for it would "
+        "move every one of their mails out of the inbox. Protect the abusive address with "
+        "--sender, or add --shared-domain if every sender there is really meant"
+    )
+
+
 def run_protect(args: argparse.Namespace) -> int:
     """Protect one mailbox; prints a summary, or what to do."""
     from bot.mail.graph_mailbox import graph_mailbox_from_settings
@@ -165,6 +185,7 @@ def run_protect(args: argparse.Namespace) -> int:
     try:
         upn = validate_mailbox(args.mailbox)
         sender = parse_sender(address=args.sender, domain=args.domain)
+        _refuse_shared_domain(sender.domain, settings, confirmed=args.shared_domain)
         case_id = validate_case_id(args.case) if args.case else default_case_id(upn, sender)
         mailbox = graph_mailbox_from_settings(settings)
     except InvalidMailTarget as exc:

@@ -162,6 +162,9 @@ def test_service_down_message_then_resume(
         (["--mailbox", MAILBOX, "--sender", "x' or 1 eq 1"], "not a valid e-mail address"),
         (["--mailbox", MAILBOX, "--domain", "bad domain"], "not a valid mail domain"),
         (["--mailbox", MAILBOX, "--sender", ABUSER, "--case", "x" * 256], "1 to 255"),
+        # A rule for a free-mail domain would catch every resident writing from there.
+        (["--mailbox", MAILBOX, "--domain", "GMail.com"], "--shared-domain"),
+        (["--mailbox", MAILBOX, "--domain", "@docomo.ne.jp"], "free-mail domain"),
     ],
 )
 def test_bad_input_exits_2_with_what_to_do(
@@ -233,3 +236,14 @@ def test_protect_into_a_reported_case(
 
     assert main([*protect[:-1], "KH-2026-9999"]) == 2
     assert "no case KH-2026-9999" in capsys.readouterr().err
+
+
+def test_a_shared_domain_is_protected_only_when_confirmed(
+    env_of: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["mail", "protect", "--mailbox", "nobody@city.example.jp", "--domain", "gmail.com"]
+    assert main(args) == 2
+    assert "--shared-domain" in capsys.readouterr().err
+    # Confirmed, the request goes on to the mail service (which knows no such mailbox).
+    assert main([*args, "--shared-domain"]) == 2
+    assert "Check the mailbox address" in capsys.readouterr().err
