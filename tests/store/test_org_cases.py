@@ -257,3 +257,45 @@ async def test_concurrent_merges_of_two_organisational_cases_write_once(
         assert merged.members == tuple(ids) and len(merged.memberships) == 4
     finally:
         await other.close()
+
+
+async def test_a_merge_of_two_racing_a_removal_leaves_table_and_chains_agreeing(
+    engines: Engines, tmp_path: Path
+) -> None:
+    """One instance merges the two organisational cases while another takes a member of the
+    younger out: whichever goes first, the other sees the change (the merge is refused, or
+    the removal finds the case no longer a member), and every chain says what the table says."""
+    await migrate_to(engines, "head")
+    store = store_on(engines, tmp_path)
+    other = SqlStore(
+        create_engines(str(engines.write.url.render_as_string(hide_password=False))),
+        blobs=LocalBlobStore(tmp_path / "blobs"),
+        clock=FakeClock(AT),
+    )
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    try:
+        cases, older, younger = await two_organisational_cases(store)
+        ids = [c.id for c in cases]
+        merged, _ = await asyncio.gather(
+            store.merge_org_cases(older, younger, ids, by=INOUE),
+            other.remove_from_org_case(younger, ids[3], by=KACHO),
+            return_exceptions=True,
+        )
+        now = await store.org_cases_of(ids)
+        if isinstance(merged, OrgCaseChanged):  # the removal went first
+            assert now == {ids[0]: older, ids[1]: older, ids[2]: younger}
+            assert (await store.get_org_case(younger)).merged_into is None
+        else:
+            assert not isinstance(merged, BaseException), merged
+            assert now == dict.fromkeys(ids, older)
+        for case_id in ids:
+            last = [e async for e in store.iter_evidence(case_id)][-1]
+            note = parse_org_note(decode(last).item.text)  # type: ignore[union-attr]
+            assert note is not None
+            if case_id in now:
+                assert note.org_id == now[case_id] and case_id in note.members
+            else:
+                assert note.action == "removed" and case_id not in note.members
+            assert (await verify_case(store, blobs, case_id)).ok
+    finally:
+        await other.close()
