@@ -21,6 +21,7 @@ from graph.models import (
     MailFolder,
     Message,
     MessageRule,
+    refuse_disposal_folder,
 )
 from graph.transport import BatchItem, GraphTransport, odata_string
 
@@ -171,6 +172,7 @@ class GraphMailboxClient:
 
     async def move_message(self, mailbox: str, message_id: str, destination_id: str) -> Message:
         """Move a message; with immutable ids its id stays the same."""
+        refuse_disposal_folder(destination_id)
         resp = await self.transport.request(
             "POST",
             f"/users/{_seg(mailbox)}/messages/{_seg(message_id)}/move",
@@ -183,6 +185,7 @@ class GraphMailboxClient:
         self, mailbox: str, message_ids: Sequence[str], destination_id: str
     ) -> dict[str, Message | GraphError]:
         """Move many messages through ``$batch``; each id maps to its moved message or error."""
+        refuse_disposal_folder(destination_id)
         items = [
             BatchItem(
                 str(n),

@@ -12,13 +12,35 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 # Rule actions Mamoru must never send; kept here so tests and the sandbox share one list.
 FORBIDDEN_RULE_ACTIONS: frozenset[str] = frozenset(
     {"delete", "permanentDelete", "forwardTo", "forwardAsAttachmentTo", "redirectTo"}
 )
+
+# Well-known folders that dispose of mail: Deleted Items and Junk are emptied by retention
+# policies, Recoverable Items is the purge path, Outbox sends. Mail is never moved there.
+DISPOSAL_FOLDERS: frozenset[str] = frozenset(
+    {
+        "deleteditems",
+        "junkemail",
+        "outbox",
+        "recoverableitemsroot",
+        "recoverableitemsdeletions",
+        "recoverableitemspurges",
+        "recoverableitemsversions",
+        "recoverableitemsdiscoveryholds",
+    }
+)
+
+
+def refuse_disposal_folder(folder: str) -> str:
+    """``folder`` unchanged, unless it names a folder that disposes of mail (ValueError)."""
+    if folder.strip().lower() in DISPOSAL_FOLDERS:
+        raise ValueError(f"Mamoru never moves mail to {folder}: it keeps evidence")
+    return folder
 
 
 class GraphModel(BaseModel):
@@ -114,6 +136,11 @@ class MessageRuleActions(GraphModel):
     move_to_folder: str | None = None
     mark_as_read: bool | None = None
     stop_processing_rules: bool | None = None
+
+    @field_validator("move_to_folder")
+    @classmethod
+    def _keeps_evidence(cls, value: str | None) -> str | None:
+        return None if value is None else refuse_disposal_folder(value)
 
 
 class MessageRule(GraphModel):

@@ -332,3 +332,21 @@ async def test_rule_post_failure_never_makes_a_twin(
     await client.upsert_rule(MAILBOX, rule_for(folder.id, sender="bad@example.net"))
     box = sandbox.sandbox.tenant.mailbox(MAILBOX)
     assert box is not None and len(box.rules) == 1
+
+
+@pytest.mark.parametrize("folder", ["deleteditems", "DeletedItems", "junkemail", "outbox"])
+async def test_mail_is_never_moved_where_it_is_disposed_of(
+    sandbox: RunningSandbox, client: GraphMailboxClient, sent: Sent, folder: str
+) -> None:
+    """Deleted Items and Junk are emptied by retention; no move or rule may lead there."""
+    (mid,) = deliver(sandbox, "x@example.net")
+    sent.items.clear()
+    with pytest.raises(ValueError, match="never moves mail"):
+        await client.move_message(MAILBOX, mid, folder)
+    with pytest.raises(ValueError, match="never moves mail"):
+        await client.move_messages(MAILBOX, [mid], folder)
+    with pytest.raises(ValueError, match="never moves mail"):
+        rule_for(folder, sender="x@example.net")
+    assert not sent.items  # refused before anything was sent
+    box = sandbox.sandbox.tenant.mailbox(MAILBOX)
+    assert box is not None and box.messages[mid].folder_id == box.well_known["inbox"]
