@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from bot.cases.linked import LinkedCasesService
 from bot.domain.access import Access, CaseAction, Viewer, access, permits
@@ -42,7 +41,7 @@ log = logging.getLogger(__name__)
 class MergeRefused(DomainError):
     """No merge: ``reason`` is 'own-case', 'not-a-manager', 'nothing' or 'changed'."""
 
-    def __init__(self, reason: str, plan: Any = None) -> None:
+    def __init__(self, reason: str, plan: MergePlan | OrgMergePlan | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.plan = plan

@@ -22,7 +22,13 @@ from bot.domain.access import Viewer
 from bot.domain.errors import IncidentNotFound
 from bot.domain.incidents import Incident, Person
 from bot.domain.locale import Locale
-from bot.domain.org_cases import OrgCaseNotFound, OrgCaseView, OrgMergePlan, is_org_case_id
+from bot.domain.org_cases import (
+    MergePlan,
+    OrgCaseNotFound,
+    OrgCaseView,
+    OrgMergePlan,
+    is_org_case_id,
+)
 from bot.teams.actions import ActionDispatcher, ActionRequest, ActionResult, InvalidAction
 from bot.teams.incidents import person_of
 from cards.elements import container, text
@@ -90,7 +96,7 @@ def register(
         try:
             org = await org_cases.merge(case.incident, listed.split(","), person, case.viewer)
         except MergeRefused as refused:
-            if refused.reason == "changed" and refused.plan is not None:
+            if refused.reason == "changed" and isinstance(refused.plan, MergePlan):
                 card = merge_confirm_card(
                     case.incident.id,
                     refused.plan,
