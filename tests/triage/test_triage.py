@@ -67,7 +67,7 @@ def test_every_safety_message_of_the_dev_split_reaches_the_safety_card(
     # Floors, not the targets (docs/triage.md): a retrained model must not get worse.
     # (The dev split grew with harder messages; the model before them scores 14.4 % out
     # of scope → playbook and 0.797 general-first-response recall on it: docs/triage.md.)
-    # (triage-9d62c8c2ad6d scores 11.8 % on today's split, the v4 model 9.4 %.)
+    # (triage-9d62c8c2ad6d scores 12.0 % on today's split, the shipped model 10.0 %.)
     assert report.out_of_scope_to_playbook <= 0.10
     assert min(report.playbook_recall.values()) >= 0.86
 
@@ -101,6 +101,7 @@ def test_every_safety_message_of_the_dev_split_reaches_the_safety_card(
         "傘を振り上げて向かってきた",
         "ガソリンを撒くぞと電話で言われた",
         "お前の家燃やしてやる",
+        "I can't see the point of anything since those calls started",
     ],
 )
 def test_explicit_danger_phrases(text: str) -> None:
@@ -132,6 +133,7 @@ def test_explicit_danger_phrases(text: str) -> None:
         "ガソリン代の精算はどこに出す？",
         "ストーブの灯油、誰か持ってきてくれる？",
         "古い書類を燃やしていいですか",
+        "I don't see the point of this meeting",
     ],
 )
 def test_innocent_texts_are_not_danger_phrases(text: str) -> None:
