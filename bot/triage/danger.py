@@ -101,7 +101,8 @@ _PHRASES = [
     r"\bplease help\b",
     r"\bi can'?t (take|go on|do this) (it )?any ?more\b",
     r"\b(want|wanna) to die\b",
-    r"\b(don'?t|do not|can'?t|cannot) see (the|any) point (of|in) (anything|living|going on|life)\b",
+    r"\b(don'?t|do not|can'?t|cannot) see (the|any) point "
+    r"(of|in) (anything|living|going on|life)\b",
     r"\bno (point|reason) (in |to )?(living|going on|be alive)\b",
     r"\bsuicid",
 ]
