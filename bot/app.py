@@ -281,6 +281,7 @@ def build_app(
         clock=clock,
         admin_contact=settings.admin_contact,
         foreground=foreground,
+        reads=persistence.engines.reads,
     )
     mails = wire_mails(settings, escalations, persistence, mailbox, clock)
     sns = build_sns(

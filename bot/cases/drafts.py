@@ -284,24 +284,38 @@ class OrgMails:
 
     async def get(self, incident_id: str, kind: ActionKind) -> Draft | None:
         """The draft with its state as the job queue knows it, or None."""
-        record = await self._registry.get(DRAFT, _draft_key(incident_id, kind))
-        if record is None:
-            return None
-        draft = _draft_of(incident_id, kind, record)
-        job = await self._job_for(incident_id, kind)
-        if job is not None:
-            state = {
-                JobState.SUCCEEDED: DraftState.SENT,
-                JobState.FAILED: DraftState.FAILED,
-                JobState.CANCELLED: DraftState.FAILED,
-            }.get(job.state, DraftState.SENDING)
-            draft = replace(draft, state=state, sent_at=job.finished_at or draft.sent_at)
-        return draft
+        return {d.kind: d for d in await self.drafts(incident_id)}.get(kind)
 
-    async def drafts(self, incident_id: str) -> tuple[Draft, ...]:
-        """Every organisation mail of the case, in the order of ``MAIL_KINDS``."""
-        found = [await self.get(incident_id, kind) for kind in MAIL_KINDS]
-        return tuple(d for d in found if d is not None)
+    async def drafts(
+        self, incident_id: str, *, jobs: Sequence[Job] | None = None
+    ) -> tuple[Draft, ...]:
+        """Every organisation mail of the case, in the order of ``MAIL_KINDS``, each with its
+        state as the job queue knows it (``jobs``: the case's jobs, if in hand).
+
+        One read of the drafts and at most one of the jobs, whatever the number of mails.
+        """
+        keys = [_draft_key(incident_id, kind) for kind in MAIL_KINDS]
+        records = await self._registry.get_many(DRAFT, keys)
+        if not records:
+            return ()
+        if jobs is None:
+            jobs = await self._jobs.jobs_for_incident(incident_id)
+        found = []
+        for kind, key in zip(MAIL_KINDS, keys, strict=True):
+            record = records.get(key)
+            if record is None:
+                continue
+            draft = _draft_of(incident_id, kind, record)
+            job = _job_for(jobs, kind)
+            if job is not None:
+                state = {
+                    JobState.SUCCEEDED: DraftState.SENT,
+                    JobState.FAILED: DraftState.FAILED,
+                    JobState.CANCELLED: DraftState.FAILED,
+                }.get(job.state, DraftState.SENDING)
+                draft = replace(draft, state=state, sent_at=job.finished_at or draft.sent_at)
+            found.append(draft)
+        return tuple(found)
 
     # --- sending
 
@@ -351,9 +365,14 @@ class OrgMails:
         record = await self._registry.get(SKIP_REASON, incident_id)
         return str(record.get("reason", "")) if record else ""
 
-    async def refusal_sent_at(self, incident_id: str) -> dt.datetime | None:
-        """When the section's refusal went out (None: not sent)."""
-        job = await self._job_for(incident_id, ActionKind.REFUSAL_REPLY)
+    async def refusal_sent_at(
+        self, incident_id: str, *, jobs: Sequence[Job] | None = None
+    ) -> dt.datetime | None:
+        """When the section's refusal went out (None: not sent); ``jobs``: the case's jobs,
+        if in hand."""
+        if jobs is None:
+            jobs = await self._jobs.jobs_for_incident(incident_id)
+        job = _job_for(jobs, ActionKind.REFUSAL_REPLY)
         if job is None or job.state is not JobState.SUCCEEDED:
             return None
         return job.finished_at or job.updated_at
@@ -369,12 +388,6 @@ class OrgMails:
         if draft is None:
             raise SendRefused(NO_DRAFT)
         return draft
-
-    async def _job_for(self, incident_id: str, kind: ActionKind) -> Job | None:
-        for job in await self._jobs.jobs_for_incident(incident_id):
-            if job.kind == ORG_MAIL_JOB and job.params.get("action") == kind.value:
-                return job
-        return None
 
     async def _save(self, draft: Draft) -> None:
         await self._registry.put(
@@ -432,6 +445,13 @@ def _draft_of(incident_id: str, kind: ActionKind, record: dict[str, Any]) -> Dra
         approved_by=str(record.get("approved_by", "")),
         sent_by=str(record.get("sent_by", "")),
     )
+
+
+def _job_for(jobs: Sequence[Job], kind: ActionKind) -> Job | None:
+    for job in jobs:
+        if job.kind == ORG_MAIL_JOB and job.params.get("action") == kind.value:
+            return job
+    return None
 
 
 def _draft_key(incident_id: str, kind: ActionKind) -> str:

@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -69,6 +70,7 @@ THREAD = "thread"  # key: incident id -> {conversation_id, activity_id, service_
 MAMORU = Person(object_id="mamoru", display_name="Mamoru")  # the actor of automatic moves
 MANAGER_IDS_TTL = dt.timedelta(seconds=60)  # who gets the managers' view of a card
 REFRESH_EVERY_SECONDS = 3.0  # at most one update of a thread's card per case this often
+KEPT_PER_PROCESS = 10_000  # cases whose thread and decision a process keeps in memory
 # key: incident id -> {department, locale, waiting}: reported before its department's
 # managers' channel existed; escalated by the department's `setup`.
 UNSENT = "unsent"
@@ -114,8 +116,11 @@ class Escalations:
         clock: Clock,
         admin_contact: str = "",
         foreground: Foreground | None = None,
+        reads: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     ) -> None:
         self._store = store
+        # Lets the reads that render one card share a connection (Engines.reads).
+        self._reads = reads or contextlib.nullcontext
         self._channels = channels
         self._decisions = decisions
         self._admin_contact = admin_contact
@@ -126,6 +131,10 @@ class Escalations:
         self._library = library
         self._clock = clock
         self._users: dict[str, dict[str, Any]] = {}  # last record stored, per object id
+        # What never changes once written, kept per process: each case's thread (where its
+        # card is) and its decision (exactly one per case).
+        self._threads: dict[str, dict[str, Any]] = {}
+        self._decided: dict[str, DecisionRecord] = {}
         # Per department: when computed, the Teams ids of its managers.
         self._manager_ids_cache: dict[str, tuple[dt.datetime, tuple[str, ...]]] = {}
         # First contacts waiting to be registered (the latest turn's view of each person),
@@ -141,7 +150,7 @@ class Escalations:
             registry=registry,
             jobs=jobs,
             messenger=messenger,
-            view=lambda incident: self.view(incident, linked=False),
+            view=self._staff_view,
         )
         # Coalescing of job events: the last (state, wait) seen per job, pending refreshes.
         self._job_states: dict[str, tuple[JobState, str | None]] = {}
@@ -163,6 +172,10 @@ class Escalations:
         self.mails: OrgMails | None = None  # the organisation's mails (drafts, previews)
         self.mail_facts: MailFacts | None = None  # counts the counterpart's mails
         self.sns_spread: Callable[[Incident], Awaitable[tuple[int, int]]] | None = None
+
+    async def _staff_view(self, incident: Incident) -> CaseView:
+        async with self._reads():
+            return await self.view(incident, linked=False)
 
     # --- who and where
 
@@ -363,12 +376,14 @@ class Escalations:
 
     # --- views
 
-    async def facts(self, incident: Incident, *, undecided: bool = False) -> CaseFacts:
+    async def facts(
+        self, incident: Incident, *, undecided: bool = False, jobs: Sequence[Job] | None = None
+    ) -> CaseFacts:
         """What Mamoru can count about the case now (figures and proportionate proposals).
 
         ``undecided``: the caller knows the case has no decision yet, so it has no
         organisation mail and no recorded skip reason (both follow an approval): they are
-        not read.
+        not read. ``jobs``: all the case's jobs, if the caller has them in hand.
         """
         mail = await self.mail_facts.counts(incident) if self.mail_facts else None
         posts, platforms = await self.sns_spread(incident) if self.sns_spread else (0, 0)
@@ -376,7 +391,7 @@ class Escalations:
         skip = ""
         after = 0
         if self.mails is not None and not undecided:
-            refusal_at = await self.mails.refusal_sent_at(incident.id)
+            refusal_at = await self.mails.refusal_sent_at(incident.id, jobs=jobs)
             skip = await self.mails.skip_reason(incident.id)
             if refusal_at is not None and self.mail_facts is not None:
                 after = await self.mail_facts.arrived_after(incident, refusal_at)
@@ -409,7 +424,7 @@ class Escalations:
         caller adds them for its viewer, or the thread's update shows them).
         """
         if decision is None:
-            decision = await self._decisions.decision_of(incident.id)
+            decision = await self.decision_of(incident.id)
         decided = None
         if decision is not None:
             decided = Decided(
@@ -421,11 +436,12 @@ class Escalations:
             )
         if jobs is None:
             jobs = await self._jobs.jobs_for_incident(incident.id)
+        every_job = jobs  # read once: the facts and the mails' states come from them too
         # Only the approved actions' jobs: an export or a calendar entry is not progress of
         # an action (the 1:1's task line says it is in the calendar); mails have own lines.
         jobs = [j for j in jobs if j.kind in JOB_KINDS.values()]
         if facts is None:
-            facts = await self.facts(incident, undecided=decided is None)
+            facts = await self.facts(incident, undecided=decided is None, jobs=every_job)
         proposals = propose(incident, facts)
         bodies: dict[ActionKind, str] = {}
         if self.mails is not None and decided is None:
@@ -436,7 +452,7 @@ class Escalations:
         mails: tuple[ActionLine, ...] = ()
         if decided is not None and self.mails is not None:
             if drafts is None:
-                drafts = await self.mails.drafts(incident.id)
+                drafts = await self.mails.drafts(incident.id, jobs=every_job)
             mails = _mail_lines(drafts, decided)
         if tasks is None:
             tasks = await self.task_source(incident.id) if self.task_source else ()
@@ -468,8 +484,18 @@ class Escalations:
         )
 
     async def decision_of(self, incident_id: str) -> DecisionRecord | None:
-        """The case's decision, or None while undecided."""
-        return await self._decisions.decision_of(incident_id)
+        """The case's decision, or None while undecided (kept once read: it never changes)."""
+        decided = self._decided.get(incident_id)
+        if decided is None:
+            decided = await self._decisions.decision_of(incident_id)
+            if decided is not None:
+                self._keep_decision(decided)
+        return decided
+
+    def _keep_decision(self, record: DecisionRecord) -> None:
+        if len(self._decided) >= KEPT_PER_PROCESS:
+            self._decided.clear()  # a bound, not a policy: read again when needed
+        self._decided[record.incident_id] = record
 
     async def card_for(
         self,
@@ -490,10 +516,11 @@ class Escalations:
         if roles is None:
             roles = await self.viewer(viewer)
         if view is None:
-            incident = await self._store.load_incident(incident_id)
-            view = await self.view(incident, viewer=viewer, linked=False)
-            if self.link_source is not None:
-                view = replace(view, linked=await self.link_source(incident, roles))
+            async with self._reads():
+                incident = await self._store.load_incident(incident_id)
+                view = await self.view(incident, viewer=viewer, linked=False)
+                if self.link_source is not None:
+                    view = replace(view, linked=await self.link_source(incident, roles))
         incident = view.incident
         note = None
         mode = ViewMode.READ
@@ -610,13 +637,9 @@ class Escalations:
             return Outcome(card, refused.reason)
 
         incident = decided.incident
+        self._keep_decision(decided.record)
         log.info("incident %s: %s by a manager", incident.id, decision.value)
         drafts = self.mails.drafts_written(decided.records) if self.mails is not None else ()
-        # Everyone's copy of the card and the staff member's notice go out after the
-        # clicker's answer: Teams waits for the invoke, and 50 managers may click at once.
-        self._background.spawn(
-            self._after_decision(incident, decision), name=f"after the decision on {incident.id}"
-        )
         view = await self.view(
             incident,
             decision=decided.record,
@@ -626,6 +649,11 @@ class Escalations:
             drafts=drafts,
             tasks=decided.tasks,
             linked=False,  # the thread's update shows them (a read of every case)
+        )
+        # Everyone's copy of the card and the staff member's notice go out after the
+        # clicker's answer: Teams waits for the invoke, and 50 managers may click at once.
+        self._background.spawn(
+            self._after_decision(view), name=f"after the decision on {incident.id}"
         )
         return Outcome(await self.card_for(incident.id, actor, locale, view=view, roles=roles))
 
@@ -661,10 +689,12 @@ class Escalations:
         card["body"].insert(1, notice_element(refused or "esc.resumed", locale))
         return Outcome(card, refused)
 
-    async def _after_decision(self, incident: Incident, decision: Decision) -> None:
-        await self.notices.notify_staff(incident.id)
-        # Coalesced with the first progress events of the jobs the decision started.
-        self._schedule_refresh(incident.id)
+    async def _after_decision(self, view: CaseView) -> None:
+        # The staff member's notice from the case as the decision wrote it (not read again).
+        await self.notices.notify_staff(view.incident.id, view=view)
+        # Everyone's copy of the card waits for the first progress of the jobs the decision
+        # started (the runner claims them within a second or two): one refresh shows both.
+        self._schedule_refresh(view.incident.id, delay=self.refresh_every)
 
     def refresh_later(self, incident_id: str) -> None:
         """Update the thread's card after the clicker's answer (a mail confirmed...)."""
@@ -680,13 +710,15 @@ class Escalations:
 
     async def refresh_thread(self, incident_id: str) -> None:
         """Update the thread's card for everyone with the case's current state."""
-        thread = await self._registry.get(THREAD, incident_id)
-        if thread is None:
-            return
-        incident = await self._store.load_incident(incident_id)
+        async with self._reads():  # one connection for the case, its jobs, drafts, links...
+            thread = await self._thread(incident_id)
+            if thread is None:
+                return
+            incident = await self._store.load_incident(incident_id)
+            view = await self.view(incident)
         locale = Locale.from_tag(thread.get("locale"))
         card = escalation_card(
-            await self.view(incident),
+            view,
             self._library,
             locale,
             refresh_user_ids=await self._manager_teams_ids(incident),
@@ -694,9 +726,20 @@ class Escalations:
         )
         await self._messenger.update(_posted(thread), card)
 
+    async def _thread(self, incident_id: str) -> dict[str, Any] | None:
+        """Where the case's card is (kept once read: a thread is opened once per case)."""
+        thread = self._threads.get(incident_id)
+        if thread is None:
+            thread = await self._registry.get(THREAD, incident_id)
+            if thread is not None:
+                if len(self._threads) >= KEPT_PER_PROCESS:
+                    self._threads.clear()
+                self._threads[incident_id] = thread
+        return thread
+
     async def post_to_thread(self, incident_id: str, key: str, **values: Any) -> None:
         """A short message in the case's thread (reminders, job results)."""
-        thread = await self._registry.get(THREAD, incident_id)
+        thread = await self._thread(incident_id)
         if thread is None:
             return
         locale = Locale.from_tag(thread.get("locale"))
@@ -712,7 +755,7 @@ class Escalations:
         self, incident_id: str, build: Callable[[Locale], dict[str, Any]]
     ) -> None:
         """A card in the case's thread, built in the thread's language."""
-        thread = await self._registry.get(THREAD, incident_id)
+        thread = await self._thread(incident_id)
         if thread is None:
             return
         reference = {
@@ -762,14 +805,16 @@ class Escalations:
         # What was done and what is still open, each new state once.
         await self.notices.notify_staff(incident_id)
 
-    def _schedule_refresh(self, incident_id: str) -> None:
-        """Refresh the case's thread soon: at once if idle, else after ``refresh_every``."""
+    def _schedule_refresh(self, incident_id: str, *, delay: float = 0.0) -> None:
+        """Refresh the case's thread soon: after ``delay`` if idle, else after
+        ``refresh_every`` since the last refresh."""
         if incident_id in self._refresh_pending:
             return
         self._refresh_pending.add(incident_id)
         loop = asyncio.get_running_loop()
         last = self._last_refresh.get(incident_id)
-        delay = 0.0 if last is None else max(0.0, last + self.refresh_every - loop.time())
+        if last is not None:
+            delay = max(delay, last + self.refresh_every - loop.time())
 
         async def later() -> None:
             await asyncio.sleep(delay)

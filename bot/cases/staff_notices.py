@@ -104,14 +104,16 @@ class StaffNotices:
                 incident = await self._store.load_incident(incident_id)
             await self.tell_staff(incident, key, **values)
 
-    async def notify_staff(self, incident_id: str) -> None:
+    async def notify_staff(self, incident_id: str, *, view: CaseView | None = None) -> None:
         """Tell the reporter where the case stands: done, open (and whose), the comment.
 
         Sent on the decision and whenever an action finishes; the same state is told once
-        (job events repeat and several instances see them).
+        (job events repeat and several instances see them). ``view``: the case as the
+        caller has it in hand (the decision's own), not read again.
         """
-        incident = await self._store.load_incident(incident_id)
-        view = await self._view(incident)
+        if view is None:
+            view = await self._view(await self._store.load_incident(incident_id))
+        incident = view.incident
         decided = view.decided
         if decided is None:
             return

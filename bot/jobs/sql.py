@@ -411,7 +411,7 @@ class SqlJobQueue:
 
     async def get(self, job_id: str) -> Job:
         """The job; raises ``JobNotFound``."""
-        async with self._engines.read.connect() as conn:
+        async with self._engines.reading() as conn:
             return _job(await self._row(conn, job_id))
 
     async def jobs_for_incident(self, incident_id: str) -> list[Job]:
@@ -421,7 +421,7 @@ class SqlJobQueue:
             .where(jobs.c.incident_id == incident_id)
             .order_by(jobs.c.created_at, jobs.c.id)
         )
-        async with self._engines.read.connect() as conn:
+        async with self._engines.reading() as conn:
             return [_job(r) for r in await conn.execute(query)]
 
     async def recent_jobs(self, *, limit: int = 50) -> list[Job]:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,18 @@ _SQLITE_BUSY_MS = 30_000
 
 
 @dataclass(frozen=True, slots=True)
+class _SharedRead:
+    """The read connection a task's ``Engines.reads`` block shares among its reads."""
+
+    engine: AsyncEngine
+    conn: AsyncConnection
+    task: asyncio.Task[Any] | None
+
+
+_SHARED_READ: ContextVar[_SharedRead | None] = ContextVar("mamoru_shared_read", default=None)
+
+
+@dataclass(frozen=True, slots=True)
 class Engines:
     """The engine used for writes and the one used for (streaming) reads."""
 
@@ -36,6 +49,36 @@ class Engines:
     def is_sqlite(self) -> bool:
         """Whether the database is SQLite (writes are then serialized)."""
         return self.write.dialect.name == "sqlite"
+
+    @contextlib.asynccontextmanager
+    async def reads(self) -> AsyncIterator[None]:
+        """Let this task's reads in the block share one connection (``reading``).
+
+        Rendering a case's card reads the case, its decision, jobs, tasks, drafts and
+        linked cases: each read on its own connection costs a pool checkout, a ``BEGIN``
+        and a ``ROLLBACK`` besides its query. For reads only: on SQLite the block sees
+        one snapshot, so a write made inside it would not be seen by its later reads.
+        Other tasks (``gather``, background work spawned here) use their own connections.
+        """
+        if _shared(self.read) is not None:
+            yield  # nested: the outer block's connection
+            return
+        async with self.read.connect() as conn:
+            token = _SHARED_READ.set(_SharedRead(self.read, conn, asyncio.current_task()))
+            try:
+                yield
+            finally:
+                _SHARED_READ.reset(token)
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads: the enclosing ``reads`` block's, else a new one."""
+        shared = _shared(self.read)
+        if shared is not None:
+            yield shared
+            return
+        async with self.read.connect() as conn:
+            yield conn
 
     @contextlib.asynccontextmanager
     async def transaction(self, write_lock: asyncio.Lock) -> AsyncIterator[AsyncConnection]:
@@ -53,6 +96,13 @@ class Engines:
         await self.write.dispose()
         if self.read is not self.write:
             await self.read.dispose()
+
+
+def _shared(engine: AsyncEngine) -> AsyncConnection | None:
+    shared = _SHARED_READ.get()
+    if shared is None or shared.engine is not engine or shared.task is not asyncio.current_task():
+        return None
+    return shared.conn
 
 
 def normalize_url(url: str) -> str:

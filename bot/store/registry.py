@@ -94,7 +94,7 @@ class SqlRegistry:
 
     async def get(self, kind: str, key: str) -> dict[str, Any] | None:
         """The record, or None."""
-        async with self._engines.read.connect() as conn:
+        async with self._engines.reading() as conn:
             value = await conn.scalar(
                 select(registry.c.value).where(registry.c.kind == kind, registry.c.key == key)
             )
@@ -103,7 +103,7 @@ class SqlRegistry:
     async def get_many(self, kind: str, keys: list[str]) -> dict[str, dict[str, Any]]:
         """The records among ``keys`` that exist, by key (one query per 500 keys)."""
         found: dict[str, dict[str, Any]] = {}
-        async with self._engines.read.connect() as conn:
+        async with self._engines.reading() as conn:
             for start in range(0, len(keys), _KEYS_PER_QUERY):
                 rows = await conn.execute(
                     select(registry.c.key, registry.c.value).where(
@@ -116,7 +116,7 @@ class SqlRegistry:
 
     async def all(self, kind: str) -> dict[str, dict[str, Any]]:
         """Every record of ``kind``, by key."""
-        async with self._engines.read.connect() as conn:
+        async with self._engines.reading() as conn:
             rows = await conn.execute(
                 select(registry.c.key, registry.c.value).where(registry.c.kind == kind)
             )

@@ -282,7 +282,7 @@ class SqlStore(SqlEvidenceMixin, SqlOrgCasesMixin, EmailLogMixin):
 
     async def load_incident(self, incident_id: str) -> Incident:
         """The incident without an access check; raises ``IncidentNotFound``."""
-        async with self._engines.read.connect() as conn:
+        async with self._engines.reading() as conn:
             return await self._load(conn, incident_id, lock=False)
 
     async def get_incident(self, incident_id: str, viewer: Viewer) -> Incident:
@@ -312,7 +312,7 @@ class SqlStore(SqlEvidenceMixin, SqlOrgCasesMixin, EmailLogMixin):
             .where(incidents.c.id.in_(ids))
             .order_by(incidents.c.created_at, incidents.c.id)
         )
-        async with self._engines.read.connect() as conn:
+        async with self._engines.reading() as conn:
             rows = (await conn.execute(query)).all()
             return await self._hydrate(conn, rows) if rows else []
 
@@ -428,7 +428,7 @@ class SqlStore(SqlEvidenceMixin, SqlOrgCasesMixin, EmailLogMixin):
 
     async def decision_of(self, incident_id: str) -> DecisionRecord | None:
         """The case's decision, or None while undecided."""
-        async with self._engines.read.connect() as conn:
+        async with self._engines.reading() as conn:
             row = (
                 await conn.execute(select(decisions).where(decisions.c.incident_id == incident_id))
             ).one_or_none()

@@ -86,7 +86,7 @@ class SqlTasks:
             .where(case_tasks.c.incident_id.in_(list(incident_ids)))
             .order_by(*_ORDER)
         )
-        async with self._engines.read.connect() as conn:
+        async with self._engines.reading() as conn:
             for row in await conn.execute(query):
                 task = _task(row)
                 result.setdefault(task.incident_id, []).append(task)
@@ -97,7 +97,7 @@ class SqlTasks:
         query = select(case_tasks).where(
             case_tasks.c.incident_id == incident_id, case_tasks.c.kind == kind.value
         )
-        async with self._engines.read.connect() as conn:
+        async with self._engines.reading() as conn:
             row = (await conn.execute(query)).first()
         if row is None:
             raise TaskNotFound(incident_id, kind.value)
@@ -129,5 +129,5 @@ class SqlTasks:
             .where(and_(case_tasks.c.done_at.is_(None), case_tasks.c.due < today))
             .order_by(*_ORDER)
         )
-        async with self._engines.read.connect() as conn:
+        async with self._engines.reading() as conn:
             return [_task(row) for row in await conn.execute(query)]

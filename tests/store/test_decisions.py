@@ -211,3 +211,45 @@ async def test_registry_batches_read_and_write_what_single_calls_do(backend: Bac
         assert await registry.get_many("thread", keys) == {}
     finally:
         await registry.close()
+
+
+async def test_reads_in_one_block_share_one_connection_and_other_tasks_do_not(
+    sql_backend: Backend,
+) -> None:
+    # Rendering a card reads the case, its decision and its jobs: one connection, one
+    # transaction, instead of one of each per read.
+    store = sql_backend.store
+    assert isinstance(store, SqlStore)
+    engines = store._engines
+    queue = SqlJobQueue(engines, clock=sql_backend.clock)
+    incident = await escalated_case(store)
+    await store.decide(incident.id, approve(sql_backend), actor=MANAGER)
+    begun = 0
+
+    def begin(*_args: Any) -> None:
+        nonlocal begun
+        begun += 1
+
+    event.listen(engines.read.sync_engine, "begin", begin)
+    try:
+        async with engines.reads():
+            loaded = await store.load_incident(incident.id)
+            decision = await store.decision_of(incident.id)
+            jobs = await queue.jobs_for_incident(incident.id)
+            async with engines.reads():  # nested: the same connection
+                again = await store.load_incident(incident.id)
+            # Concurrent reads run in tasks of their own, each on its own connection.
+            both = await asyncio.gather(
+                store.load_incident(incident.id), queue.jobs_for_incident(incident.id)
+            )
+        assert begun == 3  # the block's one, and one per concurrent task
+        assert loaded == again == both[0]
+        assert loaded.state is IncidentState.ACTIONS_APPROVED
+        assert decision is not None and decision.actions == ACTIONS
+        assert len(jobs) == len(both[1]) == len(ACTIONS)
+        begun = 0
+        await store.load_incident(incident.id)
+        await store.decision_of(incident.id)
+        assert begun == 2  # outside a block: a connection (and transaction) per read
+    finally:
+        event.remove(engines.read.sync_engine, "begin", begin)

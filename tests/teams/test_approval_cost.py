@@ -53,6 +53,10 @@ WITH_A_MAIL = {
     "act.police-consultation": "true",
     "comment": "ok",
 }
+# What follows the answer in the background (the staff member's notice from the case in
+# hand, then one refresh of everyone's copy of the card, its reads on one connection).
+MAX_AFTER_STATEMENTS = 20
+MAX_AFTER_TRANSACTIONS = 4
 # Approving a mail also writes its draft and draws its number: two more statements.
 MAX_DECISION_STATEMENTS_WITH_A_MAIL = MAX_DECISION_STATEMENTS + 2
 
@@ -104,11 +108,14 @@ async def approve_counted(bot: BotUnderTest, data: dict[str, str]) -> tuple[Coun
 def show(
     label: str, answered: Counter, counter: Counter, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    after = counter.all_statements - answered.statements
+    after_tx = counter.all_transactions - answered.transactions
     with capsys.disabled():
         print(
             f"\n  {label}: {answered.statements} statements in {answered.transactions}"
             f" transactions until the answer; the decision itself"
-            f" {counter.decision_statements} in {counter.decision_transactions}"
+            f" {counter.decision_statements} in {counter.decision_transactions};"
+            f" after the answer (notice, thread card) {after} in {after_tx}"
         )
 
 
@@ -123,6 +130,8 @@ async def test_an_approval_costs_at_most_twelve_statements_in_three_transactions
     assert answered.transactions <= MAX_TRANSACTIONS
     assert counter.decision_statements <= MAX_DECISION_STATEMENTS
     assert counter.decision_transactions == MAX_DECISION_TRANSACTIONS
+    assert counter.all_statements - answered.statements <= MAX_AFTER_STATEMENTS
+    assert counter.all_transactions - answered.transactions <= MAX_AFTER_TRANSACTIONS
 
 
 async def test_an_approval_with_a_mail_writes_its_draft_in_the_decisions_transaction(
@@ -137,6 +146,8 @@ async def test_an_approval_with_a_mail_writes_its_draft_in_the_decisions_transac
     assert answered.transactions <= MAX_TRANSACTIONS
     assert counter.decision_statements <= MAX_DECISION_STATEMENTS_WITH_A_MAIL
     assert counter.decision_transactions == MAX_DECISION_TRANSACTIONS
+    assert counter.all_statements - answered.statements <= MAX_AFTER_STATEMENTS
+    assert counter.all_transactions - answered.transactions <= MAX_AFTER_TRANSACTIONS
     mails = bot.services.escalations.mails
     assert mails is not None
     incident_id = body["value"]["refresh"]["action"]["data"]["incident"]
