@@ -797,13 +797,15 @@ class Escalations:
 
         Called on each job's end, and by the periodic reminders' sweep: an instance killed
         between finishing the last job and telling leaves it to the next period's sweep.
+        The notice is stored (outbox) before the case moves on: the sweep looks only at
+        cases not yet in monitoring, so a kill between the two must leave the move undone.
         """
         actions = (*JOB_KINDS.values(), ORG_MAIL_JOB)
         jobs = [j for j in await self._jobs.jobs_for_incident(incident_id) if j.kind in actions]
-        if jobs and all(j.state.finished for j in jobs):
-            await self._move(incident_id, IncidentState.MONITORING)
         # What was done and what is still open, each new state once.
         await self.notices.notify_staff(incident_id)
+        if jobs and all(j.state.finished for j in jobs):
+            await self._move(incident_id, IncidentState.MONITORING)
 
     def _schedule_refresh(self, incident_id: str, *, delay: float = 0.0) -> None:
         """Refresh the case's thread soon: after ``delay`` if idle, else after

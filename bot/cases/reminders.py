@@ -3,7 +3,12 @@ tasks are reminded to whoever owns them (in their personal chat, else in the cas
 
 ``tick()`` runs every few minutes (a loop started with the app) and is safe with
 several bot instances: each reminder is taken with an at-most-once marker, so two
-instances never send the same one.
+instances never send the same one. Reminders stay at most once on purpose: a process
+killed between the marker and the send loses that one reminder, and the next period's
+reminder (or the task's owner looking at the card) makes up for it; a doubled reminder
+would be noise. What must not be lost, the staff member's notices, goes through the
+outbox instead: the tick is also its sweep (``StaffNotices.sweep``), and it settles
+cases whose last action may have ended without its notice being stored.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ log = logging.getLogger(__name__)
 OPEN = frozenset(
     {IncidentState.ACTIONS_APPROVED, IncidentState.IN_PROGRESS, IncidentState.MONITORING}
 )
+# A decision or a job's end this recent may still lack its stored notice (the instance
+# died in between): the sweep looks at such cases again.
+RECENT = dt.timedelta(days=1)
 
 
 class Reminders:
@@ -55,17 +63,33 @@ class Reminders:
     async def tick(self) -> int:
         """Send every reminder due now; returns how many were sent."""
         now = self._clock.now()
+        # Notices stored but not sent (their sender died or the send failed).
+        await self._escalations.notices.sweep()
         sent = 0
         for incident_id, thread in (await self._registry.all(THREAD)).items():
             incident = await self._store.load_incident(incident_id)
             if incident.state is IncidentState.ESCALATED and "at" in thread:
                 sent += await self._undecided(incident_id, thread, now)
             elif incident.state in OPEN:
-                if incident.state is not IncidentState.MONITORING:
-                    # The sweep: jobs that ended while their instance died before telling.
+                if incident.state is not IncidentState.MONITORING or await self._ended_lately(
+                    incident_id, now
+                ):
+                    # The sweep: jobs that ended while their instance died before telling
+                    # (a notice already stored is not stored again: one row per key).
                     await self._escalations.settle(incident_id)
                 sent += await self._follow_ups(incident_id, incident.type.value, now)
+            elif incident.state is IncidentState.REJECTED:
+                decision = await self._escalations.decision_of(incident_id)
+                if decision is not None and now - decision.at < RECENT:
+                    await self._escalations.notices.notify_staff(incident_id)
         return sent + await self._overdue_tasks()
+
+    async def _ended_lately(self, incident_id: str, now: dt.datetime) -> bool:
+        # A mail sent after the case reached monitoring: its notice may be missing too.
+        return any(
+            job.finished_at is not None and now - job.finished_at < RECENT
+            for job in await self._jobs.jobs_for_incident(incident_id)
+        )
 
     async def _overdue_tasks(self) -> int:
         if self._tasks is None:

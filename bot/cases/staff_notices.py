@@ -5,12 +5,32 @@ decision and each finished action; managers and task owners get reminders throug
 same chat. Reaching someone needs the personal-chat reference their first message left
 (registry kind ``user``); without it the caller falls back (the case's thread) or logs.
 
-A case notice is told once per case and state: job events repeat and several instances
-see them, so each is taken with a marker first.
+A case notice is delivered at least once and, in practice, exactly once, through the
+notice outbox (``JobQueue.outbox_*``, table ``notice_outbox``):
+
+1. When the fact happens (the thread opened, the decision, an action finished), the
+   notice is rendered for every locale and stored under its key (``notice:<case>:…``),
+   already leased to this instance. One row per key, ever: job events repeat and
+   several instances see them, and only the first to store the key sends it.
+2. This instance sends it at once and records the outcome (``sent``, ``unreachable``),
+   conditioned on still holding the lease.
+3. A row left unsent (the instance died between 1 and 2, or the send failed) is taken by
+   the periodic sweep (``sweep``, in the reminders' tick, one instance per period) once
+   its lease has run out, and sent. A failed send backs off (30 s doubling to an hour)
+   and is given up after ``NOTICE_GIVE_UP_AFTER`` tries (logged).
+
+Never lost: the row is written before the send, and the facts that lead to it are swept
+too (a job's end by ``Escalations.settle`` from the reminders' tick, before the case
+moves on). Never doubled by two instances: the key is inserted once and each claim is a
+conditional UPDATE (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). The one duplicate window
+left: the Bot Connector accepted the message and the process died before recording it
+(a few milliseconds, one UPDATE); the sweep then sends it again after the lease.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,8 +39,10 @@ from microsoft_agents.activity import Activity
 
 from bot.domain.escalation import Decision
 from bot.domain.incidents import Incident
+from bot.domain.jobs import MAX_KEY_LENGTH, NOTICE_GIVE_UP_AFTER, OutboxMessage
 from bot.domain.locale import Locale
 from bot.domain.ports import JobQueue, Registry, Store
+from bot.jobs.runner import default_worker_id
 from bot.teams.messenger import Messenger
 from bot.teams.replies import card_activity
 from cards.escalation import CaseView, JobLine
@@ -33,6 +55,9 @@ log = logging.getLogger(__name__)
 
 # Registry kind: Entra object id -> {teams_id, name, upn, reference (personal chat)}
 USER = "user"
+# How long a sender holds a notice it is sending: longer than any send takes (the Bot
+# Connector answers in seconds), short enough that a dead sender's notice goes out soon.
+NOTICE_LEASE = dt.timedelta(seconds=60)
 
 
 class StaffNotices:
@@ -46,12 +71,15 @@ class StaffNotices:
         jobs: JobQueue,
         messenger: Messenger,
         view: Callable[[Incident], Awaitable[CaseView]],
+        owner: str | None = None,
     ) -> None:
         self._store = store
         self._registry = registry
         self._jobs = jobs
         self._messenger = messenger
         self._view = view  # the case as its card shows it (Escalations.view)
+        self.owner = owner or default_worker_id()  # whose lease a notice being sent is
+        self.lease = NOTICE_LEASE
 
     # --- reaching someone
 
@@ -95,14 +123,13 @@ class StaffNotices:
         if not await self.tell(incident.reporter.object_id, key, id=incident.id, **values):
             log.info("incident %s: reporter not reachable proactively", incident.id)
 
-    async def tell_staff_once(self, incident: Incident | str, key: str, **values: Any) -> None:
-        """``tell_staff``, once per case and ``key`` across events and instances."""
-        # Events repeat and several instances see them: the marker lets exactly one tell.
-        incident_id = incident if isinstance(incident, str) else incident.id
-        if await self._jobs.mark_once(f"notice:{incident_id}:{key}"):
-            if isinstance(incident, str):
-                incident = await self._store.load_incident(incident_id)
-            await self.tell_staff(incident, key, **values)
+    async def tell_staff_once(self, incident: Incident, key: str, **values: Any) -> None:
+        """``tell_staff`` through the outbox: once per case and ``key``, never lost."""
+        await self._offer(
+            incident,
+            f"notice:{incident.id}:{key}",
+            lambda locale: text_card(t(key, locale, id=incident.id, **values)),
+        )
 
     async def notify_staff(self, incident_id: str, *, view: CaseView | None = None) -> None:
         """Tell the reporter where the case stands: done, open (and whose), the comment.
@@ -130,8 +157,6 @@ class StaffNotices:
             for line in lines
         )
         signature += f";tasks={len(open_tasks)}"
-        if not await self._jobs.mark_once(f"notice:{incident.id}:status:{signature}"):
-            return
 
         def build(locale: Locale) -> dict[str, Any]:
             if decided.decision is Decision.REJECT:
@@ -154,8 +179,73 @@ class StaffNotices:
                 open_tasks=tasks,
             )
 
-        if not await self.send_to(incident.reporter.object_id, build):
-            log.info("incident %s: reporter not reachable proactively", incident.id)
+        key = f"notice:{incident.id}:status:{signature}"
+        if len(key) > MAX_KEY_LENGTH:  # many actions: the same news, a shorter name
+            key = f"notice:{incident.id}:status#{hashlib.sha256(signature.encode()).hexdigest()}"
+        await self._offer(incident, key, build)
+
+    # --- the outbox
+
+    async def _offer(
+        self, incident: Incident, key: str, build: Callable[[Locale], dict[str, Any]]
+    ) -> None:
+        """Store the notice (rendered now, for every locale), then send it if ours."""
+        message = OutboxMessage(
+            key=key,
+            incident_id=incident.id,
+            recipient=incident.reporter.object_id,
+            cards={locale.value: build(locale) for locale in Locale},
+        )
+        stored = await self._jobs.outbox_add(message, self.owner, self.lease)
+        if stored is not None:  # else: told already, or being told by whoever stored it
+            await self._deliver(stored)
+
+    async def sweep(self) -> int:
+        """Send the notices whose sender died or failed (their lease ran out); how many."""
+        sent = 0
+        for message in await self._jobs.outbox_claim(self.owner, self.lease):
+            sent += await self._deliver(message)
+        return sent
+
+    async def _deliver(self, message: OutboxMessage) -> bool:
+        """Send one notice this instance holds and record the outcome; True if sent."""
+        record = await self._registry.get(USER, message.recipient)
+        reference = (record or {}).get("reference")
+        outcome = "unreachable"
+        if reference:
+            locale = Locale.from_tag(reference.get("locale"))
+            card = message.cards.get(locale.value) or next(iter(message.cards.values()))
+            try:
+                await self._messenger.send(reference, card)
+                outcome = "sent"
+            except Exception as exc:  # the connector or network: try again later
+                return await self._failed(message, exc)
+        else:
+            log.info("incident %s: reporter not reachable proactively", message.incident_id)
+        if not await self._jobs.outbox_done(message.key, self.owner, outcome):
+            # Our lease ran out during the send and another sweep took the notice.
+            log.warning("notice of %s: lease lost while sending", message.incident_id)
+        return outcome == "sent"
+
+    async def _failed(self, message: OutboxMessage, exc: Exception) -> bool:
+        if message.attempts >= NOTICE_GIVE_UP_AFTER:
+            log.error(
+                "notice of %s given up after %d tries: %s",
+                message.incident_id,
+                message.attempts,
+                type(exc).__name__,
+            )
+            await self._jobs.outbox_done(message.key, self.owner, "failed")
+            return False
+        after = dt.timedelta(seconds=min(3600, 30 * 2 ** (message.attempts - 1)))
+        log.warning(
+            "notice of %s not sent (%s); next try in %d s",
+            message.incident_id,
+            type(exc).__name__,
+            after.total_seconds(),
+        )
+        await self._jobs.outbox_retry(message.key, self.owner, after)
+        return False
 
 
 def action_line(job: JobLine) -> ActionLine:

@@ -178,3 +178,38 @@ def resume_fields(now: dt.datetime) -> dict[str, Any]:
         "resumed_at": now,
         "updated_at": now,
     }
+
+
+# --- The notice outbox: messages that must reach someone at least once -------------------
+NOTICE_GIVE_UP_AFTER = 12  # failed sends (backing off to an hour): about seven hours
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A message to someone's personal chat, stored before it is sent.
+
+    ``key`` says what it is news of (``notice:KH-2026-0001:status:…``): one row per key,
+    ever. ``cards``: the card per locale value (``"ja"``, ``"en"``), fixed when the fact
+    happened, so a late send says what was true then. A sender takes the row under a
+    lease, sends, and records ``outcome`` (``sent``, ``unreachable``, ``failed``); a row
+    whose sender died is taken again once its lease has run out.
+    """
+
+    key: str
+    incident_id: str
+    recipient: str  # Entra object id
+    cards: dict[str, Any]
+    attempts: int = 0  # sends tried (the one in hand included)
+    lease_owner: str | None = None
+    lease_until: dt.datetime | None = None
+    created_at: dt.datetime | None = None
+    sent_at: dt.datetime | None = None
+    outcome: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.key or len(self.key) > MAX_KEY_LENGTH:
+            raise InvalidJobSpec(f"outbox keys must be 1..{MAX_KEY_LENGTH} characters")
+
+    def claimable(self, now: dt.datetime) -> bool:
+        """Whether a sender may take it now: not yet delivered, and nobody's lease runs."""
+        return self.outcome is None and (self.lease_until is None or self.lease_until <= now)

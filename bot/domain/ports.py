@@ -201,7 +201,7 @@ class Store(IncidentRepository, EvidenceRepository, EmailEvidenceLog, ChainHeads
 from collections.abc import Mapping  # noqa: E402
 from typing import Any  # noqa: E402
 
-from bot.domain.jobs import Job, JobSpec  # noqa: E402
+from bot.domain.jobs import Job, JobSpec, OutboxMessage  # noqa: E402
 
 
 class JobQueue(Protocol):
@@ -281,6 +281,32 @@ class JobQueue(Protocol):
 
     async def mark_once(self, key: str) -> bool:
         """Record ``key``; ``True`` only for the first caller ever (mark BEFORE the effect)."""
+        ...
+
+    # The notice outbox (at least once, never lost; see bot/cases/staff_notices.py).
+
+    async def outbox_add(
+        self, message: OutboxMessage, owner: str, lease: dt.timedelta
+    ) -> OutboxMessage | None:
+        """Store ``message`` leased to ``owner``; None if its key was stored before."""
+        ...
+
+    async def outbox_claim(
+        self, owner: str, lease: dt.timedelta, *, limit: int = 50
+    ) -> list[OutboxMessage]:
+        """Lease to ``owner`` the undelivered messages nobody holds (their sender died)."""
+        ...
+
+    async def outbox_done(self, key: str, owner: str, outcome: str) -> bool:
+        """Record the outcome if ``owner`` still holds the message; False if it lost it."""
+        ...
+
+    async def outbox_retry(self, key: str, owner: str, after: dt.timedelta) -> bool:
+        """A send failed: give the message up, to be taken again ``after`` from now."""
+        ...
+
+    async def outbox_for_incident(self, incident_id: str) -> list[OutboxMessage]:
+        """The case's messages, oldest first (tests, support)."""
         ...
 
     async def close(self) -> None:

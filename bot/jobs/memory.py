@@ -19,6 +19,7 @@ from bot.domain.jobs import (
     Job,
     JobSpec,
     JobState,
+    OutboxMessage,
     checkpoint_object,
     json_copy,
     resume_fields,
@@ -35,6 +36,7 @@ class MemoryJobQueue:
         self._jobs: dict[str, Job] = {}
         self._by_key: dict[str, str] = {}
         self._once: set[str] = set()
+        self._outbox: dict[str, OutboxMessage] = {}
         # No await happens while it is held; it documents (and keeps) each method atomic.
         self._lock = asyncio.Lock()
 
@@ -242,6 +244,79 @@ class MemoryJobQueue:
                 return False
             self._once.add(key)
             return True
+
+    # --- the notice outbox
+
+    def _now_utc(self) -> dt.datetime:
+        return self._clock.now().astimezone(dt.UTC)
+
+    async def outbox_add(
+        self, message: OutboxMessage, owner: str, lease: dt.timedelta
+    ) -> OutboxMessage | None:
+        """Store ``message`` leased to ``owner``; None if its key was stored before."""
+        async with self._lock:
+            if message.key in self._outbox:
+                return None
+            now = self._now_utc()
+            stored = replace(
+                message,
+                cards=json_copy(message.cards),
+                attempts=1,
+                lease_owner=owner,
+                lease_until=now + lease,
+                created_at=now,
+                sent_at=None,
+                outcome=None,
+            )
+            self._outbox[message.key] = stored
+            return stored
+
+    async def outbox_claim(
+        self, owner: str, lease: dt.timedelta, *, limit: int = 50
+    ) -> list[OutboxMessage]:
+        """Lease to ``owner`` the undelivered messages nobody holds (their sender died)."""
+        async with self._lock:
+            now = self._now_utc()
+            due = [m for m in self._outbox.values() if m.claimable(now)]
+            due.sort(key=lambda m: (m.created_at or now, m.key))
+            taken = []
+            for message in due[:limit]:
+                message = replace(
+                    message,
+                    attempts=message.attempts + 1,
+                    lease_owner=owner,
+                    lease_until=now + lease,
+                )
+                self._outbox[message.key] = message
+                taken.append(message)
+            return taken
+
+    async def outbox_done(self, key: str, owner: str, outcome: str) -> bool:
+        """Record the outcome if ``owner`` still holds the message; False if it lost it."""
+        async with self._lock:
+            message = self._outbox.get(key)
+            if message is None or message.outcome is not None or message.lease_owner != owner:
+                return False
+            now = self._now_utc()
+            self._outbox[key] = replace(
+                message, outcome=outcome, sent_at=now, lease_owner=None, lease_until=None
+            )
+            return True
+
+    async def outbox_retry(self, key: str, owner: str, after: dt.timedelta) -> bool:
+        """A send failed: give the message up, to be taken again ``after`` from now."""
+        async with self._lock:
+            message = self._outbox.get(key)
+            if message is None or message.outcome is not None or message.lease_owner != owner:
+                return False
+            until = self._now_utc() + after
+            self._outbox[key] = replace(message, lease_owner=None, lease_until=until)
+            return True
+
+    async def outbox_for_incident(self, incident_id: str) -> list[OutboxMessage]:
+        """The case's messages, oldest first."""
+        found = [m for m in self._outbox.values() if m.incident_id == incident_id]
+        return sorted(found, key=lambda m: (m.created_at or dt.datetime.min, m.key))
 
 
 def _copy(job: Job) -> Job:

@@ -8,8 +8,9 @@ number of instances. Lease times come from the database's clock (``now()``), nev
 instance's: of two instances whose clocks disagree, the one running ahead would otherwise
 see the other's lease as expired and run the same period. An instance killed mid-period
 leaves its lease to expire; the next period is taken by another, and nothing is lost
-because the work itself looks at what is due (and marks each notice once,
-``JobQueue.mark_once``).
+because the work itself looks at what is due (reminders are marked once,
+``JobQueue.mark_once``; staff notices go through the outbox, whose sweep is the
+reminders' tick: ``bot/cases/staff_notices.py``).
 
 SQLite is single-instance: ``SingleRunnerLock`` keeps a second process from running
 jobs and periodic work on the same database file, and says so.

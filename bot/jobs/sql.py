@@ -20,7 +20,7 @@ import functools
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Row, and_, case, or_, select, update
@@ -37,6 +37,7 @@ from bot.domain.jobs import (
     short_error,
 )
 from bot.domain.ports import Clock, SystemClock
+from bot.jobs.outbox import SqlOutbox
 from bot.store.engine import Engines, create_engines, database_now, upsert_insert
 from bot.store.job_rows import dumps as _dumps
 from bot.store.job_rows import job_from_row as _job
@@ -73,7 +74,7 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-class SqlJobQueue:
+class SqlJobQueue(SqlOutbox):
     """``JobQueue`` on SQLAlchemy async, sharing the store's engines."""
 
     def __init__(
@@ -121,6 +122,9 @@ class SqlJobQueue:
     async def _tx(self) -> AsyncIterator[AsyncConnection]:
         async with self._engines.transaction(self._write_lock) as conn:
             yield conn
+
+    def _reader(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        return self._engines.read.connect()
 
     def _now(self) -> dt.datetime:
         return self._clock.now().astimezone(dt.UTC)

@@ -6,6 +6,13 @@ reported (``MonitoringPlan``: daily for a week, then weekly) and sends the lates
 one if it has not been sent: an at-most-once marker per case and prompt number, so
 several bot instances never send the same prompt and a long outage sends one
 prompt, not a backlog.
+
+Both prompts and the legal-clock warnings are at most once on purpose (marker before
+the send): a process killed in between loses that one message, and nothing else is
+lost with it. A spread prompt is followed by the next one (daily, then weekly); a
+legal-clock warning by the next level's, and the case card shows the clock whatever
+was sent. The staff notices that must arrive go through the outbox instead
+(``bot/cases/staff_notices.py``).
 """
 
 from __future__ import annotations

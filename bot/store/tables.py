@@ -148,6 +148,27 @@ job_once_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# The notice outbox (issue 12; migration 0012): a message that must reach someone (the
+# staff member's "your case was sent to the managers", "protection finished") is stored
+# before it is sent, under a sender's lease; a row whose sender died is sent by the next
+# sweep. One row per key, ever (the same key as the old at-most-once marker).
+notice_outbox = Table(
+    "notice_outbox",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("incident_id", String(20), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("cards", Text, nullable=False),  # JSON: locale value -> card
+    Column("attempts", Integer, nullable=False),
+    Column("lease_owner", String(200), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("outcome", String(16), nullable=True),  # sent, unreachable, failed; NULL: due
+    Index("ix_notice_outbox_incident_id", "incident_id"),
+    Index("ix_notice_outbox_due", "outcome", "lease_until"),
+)
+
 
 # --- Teams registry (issue 5; migration 0003_registry) -------------------------------------
 # Channels registered with `setup`, personal-chat conversation references for proactive

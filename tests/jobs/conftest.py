@@ -79,7 +79,7 @@ async def make_queue_backend(
     queue = SqlJobQueue.from_url(url, clock=clock, lease_clock=clock)
     if name == "postgres":
         async with queue._engines.write.begin() as conn:
-            for table in ("jobs", "job_once_keys"):
+            for table in ("jobs", "job_once_keys", "notice_outbox"):
                 await conn.execute(text(f"DELETE FROM {table}"))  # cheaper than TRUNCATE
     backend = QueueBackend(name, queue, clock, url)
     try:

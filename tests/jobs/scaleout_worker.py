@@ -3,8 +3,9 @@
 It has what a `mamoru serve` instance runs in the background, on the real pieces: a
 ``JobRunner`` on a ``SqlJobQueue`` and a periodic tick under a ``SqlLeases`` lease. The
 job handler works in checkpointed steps whose effect is idempotent (an upsert), like
-archiving; each finished job is announced once (a ``mark_once`` marker), like the staff
-notice; every attempt of a step is written down so the test can see who did what.
+archiving; each finished job is announced once (a ``mark_once`` marker: the queue and lease
+pieces alone; the bot's staff notices use the outbox, tests/jobs/test_notice_outbox.py);
+every attempt of a step is written down so the test can see who did what.
 
     python -m tests.jobs.scaleout_worker POSTGRES_URL NAME
 """

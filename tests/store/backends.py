@@ -43,6 +43,7 @@ TABLES = (
     "decisions",
     "jobs",
     "job_once_keys",
+    "notice_outbox",
     "registry",
     "leases",
     "case_tasks",
