@@ -93,7 +93,10 @@ async def graph_handler(request: web.Request) -> web.StreamResponse:
 
 
 async def batch_handler(request: web.Request) -> web.StreamResponse:
-    """JSON batching: ≤20 items, unique ids, each with its own status; 4 run at once."""
+    """JSON batching: ≤20 items, unique ids, each with its own status; 4 run at once.
+
+    Items run in any order unless ``dependsOn`` orders them (a failed dependency: 424).
+    """
     sandbox = request.app[SANDBOX_KEY]
     try:
         body = await request.json()
@@ -119,15 +122,80 @@ async def batch_handler(request: web.Request) -> web.StreamResponse:
         return _json_response(
             Reply(400, error_body("BadRequest", "Batch request ids must be unique."))
         )
+    if (refusal := _batch_refusal(items)) is not None:
+        return _json_response(Reply(400, error_body("BadRequest", refusal)))
     base = f"http://{request.host}{VERSION}"
     gate = asyncio.Semaphore(sandbox.limits.concurrency)
+    done: dict[str, asyncio.Future[dict[str, Any]]] = {
+        str(i["id"]): asyncio.get_running_loop().create_future() for i in items
+    }
 
     async def run(item: dict[str, Any]) -> dict[str, Any]:
+        # dependsOn: run after the items named; if one of them failed, answer 424 unrun.
+        for dep in _depends_on(item):
+            if not 200 <= (await done[dep])["status"] < 300:
+                return _failed_dependency(item, dep)
         async with gate:
             return await _run_item(sandbox, app, item, base)
 
-    responses = await asyncio.gather(*(run(i) for i in items))
+    async def settle(item: dict[str, Any]) -> dict[str, Any]:
+        answer = await run(item)
+        done[str(item["id"])].set_result(answer)
+        return answer
+
+    responses = await asyncio.gather(*(settle(i) for i in items))
     return _json_response(Reply(200, {"responses": list(responses)}))
+
+
+def _depends_on(item: dict[str, Any]) -> list[str]:
+    deps = item.get("dependsOn") or []
+    return [str(d) for d in deps] if isinstance(deps, list) else [str(deps)]
+
+
+def _batch_refusal(items: list[dict[str, Any]]) -> str | None:
+    """Why Graph refuses the whole batch (400), or None.
+
+    Each item needs ``id``, ``method`` and ``url``; a body needs a ``Content-Type`` header in
+    the item's own headers (the batch's header does not carry over); ``dependsOn`` may only
+    name other items of the batch, without cycles.
+    """
+    ids = {str(i.get("id")) for i in items}
+    for item in items:
+        if not isinstance(item, dict) or not all(item.get(k) for k in ("id", "method", "url")):
+            return "Invalid batch payload format: each request needs an id, a method and a url."
+        headers = {str(k).lower() for k in (item.get("headers") or {})}
+        if item.get("body") is not None and "content-type" not in headers:
+            return f"Write request id : {item['id']} does not contain Content-Type header or body."
+        for dep in _depends_on(item):
+            if dep not in ids or dep == str(item["id"]):
+                return f"Request id {item['id']} depends on an unknown request id {dep}."
+    graph = {str(i["id"]): _depends_on(i) for i in items}
+    visiting: set[str] = set()
+    finished: set[str] = set()
+
+    def cyclic(node: str) -> bool:
+        if node in finished:
+            return False
+        if node in visiting:
+            return True
+        visiting.add(node)
+        found = any(cyclic(d) for d in graph[node])
+        finished.add(node)
+        return found
+
+    if any(cyclic(n) for n in graph):
+        return "The dependsOn of the batch requests form a cycle."
+    return None
+
+
+def _failed_dependency(item: dict[str, Any], dep: str) -> dict[str, Any]:
+    body = error_body("FailedDependency", f"Depends on request {dep}, which failed.")
+    return {
+        "id": str(item["id"]),
+        "status": 424,
+        "headers": {"Content-Type": "application/json"},
+        "body": body,
+    }
 
 
 async def _run_item(sandbox: Sandbox, app: Any, item: dict[str, Any], base: str) -> dict[str, Any]:

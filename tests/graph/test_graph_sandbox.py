@@ -136,6 +136,43 @@ async def test_batch_envelope_rules(http: Any, sandbox: RunningSandbox) -> None:
     assert status == 200 and [r["status"] for r in body["responses"]] == [200, 200, 200]
 
 
+async def test_batch_items_follow_graphs_rules_for_bodies_and_dependencies(
+    http: Any, sandbox: RunningSandbox
+) -> None:
+    tenant = sandbox.sandbox.tenant
+    box = tenant.mailbox(MAILBOX)
+    assert box is not None
+    msg = tenant.deliver(box, from_address="a@example.net", subject="s", body="b")
+    move = {
+        "id": "1",
+        "method": "POST",
+        "url": f"/users/{MAILBOX}/messages/{msg.immutable_id}/move",
+        "body": {"destinationId": "archive"},
+    }
+    # A body without its own Content-Type header: Graph refuses the whole batch.
+    status, body = await call(http, sandbox, "POST", "/$batch", {"requests": [move]})
+    assert status == 400 and "Content-Type" in body["error"]["message"]
+    assert msg.folder_id == box.well_known["inbox"]
+    move["headers"] = {"Content-Type": "application/json", **IMMUTABLE}
+    # dependsOn may only name another item of the same batch.
+    unknown = dict(move, dependsOn=["9"])
+    assert (await call(http, sandbox, "POST", "/$batch", {"requests": [unknown]}))[0] == 400
+    # A request whose dependency failed is not run: 424 Failed Dependency.
+    missing = {"id": "0", "method": "GET", "url": f"/users/{MAILBOX}/messages/nope"}
+    status, body = await call(
+        http, sandbox, "POST", "/$batch", {"requests": [missing, dict(move, dependsOn=["0"])]}
+    )
+    statuses = {r["id"]: r["status"] for r in body["responses"]}
+    assert status == 200 and statuses == {"0": 404, "1": 424}
+    assert msg.folder_id == box.well_known["inbox"]
+    found = {"id": "0", "method": "GET", "url": f"/users/{MAILBOX}/messages/{msg.immutable_id}"}
+    status, body = await call(
+        http, sandbox, "POST", "/$batch", {"requests": [found, dict(move, dependsOn=["0"])]}
+    )
+    assert {r["id"]: r["status"] for r in body["responses"]} == {"0": 200, "1": 201}
+    assert msg.folder_id == box.well_known["archive"]
+
+
 async def test_missing_role_is_403(sandbox: RunningSandbox) -> None:
     sandbox.sandbox.tenant.add_app("noroles", "s", set())
     async with aiohttp.ClientSession() as session:
