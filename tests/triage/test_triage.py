@@ -67,7 +67,7 @@ def test_every_safety_message_of_the_dev_split_reaches_the_safety_card(
     # Floors, not the targets (docs/triage.md): a retrained model must not get worse.
     # (The dev split grew with harder messages; the model before them scores 14.4 % out
     # of scope → playbook and 0.797 general-first-response recall on it: docs/triage.md.)
-    # (triage-9d62c8c2ad6d scores 12.0 % on today's split, the shipped model 10.0 %.)
+    # (triage-9d62c8c2ad6d scores 12.2 % on today's split, the shipped model 9.8 %.)
     assert report.out_of_scope_to_playbook <= 0.10
     assert min(report.playbook_recall.values()) >= 0.86
 
