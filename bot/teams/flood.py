@@ -1,8 +1,8 @@
 """Flood alert buttons: 「証拠保全を始める」 opens a case at once, 「問題ない」 silences the sender.
 
-Only the mailbox's owner (or, for a department mailbox, a manager) may use them;
-anyone else who gets hold of the card is told it is not for them. A double click
-opens one case: the alert's id is the report's idempotency key.
+Only the mailbox's owner (or, for a department mailbox, a manager of its department) may
+use them; anyone else who gets hold of the card is told it is not for them. A double
+click opens one case: the alert's id is the report's idempotency key.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ def register(
         if watched.owner_id:
             ok = clicker == watched.owner_id
         else:
-            ok = await directory.is_manager(clicker)
+            # A department mailbox's managers: those of that department, not any manager.
+            ok = (await directory.viewer(clicker)).manages(watched.department)
         return (watched, record) if ok else None
 
     @actions.on(Verb.FLOOD_START)

@@ -81,8 +81,18 @@ def departments() -> str:
 
 
 @pytest.fixture
+def department_of_mailbox() -> str:
+    """The department whose managers answer for the department mailbox's floods."""
+    return "default"
+
+
+@pytest.fixture
 async def bot(
-    tmp_path: Path, sandbox: RunningSandbox, clock: Clock, departments: str
+    tmp_path: Path,
+    sandbox: RunningSandbox,
+    clock: Clock,
+    departments: str,
+    department_of_mailbox: str,
 ) -> AsyncIterator[BotUnderTest]:
     """The bot watching both mailboxes, reachable by the sandbox's notifications."""
     port = _free_port()
@@ -93,7 +103,8 @@ async def bot(
         graph_sandbox_embedded=False,
         manager_group_id="" if departments else DEMO_MANAGERS_GROUP_ID,
         flood_mailboxes=(
-            f"{DEMO_MAILBOX}={DEMO_USER_IDS[DEMO_MAILBOX]},{DEMO_DEPARTMENT_MAILBOX}=dept:default"
+            f"{DEMO_MAILBOX}={DEMO_USER_IDS[DEMO_MAILBOX]},"
+            f"{DEMO_DEPARTMENT_MAILBOX}=dept:{department_of_mailbox}"
         ),
         flood_notification_base_url=f"http://127.0.0.1:{port}",
         departments=departments,
