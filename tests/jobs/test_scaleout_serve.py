@@ -350,8 +350,12 @@ async def test_three_instances_one_killed_mid_job(office: Office) -> None:
     assert (evidence[0]["n"], evidence[0]["d"]) == (MAILS, MAILS)
     assert folder is not None
 
-    # No double notice: the staff member heard "finished" once.
+    # No double notice: the staff member heard "finished" once, from its outbox row.
     assert len(done_notices()) == 1, done_notices()
+    outbox = await office.fetch(
+        "SELECT key, outcome FROM notice_outbox WHERE incident_id = $1", archived_case
+    )
+    assert [r["outcome"] for r in outbox if "=done" in r["key"]] == ["sent"], outbox
 
     # Reminders of the undecided case: each period's reminder posted once, by whichever
     # instance noticed it first; they went on after the kill. Each case escalated once.
