@@ -20,6 +20,9 @@ SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
 _MARKDOWN = str.maketrans({c: "\\" + c for c in "\\*_[]()#>`~|"})
 _LIST_START = re.compile(r"^(\s*)([-+]|\d+\.)(?=\s)", re.MULTILINE)
 _AUTOLINK = re.compile(r"(?i)(?<=[a-z])://|\bwww\.")
+# Bidi embeddings, overrides and isolates: typed, they reorder what a card shows
+# ("長課 橋高" preceded by U+202E reads as "高橋 課長"), so they are dropped.
+_BIDI_CONTROLS = str.maketrans(dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
 
 
 def card(body: list[Element], actions: list[Element] | None = None, **extra: Any) -> Element:
@@ -66,10 +69,12 @@ def plain(value: str) -> str:
     become a link in a manager's card). Markdown characters are escaped with a backslash;
     and since Teams also turns bare addresses into links whatever the escapes, the
     colon of a URL's ``://`` and the stop of ``www.`` become their full-width forms
-    (``https：//evil.example``): still readable, no longer a link.
+    (``https：//evil.example``): still readable, no longer a link. Bidi override and
+    isolate characters are dropped, so typed text cannot show itself reordered.
     """
     defanged = _AUTOLINK.sub(
-        lambda m: "：//" if m.group(0) == "://" else m.group(0)[:3] + "．", value
+        lambda m: "：//" if m.group(0) == "://" else m.group(0)[:3] + "．",
+        value.translate(_BIDI_CONTROLS),
     )
     escaped = defanged.translate(_MARKDOWN)
     return _LIST_START.sub(_unlisted, escaped)

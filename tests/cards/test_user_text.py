@@ -62,6 +62,9 @@ RAW = ("**至急**", "**課長**", "**@troll**", "_確認_", "\n- 一覧", "\n1.
         ("taro_y@example.com", "taro\\_y@example.com"),
         ("090-1234-5678、12.5円", "090-1234-5678、12.5円"),  # ordinary text unchanged
         ("a\\b", "a\\\\b"),
+        # A right-to-left override would show "請求書fdp.exe" as "請求書exe.pdf".
+        ("請求書\u202efdp.exe", "請求書fdp.exe"),
+        ("\u2067長課 橋高\u2069 \u202a\u202b\u202c\u202d", "長課 橋高 "),
     ],
 )
 def test_plain_escapes_what_markdown_would_interpret(typed: str, shown: str) -> None:
