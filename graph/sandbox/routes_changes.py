@@ -19,6 +19,8 @@ Semantics follow Graph where Mamoru relies on them:
 - Notifications: each new message in a subscribed folder is posted once to the
   ``notificationUrl`` (``value`` array with ``subscriptionId``, ``clientState``,
   ``changeType``, ``resource``, ``resourceData``, ``tenantId``), without resource data.
+  The message id in it is immutable only if the subscription was created with
+  ``Prefer: IdType="ImmutableId"`` (otherwise the REST id, which changes on a move).
   ``ChangeFeeds.flush()`` posts what is due now (tests); a background loop does it
   every half second while a subscription exists.
 """
@@ -85,6 +87,9 @@ class SandboxSubscription:
     client_state: str
     expires: dt.datetime
     known: set[str] = field(default_factory=set)  # messages already notified
+    # Created with Prefer: IdType="ImmutableId"? Only then do notifications carry immutable
+    # ids (outlook-immutable-id: the header counts at creation; renewing doesn't change it).
+    immutable_ids: bool = False
 
     def json(self) -> dict[str, Any]:
         """The subscription resource."""
@@ -230,7 +235,8 @@ def _in_folder(box: Mailbox, folder_id: str | None) -> list[StoredMessage]:
 
 
 def _notification(sub: SandboxSubscription, msg: StoredMessage, tenant_id: str) -> dict[str, Any]:
-    odata_id = f"Users/{sub.user_id}/Messages/{msg.immutable_id}"
+    item_id = msg.immutable_id if sub.immutable_ids else msg.rest_id
+    odata_id = f"Users/{sub.user_id}/Messages/{item_id}"
     return {
         "subscriptionId": sub.id,
         "subscriptionExpirationDateTime": iso(sub.expires),
@@ -240,7 +246,7 @@ def _notification(sub: SandboxSubscription, msg: StoredMessage, tenant_id: str) 
             "@odata.type": "#Microsoft.Graph.Message",
             "@odata.id": odata_id,
             "@odata.etag": f'W/"{msg.rest_id[-12:]}"',
-            "id": msg.immutable_id,
+            "id": item_id,
         },
         "clientState": sub.client_state or None,
         "tenantId": tenant_id,
@@ -526,6 +532,7 @@ async def create_subscription(ctx: Ctx) -> Reply:
         expires=expires,
         # Only what arrives from now on is notified.
         known={m.immutable_id for m in _in_folder(box, folder_id)},
+        immutable_ids=ctx.immutable,
     )
     feeds.subscriptions[sub.id] = sub
     feeds.start(ctx.tenant)

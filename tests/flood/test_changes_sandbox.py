@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -159,5 +160,56 @@ async def test_subscriptions_are_validated_limited_and_renewable(running: Runnin
         await graph.renew(sub.id, now + dt.timedelta(days=3))
     assert gone.value.status == 404
     await graph.unsubscribe(sub.id)  # gone already: fine
+    await graph.transport.aclose()
+    await server.close()
+
+
+async def test_notifications_carry_immutable_ids_only_for_subscriptions_created_asking_for_them(
+    running: RunningSandbox,
+) -> None:
+    async def echo(request: web.Request) -> web.Response:
+        token = request.query.get("validationToken")
+        return web.Response(text=token, content_type="text/plain") if token else web.Response(
+            status=202
+        )
+
+    app = web.Application()
+    app.router.add_post("/hook", echo)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    hook = str(server.make_url("/hook"))
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    graph = client(running)  # Mamoru's client: Prefer: IdType="ImmutableId" on every request
+    ours = await graph.subscribe_inbox(
+        MAILBOX, notification_url=hook, lifecycle_url=hook, client_state="c", expires_at=expires
+    )
+    # The same subscription created without the header, as another app might.
+    async with aiohttp.ClientSession() as http:
+        form = {"grant_type": "client_credentials", "client_id": BASIC, "client_secret": "s"}
+        async with http.post(running.token_url, data=form) as resp:
+            token = (await resp.json())["access_token"]
+        body = {
+            "changeType": "created",
+            "notificationUrl": hook,
+            "resource": f"users/{MAILBOX}/mailFolders('inbox')/messages",
+            "expirationDateTime": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        headers = {"Authorization": f"Bearer {token}"}
+        async with http.post(f"{running.base_url}/subscriptions", json=body, headers=headers) as r:
+            assert r.status == 201
+            plain = (await r.json())["id"]
+    tenant = running.sandbox.tenant
+    box = tenant.mailbox(MAILBOX)
+    assert box is not None
+    msg = tenant.deliver(box, from_address="new@example.org", subject="x", body="y")
+    feeds = feeds_of(tenant)
+    assert await feeds.flush(tenant) == 2
+    ids = {
+        item["subscriptionId"]: item["resourceData"]["id"]
+        for posted in feeds.posted
+        for item in posted["value"]
+    }
+    assert ids == {ours.id: msg.immutable_id, plain: msg.rest_id}
+    assert msg.rest_id != msg.immutable_id
     await graph.transport.aclose()
     await server.close()
