@@ -169,8 +169,10 @@ async def test_notifications_carry_immutable_ids_only_for_subscriptions_created_
 ) -> None:
     async def echo(request: web.Request) -> web.Response:
         token = request.query.get("validationToken")
-        return web.Response(text=token, content_type="text/plain") if token else web.Response(
-            status=202
+        return (
+            web.Response(text=token, content_type="text/plain")
+            if token
+            else web.Response(status=202)
         )
 
     app = web.Application()
