@@ -35,6 +35,8 @@ _MAILTO = "mailto:"
 _TRAILING_PUNCTUATION = "。、.,;:"
 _URL_RE = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
 _ACCOUNT_RE = re.compile(r"^@?[\w.-]{1,100}$")
+# "*@gmail.com", "%@example.jp": a pattern for everyone at a domain, not one sender's address.
+_WILDCARD_ADDRESS_RE = re.compile(r"^[^@\s]*[*?%][^@\s]*@")
 
 Stripped = Annotated[str, StringConstraints(strip_whitespace=True)]
 
@@ -116,6 +118,8 @@ class ReportForm(BaseModel):
     def _counterpart_shape(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        if _WILDCARD_ADDRESS_RE.match(unicodedata.normalize("NFKC", value).strip()):
+            raise ValueError("counterpart_wildcard")
         if (address := email_in(value)) is not None:
             return address
         value = without_invisible(value).strip()
@@ -194,6 +198,14 @@ def _problem(field: str, error_type: str, message: str) -> FieldProblem:
     if "future_date" in message:
         return FieldProblem(
             field, f"{ja_label}に未来の日付は指定できません。", "The date cannot be in the future."
+        )
+    if "counterpart_wildcard" in message:
+        return FieldProblem(
+            field,
+            "「*」などのワイルドカードは使えません。相手のメールアドレスを1つ、そのまま"
+            "入力してください（同じドメインの全員を対象にはできません）。",
+            "Wildcards such as * cannot be used: enter the sender's one exact address "
+            "(not everyone at a domain).",
         )
     if "counterpart_shape" in message:
         return FieldProblem(

@@ -121,3 +121,11 @@ def test_invisible_characters_copied_with_an_address_are_dropped(pasted: str) ->
 def test_invisible_characters_copied_with_an_account_are_dropped() -> None:
     form = parse_report({**GOOD, "counterpart": "@troll\u200b_01"}, today=TODAY)
     assert form.counterparts().sns_accounts == ("@troll_01",)
+
+
+@pytest.mark.parametrize(
+    "typed", ["*@gmail.com", "＊@gmail.com", "%@example.jp", "kujo*@example.jp"]
+)
+def test_a_wildcard_for_a_whole_domain_is_refused_with_what_to_type(typed: str) -> None:
+    # No rule may catch everyone at a shared domain from a staff member's report.
+    assert "ワイルドカード" in problems({**GOOD, "counterpart": typed})["counterpart"]
