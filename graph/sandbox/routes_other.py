@@ -68,9 +68,21 @@ async def send_mail(ctx: Ctx) -> Reply:
         raise GraphHttpError(
             400, "ErrorInvalidRecipients", "At least one valid recipient is required."
         )
+    sender = box.user
+    for field_name in ("from", "sender"):
+        claimed = _address(message.get(field_name)).lower()
+        if claimed and claimed != sender.upn.lower():
+            # Sending as another mailbox needs Exchange's Send As (or Send on Behalf) right on
+            # it, which the sandbox doesn't model: Mamoru sends only as the mailbox itself.
+            raise GraphHttpError(
+                403,
+                "ErrorSendAsDenied",
+                "The user account which was used to submit this request does not have the "
+                "right to send mail on behalf of the specified sending account., Cannot submit "
+                "message.",
+            )
     subject = str(message.get("subject") or "")
     text = str((message.get("body") or {}).get("content") or "")
-    sender = box.user
     if body.get("saveToSentItems", True):
         ctx.tenant.deliver(
             box,

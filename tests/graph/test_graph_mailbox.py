@@ -236,6 +236,27 @@ async def test_send_mail_lands_in_sent_items_and_recipient_inbox(
     assert [m.subject for m in target.messages.values()] == ["連絡"]
 
 
+async def test_send_mail_as_another_mailbox_is_refused_and_nothing_is_sent(
+    sandbox: RunningSandbox, client: GraphMailboxClient
+) -> None:
+    from graph.models import ItemBody, Message
+
+    to = [Recipient(email_address=EmailAddress(address="suzuki@city.example.jp"))]
+    other = Recipient(email_address=EmailAddress(address="suzuki@city.example.jp"))
+    for spoof in ({"from_": other}, {"sender": other}):
+        mail = Message(subject="連絡", body=ItemBody(content="本文"), to_recipients=to, **spoof)
+        with pytest.raises(errors.AccessDenied) as refused:
+            await client.send_mail(MAILBOX, mail)
+        assert refused.value.code == "ErrorSendAsDenied"
+    target = sandbox.sandbox.tenant.mailbox("suzuki@city.example.jp")
+    assert target is not None and not target.messages
+    own = Recipient(email_address=EmailAddress(address=MAILBOX.upper()))
+    await client.send_mail(
+        MAILBOX, Message(subject="連絡", body=ItemBody(content="本文"), to_recipients=to, from_=own)
+    )
+    assert [m.subject for m in target.messages.values()] == ["連絡"]
+
+
 async def test_event_transaction_id_deduplicates(client: GraphMailboxClient) -> None:
     event = Event(
         subject="面談",
