@@ -16,6 +16,7 @@ anything beyond seeing (``case.may(CaseAction.DECIDE)``).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -30,6 +31,7 @@ from bot.domain.incidents import parse_incident_id
 from bot.domain.locale import Locale
 from bot.teams.identity import Sender, person_of
 from bot.teams.replies import answer_invoke_error, answer_invoke_with_card, send_card
+from cards.i18n import t
 from cards.notices import notice_card
 from cards.verbs import Verb
 
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 ACTION_INVOKE = "adaptiveCard/action"
 CASE_KEYS = ("incident", "case")  # where card data names a case
 _REFUSAL_NOTICES = {"not-a-manager": "esc.not_manager", "own-case": "esc.own_case"}
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +141,7 @@ class ActionDispatcher:
             result = await handler(context, request)
         except InvalidAction as exc:
             log.info("invalid data for card verb %s", verb.value)
-            await answer_invoke_error(context, HTTPStatus.BAD_REQUEST, str(exc))
+            await answer_invoke_error(context, HTTPStatus.BAD_REQUEST, _shown(str(exc), locale))
             return
         except (IncidentNotFound, AccessDenied):
             # Same answer for both: whether a case exists is itself not for everyone to know.
@@ -168,3 +171,10 @@ class ActionDispatcher:
         except InvalidIncidentId:
             raise InvalidAction("This card does not refer to a case.") from None
         return await self._cases.open(named[0], person_of(sender))
+
+
+def _shown(message: str, locale: Locale) -> str:
+    """What a refused click says: in Japanese first when the reason was written in English."""
+    if locale is Locale.JA and not _JAPANESE.search(message):
+        return f"{t('unknown_action.body', locale)}（{message}）"
+    return message

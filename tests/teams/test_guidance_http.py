@@ -107,6 +107,12 @@ async def test_forged_playbook_id_gets_bad_request_response(sample_bot: BotUnder
     assert status == 200
     assert body["statusCode"] == 400
     assert "does not know" in body["value"]["message"]
+    # In Japanese first: a staff member with an old or broken card knows what to do.
+    assert body["value"]["message"].startswith("カードが古い可能性があります")
+    _, body, _ = await sample_bot.click(
+        "playbook.show", {"playbook": "../../etc/passwd", "locale": "en"}
+    )
+    assert body["value"]["message"] == "This card refers to a situation Mamoru does not know."
 
 
 async def test_malformed_invoke_values(sample_bot: BotUnderTest) -> None:
