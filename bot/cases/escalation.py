@@ -10,42 +10,45 @@ the case is already decided, and a crash never leaves an approved case without i
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from bot.background import DRAIN_SECONDS, BackgroundWork, Foreground
-from bot.cases.drafts import MAIL_KINDS, Draft, OrgMails
+from bot.cases.case_views import JOB_KINDS, CaseViewsMixin
+from bot.cases.contacts import Contact, ContactsMixin
+from bot.cases.drafts import MAIL_KINDS, OrgMails
 from bot.cases.facts import MailFacts
-from bot.cases.staff_notices import USER, StaffNotices
-from bot.domain.access import Access, CaseAction, Viewer, access, permits
+from bot.cases.staff_notices import StaffNotices
+from bot.cases.thread_cards import (
+    ESCALATE_JOB,
+    MAMORU,
+    REFRESH_EVERY_SECONDS,
+    THREAD,
+    ThreadCardsMixin,
+)
+from bot.domain.access import Access, CaseAction, Viewer, access
 from bot.domain.decisions import DecisionPlan, DecisionRecord, KeyedRecord, Numbered
 from bot.domain.departments import ManagersChannel
 from bot.domain.errors import InvalidTransition
 from bot.domain.escalation import (
     ALREADY_DECIDED,
     ActionKind,
-    ActionMode,
     ApprovedAction,
-    CaseFacts,
     Decision,
     DecisionRefused,
     check_decision,
-    final_warning_proposal,
-    involved,
     mode_of,
     propose,
 )
-from bot.domain.incidents import JST, Incident, IncidentState, Person
+from bot.domain.incidents import Incident, IncidentState, Person
 from bot.domain.jobs import Job, JobSpec, JobState
 from bot.domain.linking import LinkedCases
 from bot.domain.locale import Locale
-from bot.domain.outgoing import DraftState
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.ports import (
     Clock,
@@ -57,29 +60,16 @@ from bot.domain.ports import (
     Store,
 )
 from bot.domain.tasks import CaseTask
-from bot.teams.messenger import Messenger, Posted
-from cards.escalation import CaseView, Decided, JobLine, ViewMode, escalation_card
-from cards.i18n import t
-from cards.notices import notice_element, text_card
-from cards.status import ActionLine, Status
+from bot.teams.messenger import Messenger
+from cards.escalation import CaseView, escalation_card
+from cards.notices import notice_element
 
 log = logging.getLogger(__name__)
 
-# Registry kinds
-THREAD = "thread"  # key: incident id -> {conversation_id, activity_id, service_url, locale}
-MAMORU = Person(object_id="mamoru", display_name="Mamoru")  # the actor of automatic moves
-MANAGER_IDS_TTL = dt.timedelta(seconds=60)  # who gets the managers' view of a card
-REFRESH_EVERY_SECONDS = 3.0  # at most one update of a thread's card per case this often
-KEPT_PER_PROCESS = 10_000  # cases whose thread and decision a process keeps in memory
 # key: incident id -> {department, locale, waiting}: reported before its department's
 # managers' channel existed; escalated by the department's `setup`.
 UNSENT = "unsent"
 
-ESCALATE_JOB = "escalate"
-# Approval queues only what sends nothing: organisation mails wait for their preview
-# (bot/cases/drafts.py queues their one send job after 「この内容で送信」).
-JOB_KINDS = {ActionMode.AUTOMATED: "mail-protection"}
-ORG_MAIL_JOB = "org-mail"
 REFUSAL_KEYS = {
     "not-a-manager": "esc.not_manager",
     "own-case": "esc.own_case",
@@ -99,8 +89,13 @@ class Outcome:
     refused: str | None = None  # the DecisionRefused reason, if any
 
 
-class Escalations:
-    """Opens escalation threads and records managers' decisions."""
+class Escalations(CaseViewsMixin, ThreadCardsMixin, ContactsMixin):
+    """Opens escalation threads and records managers' decisions.
+
+    The card's content (``bot.cases.case_views``), the thread's updates
+    (``bot.cases.thread_cards``) and how people are reached (``bot.cases.contacts``)
+    are its parts, each in its own module.
+    """
 
     def __init__(
         self,
@@ -139,7 +134,7 @@ class Escalations:
         self._manager_ids_cache: dict[str, tuple[dt.datetime, tuple[str, ...]]] = {}
         # First contacts waiting to be registered (the latest turn's view of each person),
         # those being written now, and whether a registration batch is running.
-        self._to_remember: dict[str, _Contact] = {}
+        self._to_remember: dict[str, Contact] = {}
         self._remembering: set[str] = set()
         self._registering = False
         # Card updates and notices start after the answers being sent (bot.background).
@@ -172,10 +167,6 @@ class Escalations:
         self.mails: OrgMails | None = None  # the organisation's mails (drafts, previews)
         self.mail_facts: MailFacts | None = None  # counts the counterpart's mails
         self.sns_spread: Callable[[Incident], Awaitable[tuple[int, int]]] | None = None
-
-    async def _staff_view(self, incident: Incident) -> CaseView:
-        async with self._reads():
-            return await self.view(incident, linked=False)
 
     # --- who and where
 
@@ -216,67 +207,6 @@ class Escalations:
             log.info("%d unsent cases queued for the new managers' channel", waiting)
         return waiting
 
-    def remember_user_soon(
-        self, person: Person, *, teams_id: str, reference: dict[str, Any] | None, upn: str = ""
-    ) -> None:
-        """``remember_user`` off the reply path: the turn's answer never waits for it.
-
-        Turns of someone already known cost nothing. First contacts (or changed
-        references) are registered in batches: when fifty people write at once, one read
-        and one write transaction register them all, rather than fifty of each.
-        """
-        known = self._users.get(person.object_id)
-        if known is not None and known == _user_record(known, person, teams_id, reference, upn):
-            return
-        if person.object_id in self._remembering:
-            return  # their first turns arrive together: one registration is enough
-        self._to_remember[person.object_id] = _Contact(person, teams_id, reference, upn)
-        if not self._registering:
-            self._registering = True
-            self._background.spawn(self._register_waiting(), name="first-contact registration")
-
-    async def _register_waiting(self) -> None:
-        try:
-            while self._to_remember:
-                await asyncio.sleep(0)  # the other turns of a burst join this batch
-                batch, self._to_remember = self._to_remember, {}
-                self._remembering.update(batch)
-                try:
-                    await self._remember_users(batch)
-                finally:
-                    self._remembering.difference_update(batch)
-        finally:
-            self._registering = False
-
-    async def remember_user(
-        self, person: Person, *, teams_id: str, reference: dict[str, Any] | None, upn: str = ""
-    ) -> None:
-        """Keep how to reach ``person``: Teams id (card views) and personal-chat reference."""
-        await self._remember_users({person.object_id: _Contact(person, teams_id, reference, upn)})
-
-    async def _remember_users(self, contacts: dict[str, _Contact]) -> None:
-        # Runs for every turn's sender: compare with what this process last stored before
-        # touching the database (a read per message doubled the cost of a guidance turn).
-        unknown = [object_id for object_id in contacts if object_id not in self._users]
-        stored = await self._registry.get_many(USER, unknown) if unknown else {}
-        records: dict[str, dict[str, Any]] = {}
-        changed: dict[str, dict[str, Any]] = {}
-        for object_id, contact in contacts.items():
-            known = self._users.get(object_id) or stored.get(object_id) or {}
-            records[object_id] = record = _user_record(
-                known, contact.person, contact.teams_id, contact.reference, contact.upn
-            )
-            if record != known:
-                # Only what this turn knows, merged into the stored record: another instance
-                # may have stored the rest meanwhile (a click carries no chat reference, and
-                # writing back what was read before would erase the one just saved).
-                fields = _user_record(
-                    {}, contact.person, contact.teams_id, contact.reference, contact.upn
-                )
-                changed[object_id] = {name: value for name, value in fields.items() if value}
-        await self._registry.merge_many(USER, changed)
-        self._users.update(records)
-
     async def is_manager(self, person: Person) -> bool:
         """Whether ``person`` manages a department now (asked every time: roles change)."""
         return await self._directory.is_manager(person.object_id)
@@ -288,10 +218,6 @@ class Escalations:
     def department_name(self, department_id: str) -> str:
         """The department's display name (for messages)."""
         return self._directory.department_name(department_id)
-
-    async def viewer(self, person: Person) -> Viewer:
-        """``person`` with the roles they hold now (asked every time: roles change)."""
-        return await self._directory.viewer(person.object_id)
 
     # --- escalate
 
@@ -373,171 +299,6 @@ class Escalations:
             await self._registry.put(UNSENT, incident.id, {**unsent, "waiting": False})
         log.info("incident %s escalated", incident.id)
         return True
-
-    # --- views
-
-    async def facts(
-        self, incident: Incident, *, undecided: bool = False, jobs: Sequence[Job] | None = None
-    ) -> CaseFacts:
-        """What Mamoru can count about the case now (figures and proportionate proposals).
-
-        ``undecided``: the caller knows the case has no decision yet, so it has no
-        organisation mail and no recorded skip reason (both follow an approval): they are
-        not read. ``jobs``: all the case's jobs, if the caller has them in hand.
-        """
-        mail = await self.mail_facts.counts(incident) if self.mail_facts else None
-        posts, platforms = await self.sns_spread(incident) if self.sns_spread else (0, 0)
-        refusal_at = None
-        skip = ""
-        after = 0
-        if self.mails is not None and not undecided:
-            refusal_at = await self.mails.refusal_sent_at(incident.id, jobs=jobs)
-            skip = await self.mails.skip_reason(incident.id)
-            if refusal_at is not None and self.mail_facts is not None:
-                after = await self.mail_facts.arrived_after(incident, refusal_at)
-        return CaseFacts(
-            mail=mail,
-            sns_posts=posts,
-            sns_platforms=platforms,
-            refusal_sent_at=refusal_at,
-            mail_after_refusal=after,
-            skip_reason=skip,
-        )
-
-    async def view(
-        self,
-        incident: Incident,
-        *,
-        decision: DecisionRecord | None = None,
-        jobs: Sequence[Job] | None = None,
-        viewer: Person | None = None,
-        facts: CaseFacts | None = None,
-        drafts: Sequence[Draft] | None = None,
-        tasks: Sequence[CaseTask] | None = None,
-        linked: bool = True,
-    ) -> CaseView:
-        """Everything the escalation card shows for ``incident`` now.
-
-        ``decision``, ``jobs``, ``facts``, ``drafts`` (the organisation's mails) and
-        ``tasks`` may be given when the caller has them in hand; ``viewer`` signs the mail
-        drafts of the decide view. ``linked=False`` leaves the linked cases out (the
-        caller adds them for its viewer, or the thread's update shows them).
-        """
-        if decision is None:
-            decision = await self.decision_of(incident.id)
-        decided = None
-        if decision is not None:
-            decided = Decided(
-                decision=decision.decision,
-                by=decision.by.display_name,
-                at=decision.at,
-                comment=decision.comment,
-                actions=decision.actions,
-            )
-        if jobs is None:
-            jobs = await self._jobs.jobs_for_incident(incident.id)
-        every_job = jobs  # read once: the facts and the mails' states come from them too
-        # Only the approved actions' jobs: an export or a calendar entry is not progress of
-        # an action (the 1:1's task line says it is in the calendar); mails have own lines.
-        jobs = [j for j in jobs if j.kind in JOB_KINDS.values()]
-        if facts is None:
-            facts = await self.facts(incident, undecided=decided is None, jobs=every_job)
-        proposals = propose(incident, facts)
-        bodies: dict[ActionKind, str] = {}
-        if self.mails is not None and decided is None:
-            for proposal in proposals:
-                if proposal.kind in MAIL_KINDS:
-                    mail = self.mails.compose(proposal.kind, incident, facts, viewer)
-                    bodies[proposal.kind] = mail.body
-        mails: tuple[ActionLine, ...] = ()
-        if decided is not None and self.mails is not None:
-            if drafts is None:
-                drafts = await self.mails.drafts(incident.id, jobs=every_job)
-            mails = _mail_lines(drafts, decided)
-        if tasks is None:
-            tasks = await self.task_source(incident.id) if self.task_source else ()
-        can_prepare_final = (
-            decided is not None
-            and decided.decision is Decision.APPROVE
-            and self.mails is not None
-            and not any(line.kind is ActionKind.FINAL_WARNING for line in mails)
-            and ActionKind.FINAL_WARNING in {p.kind for p in proposals}
-            and final_warning_proposal(facts).available
-        )
-        return CaseView(
-            incident=incident,
-            proposals=proposals,
-            facts=facts,
-            drafts=bodies,
-            decided=decided,
-            jobs=tuple(_job_line(j) for j in jobs),
-            mails=mails,
-            tasks=tuple(tasks),
-            today=self._clock.now().astimezone(JST).date(),
-            linked=(
-                await self.link_source(incident, None) if self.link_source and linked else None
-            ),
-            reviewable=tuple(
-                line.kind for line in mails if line.status is Status.AWAITING_CONFIRMATION
-            ),
-            can_prepare_final=can_prepare_final,
-        )
-
-    async def decision_of(self, incident_id: str) -> DecisionRecord | None:
-        """The case's decision, or None while undecided (kept once read: it never changes)."""
-        decided = self._decided.get(incident_id)
-        if decided is None:
-            decided = await self._decisions.decision_of(incident_id)
-            if decided is not None:
-                self._keep_decision(decided)
-        return decided
-
-    def _keep_decision(self, record: DecisionRecord) -> None:
-        if len(self._decided) >= KEPT_PER_PROCESS:
-            self._decided.clear()  # a bound, not a policy: read again when needed
-        self._decided[record.incident_id] = record
-
-    async def card_for(
-        self,
-        incident_id: str,
-        viewer: Person,
-        locale: Locale,
-        *,
-        view: CaseView | None = None,
-        roles: Viewer | None = None,
-    ) -> dict[str, Any]:
-        """The card ``viewer`` should see (a refresh): the decide view only for deciders.
-
-        The caller has opened the case for ``viewer`` (``bot.case_access``); what they may
-        do beyond seeing it is the domain's rule (``bot.domain.access``). ``view``: the
-        case as the caller has it in hand (its linked cases are shown as given);
-        ``roles``: the viewer's roles, if the caller just asked for them.
-        """
-        if roles is None:
-            roles = await self.viewer(viewer)
-        if view is None:
-            async with self._reads():
-                incident = await self._store.load_incident(incident_id)
-                view = await self.view(incident, viewer=viewer, linked=False)
-                if self.link_source is not None:
-                    view = replace(view, linked=await self.link_source(incident, roles))
-        incident = view.incident
-        note = None
-        mode = ViewMode.READ
-        if view.decided is None and roles.manages(incident.department):
-            if involved(incident, viewer):
-                note = "esc.own_case"
-            else:
-                mode = ViewMode.DECIDE
-        return escalation_card(
-            view,
-            self._library,
-            locale,
-            mode=mode,
-            note_key=note,
-            refresh_user_ids=await self._manager_teams_ids(incident),
-            can_export=permits(roles, incident, CaseAction.EXPORT),
-        )
 
     # --- decide
 
@@ -696,187 +457,9 @@ class Escalations:
         # started (the runner claims them within a second or two): one refresh shows both.
         self._schedule_refresh(view.incident.id, delay=self.refresh_every)
 
-    def refresh_later(self, incident_id: str) -> None:
-        """Update the thread's card after the clicker's answer (a mail confirmed...)."""
-        self._background.spawn(
-            self.refresh_thread(incident_id), name=f"thread card update of {incident_id}"
-        )
-
     async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
         """Wait for the background updates (tests, shutdown); ``PendingWork`` if stuck."""
         await self._background.drain(timeout)
-
-    # --- updates
-
-    async def refresh_thread(self, incident_id: str) -> None:
-        """Update the thread's card for everyone with the case's current state."""
-        async with self._reads():  # one connection for the case, its jobs, drafts, links...
-            thread = await self._thread(incident_id)
-            if thread is None:
-                return
-            incident = await self._store.load_incident(incident_id)
-            view = await self.view(incident)
-        locale = Locale.from_tag(thread.get("locale"))
-        card = escalation_card(
-            view,
-            self._library,
-            locale,
-            refresh_user_ids=await self._manager_teams_ids(incident),
-            offer_decide=True,
-        )
-        await self._messenger.update(_posted(thread), card)
-
-    async def _thread(self, incident_id: str) -> dict[str, Any] | None:
-        """Where the case's card is (kept once read: a thread is opened once per case)."""
-        thread = self._threads.get(incident_id)
-        if thread is None:
-            thread = await self._registry.get(THREAD, incident_id)
-            if thread is not None:
-                if len(self._threads) >= KEPT_PER_PROCESS:
-                    self._threads.clear()
-                self._threads[incident_id] = thread
-        return thread
-
-    async def post_to_thread(self, incident_id: str, key: str, **values: Any) -> None:
-        """A short message in the case's thread (reminders, job results)."""
-        thread = await self._thread(incident_id)
-        if thread is None:
-            return
-        locale = Locale.from_tag(thread.get("locale"))
-        reference = {
-            "channelId": "msteams",
-            "serviceUrl": thread["service_url"],
-            "conversation": {"id": thread["conversation_id"], "isGroup": True},
-            "bot": {"id": "mamoru"},
-        }
-        await self._messenger.send(reference, text_card(t(key, locale, **values)))
-
-    async def post_card_to_thread(
-        self, incident_id: str, build: Callable[[Locale], dict[str, Any]]
-    ) -> None:
-        """A card in the case's thread, built in the thread's language."""
-        thread = await self._thread(incident_id)
-        if thread is None:
-            return
-        reference = {
-            "channelId": "msteams",
-            "serviceUrl": thread["service_url"],
-            "conversation": {"id": thread["conversation_id"], "isGroup": True},
-            "bot": {"id": "mamoru"},
-        }
-        await self._messenger.send(reference, build(Locale.from_tag(thread.get("locale"))))
-
-    async def on_job_change(self, job: Job) -> None:
-        """Job progress and results go to the thread; start and finish go to the staff member.
-
-        Progress events only schedule a refresh of the thread's card, at most one per case
-        every ``refresh_every`` seconds; state changes also move the case and tell the
-        staff member (each notice once per case, across instances).
-        """
-        if job.kind == ESCALATE_JOB:
-            return  # the escalation itself reports through its own messages
-        if job.kind == ORG_MAIL_JOB and job.state.finished and self.mail_facts is not None:
-            self.mail_facts.forget(job.incident_id)  # later mails count from this send on
-        seen = (job.state, job.wait_reason)
-        previous = self._job_states.get(job.id)
-        self._job_states[job.id] = seen
-        self._schedule_refresh(job.incident_id)
-        if previous == seen:
-            return  # progress only: the coalesced refresh shows it
-        actions = (*JOB_KINDS.values(), ORG_MAIL_JOB)
-        if job.kind not in actions:
-            return  # exports and calendar entries are not an action's progress
-        if job.state is JobState.RUNNING:
-            await self._move(job.incident_id, IncidentState.IN_PROGRESS)
-        elif job.state.finished:
-            self._job_states.pop(job.id, None)
-            await self.settle(job.incident_id)
-
-    async def settle(self, incident_id: str) -> None:
-        """Once all of a case's action jobs have ended: monitoring; the staff hear it once.
-
-        Called on each job's end, and by the periodic reminders' sweep: an instance killed
-        between finishing the last job and telling leaves it to the next period's sweep.
-        The notice is stored (outbox) before the case moves on: the sweep looks only at
-        cases not yet in monitoring, so a kill between the two must leave the move undone.
-        """
-        actions = (*JOB_KINDS.values(), ORG_MAIL_JOB)
-        jobs = [j for j in await self._jobs.jobs_for_incident(incident_id) if j.kind in actions]
-        # What was done and what is still open, each new state once.
-        await self.notices.notify_staff(incident_id)
-        if jobs and all(j.state.finished for j in jobs):
-            await self._move(incident_id, IncidentState.MONITORING)
-
-    def _schedule_refresh(self, incident_id: str, *, delay: float = 0.0) -> None:
-        """Refresh the case's thread soon: after ``delay`` if idle, else after
-        ``refresh_every`` since the last refresh."""
-        if incident_id in self._refresh_pending:
-            return
-        self._refresh_pending.add(incident_id)
-        loop = asyncio.get_running_loop()
-        last = self._last_refresh.get(incident_id)
-        if last is not None:
-            delay = max(delay, last + self.refresh_every - loop.time())
-
-        async def later() -> None:
-            await asyncio.sleep(delay)
-            # Cleared before the update: an event arriving meanwhile schedules the next one.
-            self._refresh_pending.discard(incident_id)
-            self._last_refresh[incident_id] = loop.time()
-            await self.refresh_thread(incident_id)
-
-        self._background.spawn(later(), name=f"thread card refresh of {incident_id}")
-
-    async def _move(self, incident_id: str, target: IncidentState) -> None:
-        # Job events race and repeat: the state machine refuses a move that is not allowed.
-        with contextlib.suppress(InvalidTransition):
-            await self._store.transition(incident_id, target, actor=MAMORU)
-
-    # --- helpers
-
-    async def _manager_teams_ids(self, incident: Incident) -> tuple[str, ...]:
-        # The managers of the case's department get their own view of the card on refresh.
-        # Every card build needs it and it reads every known user: keep it a minute.
-        now = self._clock.now()
-        department = incident.department
-        cached = self._manager_ids_cache.get(department)
-        if cached is not None and now - cached[0] < MANAGER_IDS_TTL:
-            return cached[1]
-        users = await self._registry.all(USER)
-        ids = []
-        for object_id, record in users.items():
-            if not record.get("teams_id"):
-                continue
-            if (await self._directory.viewer(object_id)).manages(department):
-                ids.append(record["teams_id"])
-        result = tuple(sorted(ids))
-        self._manager_ids_cache[department] = (now, result)
-        return result
-
-
-@dataclass(frozen=True, slots=True)
-class _Contact:
-    """What one turn says about how to reach its sender."""
-
-    person: Person
-    teams_id: str
-    reference: dict[str, Any] | None
-    upn: str
-
-
-def _user_record(
-    known: dict[str, Any],
-    person: Person,
-    teams_id: str,
-    reference: dict[str, Any] | None,
-    upn: str,
-) -> dict[str, Any]:
-    return {
-        "teams_id": teams_id or known.get("teams_id", ""),
-        "name": person.display_name or known.get("name", ""),
-        "upn": upn or known.get("upn", ""),
-        "reference": reference or known.get("reference"),
-    }
 
 
 def _job_specs(incident_id: str, approved: list[ApprovedAction]) -> list[JobSpec]:
@@ -905,48 +488,13 @@ def _note(decision: Decision, selected: tuple[ActionKind, ...], comment: str) ->
     return " / ".join(parts)
 
 
-def _mail_lines(drafts: Sequence[Draft], decided: Decided) -> tuple[ActionLine, ...]:
-    """Each organisation mail of the case and where it stands (cards/status.py words)."""
-    if decided.decision is Decision.REJECT:
-        return ()
-    status_of = {
-        DraftState.AWAITING_CONFIRMATION: Status.AWAITING_CONFIRMATION,
-        DraftState.SENDING: Status.SENDING,
-        DraftState.SENT: Status.SENT,
-        DraftState.FAILED: Status.FAILED,
-    }
-    lines = []
-    for draft in drafts:
-        status = status_of[draft.state]
-        waiting = status is Status.AWAITING_CONFIRMATION
-        lines.append(
-            ActionLine(
-                draft.kind,
-                status,
-                to=draft.mail.to,
-                at=draft.sent_at,
-                owner=t("esc.owner.manager", Locale.JA, name=decided.by) if waiting else "",
-            )
-        )
-    return tuple(lines)
-
-
-def _posted(thread: dict[str, Any]) -> Posted:
-    return Posted(thread["conversation_id"], thread["activity_id"], thread["service_url"])
-
-
-def _job_line(job: Job) -> JobLine:
-    kind = ActionKind(job.params.get("action", ActionKind.MAIL_PROTECTION.value))
-    return JobLine(
-        kind=kind,
-        state=job.state.value,
-        done=job.progress_done,
-        total=job.progress_total,
-        error=job.last_error or "",
-        job_id=job.id,
-        wait_reason=job.wait_reason or "" if job.waiting else "",
-        next_try=job.run_after if job.waiting else None,
-    )
-
-
-__all__ = ["Escalations", "Outcome", "mode_of"]
+__all__ = [
+    "ESCALATE_JOB",
+    "JOB_KINDS",
+    "MAMORU",
+    "REFRESH_EVERY_SECONDS",
+    "THREAD",
+    "Escalations",
+    "Outcome",
+    "mode_of",
+]

@@ -26,13 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 _SQLITE_BUSY_MS = 30_000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _SharedRead:
-    """The read connection a task's ``Engines.reads`` block shares among its reads."""
+    """The read connection a task's ``Engines.reads`` block shares among its reads (opened
+    by the first of them: a block whose data is all in hand costs nothing)."""
 
     engine: AsyncEngine
-    conn: AsyncConnection
     task: asyncio.Task[Any] | None
+    conn: AsyncConnection | None = None
 
 
 _SHARED_READ: ContextVar[_SharedRead | None] = ContextVar("mamoru_shared_read", default=None)
@@ -59,23 +60,30 @@ class Engines:
         and a ``ROLLBACK`` besides its query. For reads only: on SQLite the block sees
         one snapshot, so a write made inside it would not be seen by its later reads.
         Other tasks (``gather``, background work spawned here) use their own connections.
+        Only reads through ``reading`` belong inside, and no other I/O: a connection taken
+        from the pool while the block holds one (or held across a slow call) lets fifty
+        concurrent blocks exhaust the pool and wait on each other until its timeout.
         """
         if _shared(self.read) is not None:
             yield  # nested: the outer block's connection
             return
-        async with self.read.connect() as conn:
-            token = _SHARED_READ.set(_SharedRead(self.read, conn, asyncio.current_task()))
-            try:
-                yield
-            finally:
-                _SHARED_READ.reset(token)
+        shared = _SharedRead(self.read, asyncio.current_task())
+        token = _SHARED_READ.set(shared)
+        try:
+            yield
+        finally:
+            _SHARED_READ.reset(token)
+            if shared.conn is not None:
+                await shared.conn.close()
 
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads: the enclosing ``reads`` block's, else a new one."""
         shared = _shared(self.read)
         if shared is not None:
-            yield shared
+            if shared.conn is None:
+                shared.conn = await self.read.connect().start()
+            yield shared.conn
             return
         async with self.read.connect() as conn:
             yield conn
@@ -98,11 +106,11 @@ class Engines:
             await self.read.dispose()
 
 
-def _shared(engine: AsyncEngine) -> AsyncConnection | None:
+def _shared(engine: AsyncEngine) -> _SharedRead | None:
     shared = _SHARED_READ.get()
     if shared is None or shared.engine is not engine or shared.task is not asyncio.current_task():
         return None
-    return shared.conn
+    return shared
 
 
 def normalize_url(url: str) -> str:

@@ -53,10 +53,11 @@ WITH_A_MAIL = {
     "act.police-consultation": "true",
     "comment": "ok",
 }
-# What follows the answer in the background (the staff member's notice from the case in
-# hand, then one refresh of everyone's copy of the card, its reads on one connection).
+# What follows the answer in the background: the staff member's notice from the case in
+# hand (its once-only mark, the reporter's chat reference), then one refresh of everyone's
+# copy of the card (the case and its parts on one connection, the linked cases on theirs).
 MAX_AFTER_STATEMENTS = 20
-MAX_AFTER_TRANSACTIONS = 4
+MAX_AFTER_TRANSACTIONS = 5
 # Approving a mail also writes its draft and draws its number: two more statements.
 MAX_DECISION_STATEMENTS_WITH_A_MAIL = MAX_DECISION_STATEMENTS + 2
 
