@@ -54,10 +54,11 @@ WITH_A_MAIL = {
     "comment": "ok",
 }
 # What follows the answer in the background: the staff member's notice from the case in
-# hand (its once-only mark, the reporter's chat reference), then one refresh of everyone's
-# copy of the card (the case and its parts on one connection, the linked cases on theirs).
-MAX_AFTER_STATEMENTS = 20
-MAX_AFTER_TRANSACTIONS = 5
+# hand (stored in the notice outbox, then sent and marked sent), then one refresh of
+# everyone's copy of the card (the case and its parts on one connection, the linked cases
+# on theirs).
+MAX_AFTER_STATEMENTS = 22
+MAX_AFTER_TRANSACTIONS = 6
 # Approving a mail also writes its draft and draws its number: two more statements.
 MAX_DECISION_STATEMENTS_WITH_A_MAIL = MAX_DECISION_STATEMENTS + 2
 
