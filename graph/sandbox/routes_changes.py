@@ -7,7 +7,8 @@ Semantics follow Graph where Mamoru relies on them:
   pages of ``$top`` (default 10) linked by ``@odata.nextLink`` (``$skiptoken``), the
   last page carries ``@odata.deltaLink`` (``$deltatoken``). ``$select`` must name message
   properties; ``$filter`` only ``receivedDateTime ge|gt <date>``; ``changeType`` one of
-  created, updated, deleted; ``$orderby``/``$search`` are refused. Unknown tokens: 410.
+  created, updated, deleted; ``$orderby``/``$search`` are refused. Unknown tokens: 410; a
+  token may be used again (a retried page, a stored delta link), as Graph's can.
   Messages that left the folder come back as ``@removed`` rows.
 - ``POST /subscriptions``: the resource must be a user's messages (optionally one
   folder); the app needs a mail read permission and, under RBAC for Applications, the
@@ -371,7 +372,9 @@ async def _delta(ctx: Ctx) -> Reply:
     token = ctx.query.get("$deltatoken") or ctx.query.get("$skiptoken")
     if token is None:
         return _page(ctx, feeds, _start_round(ctx.mailbox(), _new_cursor(ctx)))
-    cursor = feeds.cursors.pop(token, None)  # a token is good for one request
+    # Graph's state tokens encode the sync state: the same link asked again (a retry after a
+    # lost answer, or a stored delta link) gives the same page or the changes since that state.
+    cursor = feeds.cursors.get(token)
     if cursor is None or cursor.user_id != ctx.mailbox().user.id:
         raise GraphHttpError(
             410, "SyncStateNotFound", "The sync state generation is not found or has expired."

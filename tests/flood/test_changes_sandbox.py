@@ -72,10 +72,31 @@ async def test_a_round_pages_then_ends_with_a_delta_link_and_the_next_round_has_
     )
     assert len(raw["value"]) == 5 and "$skiptoken" in raw["@odata.nextLink"]
     assert all("body" not in m and "bodyPreview" not in m for m in raw["value"])
-    # A delta link is used once; an unknown or reused one is 410.
+    # A delta link may be used again: it stands for a state, not a single request.
+    again = [p async for p in graph.inbox_delta(MAILBOX, delta_link=pages[-1].delta_link)]
+    assert [m.sender for p in again for m in p.messages] == ["new@example.net"]
+    # An unknown one is 410.
+    unknown = str(pages[-1].delta_link).split("$deltatoken=")[0] + "$deltatoken=nope"
     with pytest.raises(DeltaStateLost):
-        async for _ in graph.inbox_delta(MAILBOX, delta_link=pages[-1].delta_link):
+        async for _ in graph.inbox_delta(MAILBOX, delta_link=unknown):
             pass
+    await graph.transport.aclose()
+
+
+async def test_a_delta_page_whose_answer_was_lost_is_asked_again_without_losing_the_round(
+    running: RunningSandbox,
+) -> None:
+    graph = client(running)
+    link = [p async for p in graph.inbox_delta(MAILBOX, delta_link=None)][-1].delta_link
+    box = running.sandbox.tenant.mailbox(MAILBOX)
+    assert box is not None and link
+    running.sandbox.tenant.deliver(box, from_address="new@example.net", subject="x", body="y")
+    # The round's request is executed, then the connection drops: the transport asks again.
+    running.sandbox.faults.update({"queue": ["drop-after"], "match": "delta"})
+    pages = [p async for p in graph.inbox_delta(MAILBOX, delta_link=link)]
+    assert [m.sender for p in pages for m in p.messages] == ["new@example.net"]
+    tokens = [r for r in running.sandbox.tenant.requests if "deltatoken" in r.query]
+    assert len(tokens) == 2  # the lost answer and the retry
     await graph.transport.aclose()
 
 
