@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.domain.locale import Locale
 from bot.domain.triage import TRIAGE_RECORD
+from tests.support.connector import in_channel
 from tests.teams.conftest import BotUnderTest
 
 
@@ -200,3 +201,18 @@ async def test_a_forged_triage_in_the_card_data_is_not_stored(bot: BotUnderTest)
     record = await bot.services.persistence.registry.get(TRIAGE_RECORD, incident_id)
 
     assert record is not None and record["model_id"] == "none"
+
+
+async def test_a_report_from_a_channel_posts_nothing_in_the_channel(bot: BotUnderTest) -> None:
+    sns = _submit_data(type="sns-defamation", counterpart="https://x.com/troll")
+    general = in_channel("19:general@thread.tacv2")
+    status, body, cards = await bot.click("incident.report.submit", sns, **general)
+    assert status == 200 and "報告を受け付けました" in str(body["value"])  # for the reporter
+    # Nothing lands in the channel where colleagues would read that she reported.
+    assert not [s for s in bot.connector.sent if s.conversation_id.startswith("19:general")]
+    assert cards == []
+    # In the personal chat, the SNS case still comes with how to protect oneself.
+    _, _, cards = await bot.click(
+        "incident.report.submit", {**sns, "submission_id": "sub-0002-abcdef"}
+    )
+    assert "あなた自身を守るために" in str(cards)
