@@ -261,12 +261,18 @@ class GraphTransport:
                 return Response(status, resp_headers, payload)
             return Response(status, resp_headers, jsonlib.loads(payload) if payload else None)
         error = error_from_response(status, _json_or_none(payload), resp_headers)
-        if status == 429 and error.retry_after:
+        if status == 429:
             # Graph throttles per app and mailbox: stop every request to it, not just this one.
-            loop = asyncio.get_running_loop()
-            until = loop.time() + error.retry_after
-            self._paused_until[key] = max(self._paused_until.get(key, 0.0), until)
+            self._pause(key, error.retry_after)
         raise error
+
+    def _pause(self, mailbox: str, seconds: float | None) -> None:
+        """Hold every request to ``mailbox`` for ``seconds`` (a Retry-After after a 429)."""
+        if not seconds:
+            return
+        key = mailbox.lower()
+        until = asyncio.get_running_loop().time() + seconds
+        self._paused_until[key] = max(self._paused_until.get(key, 0.0), until)
 
     async def get(
         self,
@@ -329,6 +335,10 @@ class GraphTransport:
                 for answer in (resp.body or {}).get("responses", []):
                     result = _batch_result(answer)
                     results[result.id] = result
+                    if result.status == 429:
+                        # Inside a 200 batch, an item's 429 is still the mailbox throttled:
+                        # pause every request to it, as for a plain 429.
+                        self._pause(mailbox, parse_retry_after(result.headers.get("Retry-After")))
             failed = [i for i in pending if results[i.id].status in RETRYABLE_STATUS]
             if not failed:
                 break

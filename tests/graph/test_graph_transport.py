@@ -167,6 +167,27 @@ async def test_batch_retries_only_failed_items(sandbox: RunningSandbox) -> None:
     assert elapsed >= 0.2  # after the longest Retry-After
 
 
+async def test_a_429_inside_a_batch_pauses_the_whole_mailbox(sandbox: RunningSandbox) -> None:
+    tenant = sandbox.sandbox.tenant
+    box = tenant.mailbox(MAILBOX)
+    assert box is not None
+    msg = tenant.deliver(box, from_address="a@example.net", subject="s", body="b")
+    sandbox.sandbox.faults.update({"queue": ["429"], "match": "/move", "retryAfter": 0.8})
+    t = make_transport(sandbox)
+    url = f"/users/{MAILBOX}/messages/{msg.immutable_id}/move"
+    item = BatchItem("1", "POST", url, {"destinationId": "archive"})
+    batch = asyncio.create_task(t.batch([item], mailbox=MAILBOX))
+    while not any(r.status == 429 for r in tenant.requests):
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)  # the batch's answer (200, with the item's 429) has arrived
+    start = time.monotonic()
+    await t.get(INBOX, mailbox=MAILBOX)  # another request to the same mailbox waits too
+    waited = time.monotonic() - start
+    results = await batch
+    await t.aclose()
+    assert results["1"].status == 201 and waited >= 0.4
+
+
 async def test_batch_non_json_bodies_are_base64_decoded(sandbox: RunningSandbox) -> None:
     tenant = sandbox.sandbox.tenant
     box = tenant.mailbox(MAILBOX)
