@@ -11,7 +11,9 @@ its Entra group, asked of Graph on every decision) and the clients.
     the same moment (N concurrent ``escalation.approve`` invokes). Measured: from
     sending each POST to its HTTP response (the invoke response with the updated card),
     p50 / p99 / max. The approved jobs start running in Mamoru meanwhile, as they would.
-    Target (issue 12): p99 ≤ 400 ms, one instance on PostgreSQL.
+    Target (issue 12): p99 ≤ 400 ms, one instance on PostgreSQL. Then one approval with
+    the same data counted in this process: statements and transactions until the answer
+    and after it (tests/support/dbcount.py).
 (c) ``load``: one case whose mailbox holds M mails (default 1,000) from the sender,
     approved for mail protection in this process (the counter needs the bot's engines;
     tests/support/dbcount.py, as tests/teams/test_approval_cost.py): statements and
@@ -533,6 +535,58 @@ async def bench_load(args: argparse.Namespace, database_url: str) -> bool:
     return status == 200 and archived >= n
 
 
+async def count_one_approval(database_url: str) -> None:
+    """Statements and transactions of one approval with the card's defaults, counted in
+    this process on the bot's engines (as tests/teams/test_approval_cost.py does): the
+    invoke until its answer, then the notice and the card refresh that follow it."""
+    from bot.config import Settings
+    from tests.support.connector import in_channel as channel_of
+    from tests.support.dbcount import Counter, counting
+    from tests.teams.conftest import start_bot
+    from tests.teams.test_protection_flow import BUCHO, reported_and_escalated
+
+    tenant = Tenant()
+    seed_demo(tenant, flood=20)
+    running = await start_sandbox(make_sandbox(tenant, Limits()))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = Settings(
+                allow_anonymous=True,
+                data_dir=Path(tmp),
+                database_url=database_url,
+                graph_sandbox_embedded=False,
+                graph_sandbox_url=running.root_url,
+                manager_group_id=DEMO_MANAGERS_GROUP_ID,
+                manager_ids="",
+                department_mailbox=DEMO_DEPARTMENT_MAILBOX,
+                _env_file=None,
+            )
+            async for bot in start_bot(settings):
+                case = await reported_and_escalated(bot)
+                engines = bot.services.persistence.engines
+                counter = Counter(bot.services.escalations._background)
+                approve = action_invoke(
+                    bot.connector_url,
+                    "escalation.approve",
+                    {"incident": case, **APPROVE_ALL},
+                    **channel_of(**BUCHO),
+                )
+                with counting({engines.write, engines.read}, counter):
+                    async with bot.http.post(f"{bot.url}/api/messages", json=approve) as r:
+                        await r.read()
+                        answered = (counter.statements, counter.transactions)
+                    await bot.services.escalations.drain()
+    finally:
+        await running.close()
+    where = "PostgreSQL" if database_url else "SQLite"
+    print(
+        f"  statements per approval (card defaults, {where}, counted in process):"
+        f" {answered[0]} in {answered[1]} transactions until the answer;"
+        f" {counter.all_statements - answered[0]} in"
+        f" {counter.all_transactions - answered[1]} after it (notice, card refresh)"
+    )
+
+
 def _executed(world: World) -> int:
     """Requests the service executed against the staff member's mailbox (the limits are
     per app and mailbox)."""
@@ -548,6 +602,8 @@ async def main_async(args: argparse.Namespace) -> int:
     if args.only in (None, "latency"):
         async with database(args.db) as url:
             ok &= await bench_latency(args, url)
+        async with database(args.db) as url:
+            await count_one_approval(url)
     if args.only in (None, "load"):
         async with database(args.db) as url:
             ok &= await bench_load(args, url)
