@@ -11,7 +11,7 @@ bodies are never requested. See docs/flood.md for the semantics relied on:
   An expired or unknown state answers 410: the caller starts a fresh round.
 - ``POST /subscriptions``: Graph validates ``notificationUrl`` (and the lifecycle URL) by
   posting a ``validationToken`` that must be echoed; messages subscriptions live at most
-  10,070 minutes and are renewed with ``PATCH``.
+  10,080 minutes (we never ask more than 10,070) and are renewed with ``PATCH``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from graph.transport import GraphTransport
 
 DELTA_SELECT = "from,receivedDateTime,subject"
 DELTA_PAGE = 1000  # messages per delta page ($top, encoded by Graph into the links)
-MAX_MESSAGE_SUBSCRIPTION = dt.timedelta(minutes=10070)  # Outlook resources' limit
+MAX_MESSAGE_SUBSCRIPTION = dt.timedelta(minutes=10070)  # Graph's 10,080, less a margin
 
 
 def _seg(value: str) -> str:
