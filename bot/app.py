@@ -363,7 +363,8 @@ def build_app(
     )
 
     # Every card verb naming a case opens it here first (docs/security.md).
-    actions = ActionDispatcher(case_access)
+    # Cards following a click outside a personal chat go to the clicker's personal chat.
+    actions = ActionDispatcher(case_access, privately=escalations.notices.send_to)
     agent.add_route(actions.selects, actions.handle, is_invoke=True)
     commands = incident_routes.register(
         agent,

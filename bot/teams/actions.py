@@ -30,9 +30,10 @@ from bot.domain.errors import AccessDenied, IncidentNotFound, InvalidIncidentId
 from bot.domain.incidents import parse_incident_id
 from bot.domain.locale import Locale
 from bot.teams.identity import Sender, person_of
+from bot.teams.messenger import in_personal_chat
 from bot.teams.replies import answer_invoke_error, answer_invoke_with_card, send_card
 from cards.i18n import t
-from cards.notices import notice_card
+from cards.notices import notice_card, notice_element
 from cards.verbs import Verb
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,11 @@ class ActionRequest:
 
 @dataclass(slots=True)
 class ActionResult:
-    """What a click produces: the card replacing the clicked one, and new messages."""
+    """What a click produces: the card replacing the clicked one, and new messages.
+
+    ``send`` arrives below the clicked card in a personal chat; after a click in a channel
+    or group chat it goes to the clicker's personal chat instead (never to everyone there).
+    """
 
     replace: dict[str, Any]
     send: list[dict[str, Any]] = field(default_factory=list)
@@ -74,14 +79,17 @@ class InvalidAction(Exception):
 
 
 ActionHandler = Callable[[TurnContext, ActionRequest], Awaitable[ActionResult]]
+# A card in someone's personal chat (Entra object id, card per locale); False if unreachable.
+SendPrivately = Callable[[str, Callable[[Locale], dict[str, Any]]], Awaitable[bool]]
 
 
 class ActionDispatcher:
     """Routes Action.Execute verbs to their handlers."""
 
-    def __init__(self, cases: CaseAccess) -> None:
+    def __init__(self, cases: CaseAccess, privately: SendPrivately | None = None) -> None:
         self._handlers: dict[Verb, ActionHandler] = {}
         self._cases = cases
+        self._privately = privately  # StaffNotices.send_to: the person's personal chat
 
     def on(self, verb: Verb) -> Callable[[ActionHandler], ActionHandler]:
         """Register the handler of ``verb`` (one handler per verb)."""
@@ -156,9 +164,27 @@ class ActionDispatcher:
                 context, notice_card("app.name", _REFUSAL_NOTICES[refused.reason.value], locale)
             )
             return
-        for card in result.send:
-            await send_card(context, card)
-        await answer_invoke_with_card(context, result.replace)
+        replace = result.replace
+        if in_personal_chat(activity):
+            for card in result.send:
+                await send_card(context, card)
+        elif result.send:
+            # In a channel or group chat, a card following a click (model replies, "talk to
+            # my manager", the report form) would tell everyone there that this person
+            # asked for help: it goes to their personal chat, and the answer to the click
+            # (shown to the clicker alone) says where it went, or that it could not.
+            reached = await self._send_privately(person_of(sender).object_id, result.send)
+            note = "private.sent" if reached else "private.unreachable"
+            replace = {**replace, "body": [*replace["body"], notice_element(note, locale)]}
+        await answer_invoke_with_card(context, replace)
+
+    async def _send_privately(self, object_id: str, cards: list[dict[str, Any]]) -> bool:
+        if self._privately is None or not object_id:
+            return False
+        for card in cards:
+            if not await self._privately(object_id, lambda _locale, card=card: card):
+                return False
+        return True
 
     async def _open_case(self, data: dict[str, Any], sender: Sender) -> OpenCase | None:
         named = [data[k] for k in CASE_KEYS if data.get(k) not in (None, "")]

@@ -74,7 +74,7 @@ def register(
         )
 
     @actions.on(Verb.REPORT_SUBMIT)
-    async def submit_report(context: TurnContext, request: ActionRequest) -> ActionResult:
+    async def submit_report(_context: TurnContext, request: ActionRequest) -> ActionResult:
         try:
             form = parse_report(request.data, max_text=max_text)
         except InvalidReport as invalid:
@@ -103,14 +103,12 @@ def register(
             await registry.put(TRIAGE_RECORD, incident.id, triage.stored(clock.now()))
         # Idempotent too: a double click queues the escalation once.
         await on_reported(incident.id, request.locale)
-        # Feature cards for this kind of case (SNS: how to protect yourself), in the personal
-        # chat only: posted in a channel or group chat they would tell everyone there that
-        # this person reported harassment (the summary replaces the form for them alone).
-        conversation = context.activity.conversation
-        personal = conversation is None or conversation.conversation_type in (None, "personal")
+        # Feature cards for this kind of case (SNS: how to protect yourself). From a channel
+        # or group chat the dispatcher sends them to the personal chat, never to everyone
+        # there (the summary replaces the form for the reporter alone).
         return ActionResult(
             replace=incident_summary_card(incident, library, request.locale),
-            send=extra_cards(incident, request.locale) if extra_cards and personal else [],
+            send=extra_cards(incident, request.locale) if extra_cards else [],
         )
 
     async def report_command(context: TurnContext, locale: Locale) -> None:

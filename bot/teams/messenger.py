@@ -127,8 +127,12 @@ def reference_of(activity: Activity) -> dict[str, Any]:
 
 
 def is_personal(activity: Activity) -> bool:
-    """Whether the activity comes from a one-to-one chat with Mamoru."""
+    """Whether the activity is a message in a one-to-one chat with Mamoru."""
+    return activity.type == ActivityTypes.message and in_personal_chat(activity)
+
+
+def in_personal_chat(activity: Activity) -> bool:
+    """Whether the activity (a message or a click) happened in a one-to-one chat with
+    Mamoru: anything Mamoru sends back into that conversation only this person reads."""
     conversation = activity.conversation
-    return activity.type == ActivityTypes.message and (
-        conversation is None or conversation.conversation_type in (None, "personal")
-    )
+    return conversation is None or conversation.conversation_type in (None, "personal")

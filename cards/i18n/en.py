@@ -86,6 +86,11 @@ STRINGS: dict[str, str] = {
     "error.reference": "Reference: {reference}",
     "unknown_action.title": "This button no longer works",
     "unknown_action.body": "The card may be out of date. Please start again from the menu.",
+    "private.sent": "The next step is in your personal chat with Mamoru; nobody else here can see it.",
+    "private.unreachable": (
+        "The next step is not shown here, where others could see it. Open a personal chat with"
+        ' Mamoru in Teams, write once (e.g. "help") and ask again there.'
+    ),
     "unsupported.body": "Mamoru can't handle this kind of message. Please describe it in words.",
     "report.title": "Report an incident",
     "report.intro": "Fill in what you know. The report reaches your manager and the legal section.",

@@ -85,6 +85,11 @@ STRINGS: dict[str, str] = {
     "error.reference": "参照番号: {reference}",
     "unknown_action.title": "このボタンは使えなくなりました",
     "unknown_action.body": "カードが古い可能性があります。メニューからやり直してください。",
+    "private.sent": "続きはあなたの個人チャット（Mamoru とのチャット）に送りました。ここにいる他の人には見えません。",
+    "private.unreachable": (
+        "続きはここには表示しません（他の人にも見えるため）。Teams で Mamoru との個人チャットを開いて"
+        "一度話しかけ（例:「ヘルプ」）、そこでもう一度相談してください。"
+    ),
     "unsupported.body": "この種類のメッセージには対応していません。文章で状況を書いてください。",
     "report.title": "インシデントを報告",
     "report.intro": "わかる範囲で構いません。報告は上司と法務担当に届き、組織として対応します。",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.teams.conftest import BotUnderTest
 
 
@@ -176,3 +178,61 @@ async def test_healthz(sample_bot: BotUnderTest) -> None:
     assert r.status == 200
     assert body["version"]
     assert body["checks"]["playbooks"]["ok"] is True
+
+
+GROUP_CHAT = {"conversation_id": "19:lunch-group@thread.v2", "conversation_type": "groupChat"}
+CHANNEL = {
+    "conversation_id": "19:general@thread.tacv2;messageid=1",
+    "conversation_type": "channel",
+    "channelData": {"channel": {"id": "19:general@thread.tacv2"}, "team": {"id": "team-1"}},
+}
+# Every guidance button whose answer is a new card, with the words of that card.
+FOLLOW_UPS = [
+    ("manager.talk", {"playbook": "mass-email", "locale": "ja"}, "ひとりで対応しないでください"),
+    ("playbook.scripts", {"playbook": "mass-email", "locale": "ja"}, "本件への回答は以上です。"),
+    ("incident.report.open", {"playbook": "mass-email", "locale": "ja"}, "報告"),
+]
+
+
+def _in(sent: Any, where: dict[str, Any]) -> bool:
+    return str(sent.conversation_id).startswith(where["conversation_id"].split(";")[0])
+
+
+@pytest.mark.parametrize("where", [CHANNEL, GROUP_CHAT], ids=["channel", "group-chat"])
+@pytest.mark.parametrize(("verb", "data", "words"), FOLLOW_UPS, ids=[f[0] for f in FOLLOW_UPS])
+async def test_a_guidance_button_in_a_shared_conversation_answers_in_the_personal_chat(
+    sample_bot: BotUnderTest, where: dict[str, Any], verb: str, data: dict[str, Any], words: str
+) -> None:
+    await sample_bot.say("こんにちは")  # she has a personal chat with Mamoru
+    status, body, _ = await sample_bot.click(verb, data, **where)
+    assert status == 200 and body["statusCode"] == 200
+    # Nothing reaches the channel or group chat where colleagues would see she asked.
+    assert not [s for s in sample_bot.connector.sent if _in(s, where)]
+    personal = [s for s in sample_bot.connector.sent if s.conversation_id == "a:personal-staff-1"]
+    assert len(personal) == 1 and words in _texts(personal[0].cards[0])
+    # Her own view of the clicked card (an invoke answer only she sees) says where it went.
+    assert "個人チャット" in _texts(body["value"])
+
+
+@pytest.mark.parametrize("where", [CHANNEL, GROUP_CHAT], ids=["channel", "group-chat"])
+async def test_without_a_personal_chat_the_follow_up_is_not_posted_but_explained(
+    sample_bot: BotUnderTest, where: dict[str, Any]
+) -> None:
+    # She never wrote to Mamoru in a personal chat: Mamoru cannot reach her there.
+    status, body, _ = await sample_bot.click(
+        "manager.talk", {"playbook": "mass-email", "locale": "ja"}, **where
+    )
+    assert status == 200 and body["statusCode"] == 200
+    assert sample_bot.connector.sent == []  # nothing anywhere, least of all in the channel
+    assert "個人チャットを開いて" in _texts(body["value"])  # told only to her
+    assert body["value"]["body"][0]["text"] == "テスト用：大量メール"  # the guidance stays
+
+
+async def test_in_the_personal_chat_the_follow_up_arrives_below_the_card(
+    sample_bot: BotUnderTest,
+) -> None:
+    _, body, cards = await sample_bot.click(
+        "manager.talk", {"playbook": "mass-email", "locale": "ja"}
+    )
+    assert "ひとりで対応しないでください" in _texts(cards[0])
+    assert "個人チャット" not in _texts(body["value"])  # no note where none is needed

@@ -210,9 +210,13 @@ async def test_a_report_from_a_channel_posts_nothing_in_the_channel(bot: BotUnde
     assert status == 200 and "報告を受け付けました" in str(body["value"])  # for the reporter
     # Nothing lands in the channel where colleagues would read that she reported.
     assert not [s for s in bot.connector.sent if s.conversation_id.startswith("19:general")]
-    assert cards == []
-    # In the personal chat, the SNS case still comes with how to protect oneself.
+    assert cards == []  # she has no personal chat with Mamoru yet: nowhere private to send
+    assert "個人チャットを開いて" in str(body["value"])  # told to her alone
+    # Once she has one, how to protect oneself arrives there, still nothing in the channel.
+    await bot.say("こんにちは")
     _, _, cards = await bot.click(
-        "incident.report.submit", {**sns, "submission_id": "sub-0002-abcdef"}
+        "incident.report.submit", {**sns, "submission_id": "sub-0002-abcdef"}, **general
     )
+    assert not [s for s in bot.connector.sent if s.conversation_id.startswith("19:general")]
+    assert [s.conversation_id for s in bot.connector.sent] == ["a:personal-staff-1"]
     assert "あなた自身を守るために" in str(cards)
