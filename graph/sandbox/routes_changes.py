@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from graph.sandbox.routes_mail import DOC, MAIL_READ_BASIC, router
+from graph.sandbox.routes_mail import DOC, MAIL_READ_BASIC, readable, router
 from graph.sandbox.service import Ctx, GraphHttpError, Reply
 from graph.sandbox.state import Mailbox, StoredMessage, Tenant, is_exchange_role, iso, utcnow
 from graph.sandbox.views import MESSAGE_PROPERTIES, message_json, select
@@ -355,7 +355,7 @@ def _page(ctx: Ctx, feeds: ChangeFeeds, cursor: _Cursor) -> Reply:
                 }
             )
         else:
-            item = select(message_json(msg, ctx.immutable), cursor.fields)
+            item = select(readable(ctx, message_json(msg, ctx.immutable)), cursor.fields)
             value.append({"@odata.type": "#microsoft.graph.message", **item})
     base = f"{ctx.sandbox_base}{ctx.path}"
     body: dict[str, Any] = {"value": value}

@@ -55,6 +55,18 @@ def _message(ctx: Ctx) -> StoredMessage:
     return msg
 
 
+# What Mail.ReadBasic.All withholds (permissions reference: "except Body, BodyPreview,
+# UniqueBody, Attachments, ExtendedProperties, and Extensions").
+BASIC_WITHHELD = frozenset({"body", "bodyPreview", "uniqueBody", "attachments"})
+
+
+def readable(ctx: Ctx, item: dict[str, Any]) -> dict[str, Any]:
+    """A message as the calling app may see it: no body without Mail.Read or Mail.ReadWrite."""
+    if ctx.app.roles & set(MAIL_READ):
+        return item
+    return {k: v for k, v in item.items() if k not in BASIC_WITHHELD}
+
+
 def _int(ctx: Ctx, name: str, default: int, low: int, high: int) -> int:
     raw = ctx.query.get(name)
     if raw is None:
@@ -206,7 +218,7 @@ async def create_child_folder(ctx: Ctx) -> Reply:
 
 def _messages(ctx: Ctx, box: Mailbox, folder: Folder | None) -> Reply:
     items = [
-        message_json(m, ctx.immutable)
+        readable(ctx, message_json(m, ctx.immutable))
         for m in box.messages.values()
         if folder is None or m.folder_id == folder.id
     ]
@@ -230,11 +242,11 @@ async def list_folder_messages(ctx: Ctx) -> Reply:
     return _messages(ctx, ctx.mailbox(), _folder(ctx, ctx.params["folder"]))
 
 
-@router.add("GET", "/users/{user}/messages/{id}", MAIL_READ, doc=DOC + "message-get")
+@router.add("GET", "/users/{user}/messages/{id}", MAIL_READ_BASIC, doc=DOC + "message-get")
 async def get_message(ctx: Ctx) -> Reply:
-    """One message ($select honoured)."""
+    """One message ($select honoured; its body only with Mail.Read or Mail.ReadWrite)."""
     fields = [f.strip() for f in ctx.query.get("$select", "").split(",") if f.strip()]
-    return Reply(200, select(message_json(_message(ctx), ctx.immutable), fields))
+    return Reply(200, select(readable(ctx, message_json(_message(ctx), ctx.immutable)), fields))
 
 
 @router.add("GET", "/users/{user}/messages/{id}/$value", MAIL_READ, doc=DOC + "message-get")

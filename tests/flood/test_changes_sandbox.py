@@ -236,3 +236,21 @@ async def test_notifications_carry_immutable_ids_only_for_subscriptions_created_
     assert msg.rest_id != msg.immutable_id
     await graph.transport.aclose()
     await server.close()
+
+
+async def test_mail_read_basic_sees_messages_without_their_bodies(running: RunningSandbox) -> None:
+    graph = client(running)  # Mail.ReadBasic.All only
+    t = graph.transport
+    box = running.sandbox.tenant.mailbox(MAILBOX)
+    assert box is not None
+    listed = await t.get(f"/users/{MAILBOX}/messages", mailbox=MAILBOX, params={"$top": 3})
+    delta = await t.get(f"/users/{MAILBOX}/mailFolders/inbox/messages/delta", mailbox=MAILBOX)
+    one = await t.get(f"/users/{MAILBOX}/messages/{listed['value'][0]['id']}", mailbox=MAILBOX)
+    for message in [*listed["value"], *delta["value"], one]:
+        assert message["subject"] and "from" in message
+        assert "body" not in message and "bodyPreview" not in message
+    with pytest.raises(AccessDenied):  # MIME is the whole message: Mail.Read at least
+        await t.request(
+            "GET", f"/users/{MAILBOX}/messages/{one['id']}/$value", mailbox=MAILBOX, raw=True
+        )
+    await t.aclose()
