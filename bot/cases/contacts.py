@@ -44,7 +44,12 @@ class ContactsMixin:
             return
         if person.object_id in self._remembering:
             return  # their first turns arrive together: one registration is enough
-        self._to_remember[person.object_id] = Contact(person, teams_id, reference, upn)
+        contact = Contact(person, teams_id, reference, upn)
+        waiting = self._to_remember.get(person.object_id)
+        # A click right after their first message (the registration waits for the answers
+        # in progress) carries no chat reference: it must not replace the message's one,
+        # or Mamoru could never tell them anything in their personal chat.
+        self._to_remember[person.object_id] = contact.over(waiting) if waiting else contact
         if not self._registering:
             self._registering = True
             self._background.spawn(self._register_waiting(), name="first-contact registration")
@@ -100,6 +105,18 @@ class Contact:
     teams_id: str
     reference: dict[str, Any] | None
     upn: str
+
+    def over(self, earlier: Contact) -> Contact:
+        """This turn's contact, completed by what an earlier turn said and this one not."""
+        return Contact(
+            Person(
+                object_id=self.person.object_id,
+                display_name=self.person.display_name or earlier.person.display_name,
+            ),
+            self.teams_id or earlier.teams_id,
+            self.reference or earlier.reference,
+            self.upn or earlier.upn,
+        )
 
 
 def _user_record(

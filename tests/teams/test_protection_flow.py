@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from graph.sandbox.seed import (
     DEMO_MAILBOX,
     DEMO_MANAGERS_GROUP_ID,
 )
-from tests.support.connector import MANAGERS_CHANNEL, in_channel
+from tests.support.connector import MANAGERS_CHANNEL, in_channel, user_activity
 from tests.support.office import BUCHO, KACHO, STAFF
 from tests.teams.conftest import BotUnderTest, start_bot
 
@@ -484,3 +485,50 @@ async def test_a_job_that_starts_waiting_sends_no_second_approved_notice(
     await escalations.notices.notify_staff(incident_id)
     await escalations.drain()
     assert sum("承認しました" in card for card in staff_cards(bot)) == 1
+
+
+async def test_staff_who_report_right_after_their_first_message_are_told_once_it_finished(
+    bot: BotUnderTest, sandbox: RunningSandbox
+) -> None:
+    """The staff member's first message (personal chat) and their report follow each other
+    before the first contact's registration ran (it waits for the answers in progress):
+    the report's click carries no chat reference, and must not erase the message's one."""
+    await bot.say("setup", **in_channel(**KACHO))
+    hello = user_activity(bot.connector_url, text="こんにちは", **STAFF)
+    assert hello["conversation"]["conversationType"] == "personal"
+    assert hello["from"]["aadObjectId"] and hello["conversation"]["tenantId"]
+    report = {
+        "submission_id": "flow-0002-abcdef",
+        "type": "mass-email",
+        "what_happened": "九条という人から毎日100通以上",
+        "counterpart": DEMO_ABUSER,
+        "locale": "ja",
+    }
+    # Someone else's answer is in progress meanwhile (a busy office): the registration
+    # waits for it, so the report's click comes while it is still pending.
+    foreground = bot.services.escalations._background.foreground
+    assert foreground is not None
+    with foreground.serving():
+        response = await bot.post(hello)
+        assert response.status in (200, 202)
+        _, body, _ = await bot.click("incident.report.submit", report, **STAFF)
+    match = re.search(r"KH-\d{4}-\d{4,}", body["value"]["body"][0]["text"])
+    assert match
+    incident_id = match.group(0)
+    await bot.run_jobs()  # the escalation
+    _, body, _ = await bot.click(
+        "escalation.approve",
+        {"incident": incident_id, "act.mail-protection": "true"},
+        **in_channel(**KACHO),
+    )
+    assert "承認" in str(body["value"])
+    await bot.run_jobs()
+    await bot.run_jobs()
+
+    jobs = await bot.services.persistence.jobs.jobs_for_incident(incident_id)
+    (protection,) = [j for j in jobs if j.kind == "mail-protection"]
+    assert (protection.state, protection.progress_done) == (JobState.SUCCEEDED, FLOOD)
+    finished = [
+        card for card in staff_cards(bot) if f"{FLOOD:,}通を証拠フォルダに保全しました" in card
+    ]
+    assert len(finished) == 1  # in their personal chat, exactly once
