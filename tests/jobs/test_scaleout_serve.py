@@ -64,7 +64,8 @@ GRAPH_LATENCY = 0.02  # seconds per Graph request: the archive takes a few secon
 REMINDER_SECONDS = 3.0  # an undecided case is reminded every 3 s
 PERIOD_SECONDS = 0.6  # reminders and anchoring are looked for every 0.6 s
 LEASE_SECONDS = 5  # a killed instance's job is taken over after 5 s (the minimum)
-DEADLINE = 60.0  # seconds for any one wait; the whole test takes far less
+STALL = 60.0  # a wait fails when what it watches has not moved for this long
+FREEZE = 10.0  # the longest a periodic lease's holder is frozen to make another take over
 
 STAFF_CHAT = "a:personal-staff-1"  # user_activity's default personal chat
 TASKS = ("reminders", "evidence-anchors")  # periodic work whose runs are checked
@@ -142,16 +143,29 @@ class Office:
         return sorted(runs, key=lambda r: r.start)
 
 
-async def until[T](what: str, probe: Callable[[], Awaitable[T]], office: Office) -> T:
-    """Poll ``probe`` until it returns something true; fail naming ``what`` at the deadline."""
-    deadline = time.monotonic() + DEADLINE
+async def until[T](
+    what: str,
+    probe: Callable[[], Awaitable[T]],
+    office: Office,
+    progress: Callable[[], Any],
+) -> T:
+    """Poll ``probe`` until it returns something true.
+
+    Fails naming ``what`` only when ``progress`` (what the wait is made of: mails moved,
+    runs logged) stayed the same for ``STALL`` seconds: a loaded machine makes the
+    instances slower, not stuck, and a wait on wall time would fail them for it.
+    """
+    seen, moved = progress(), time.monotonic()
     while True:
         value = await probe()
         if value:
             return value
-        if time.monotonic() > deadline:
+        now, current = time.monotonic(), progress()
+        if current != seen:
+            seen, moved = current, now
+        elif now - moved > STALL:
             logs = "\n".join(f"--- {i.url}\n{i.process.log_tail(15)}" for i in office.instances)
-            pytest.fail(f"{what}: not within {DEADLINE:.0f} s\n{logs}")
+            pytest.fail(f"{what}: nothing moved for {STALL:.0f} s (at {seen!r})\n{logs}")
         await asyncio.sleep(0.05)
 
 
@@ -209,6 +223,39 @@ async def office(database_url: str, tmp_path: Path) -> AsyncIterator[Office]:
         await sandbox.close()
 
 
+def pid_of(worker: str) -> int:
+    """The process id in a worker id (``host:pid:…``)."""
+    return int(worker.split(":")[1])
+
+
+async def hand_over(office: Office, task: str, survivors: list[Instance]) -> None:
+    """Freeze the holder of ``task``'s lease until another survivor has run ``task``.
+
+    The holder is stopped with SIGSTOP (a paused host: its lease runs out, its process
+    stays), and thawed once a run of ``task`` by someone else is logged. If none comes
+    within ``FREEZE`` seconds (the holder froze mid-upsert, so the other's take waits for
+    its row lock, or the machine is very slow) it is thawed and frozen again.
+    """
+    for _ in range(10):
+        (row,) = await office.fetch("SELECT owner FROM leases WHERE name = $1", task)
+        holder = str(row["owner"])
+        (frozen,) = [i for i in survivors if i.pid == pid_of(holder)]
+        since = time.time()
+        os.kill(frozen.pid, signal.SIGSTOP)
+        try:
+            deadline = time.monotonic() + FREEZE
+            while time.monotonic() < deadline:
+                if any(
+                    r.task == task and r.worker != holder and r.start > since
+                    for r in office.periodic_runs()
+                ):
+                    return
+                await asyncio.sleep(0.05)
+        finally:
+            os.kill(frozen.pid, signal.SIGCONT)
+    pytest.fail(f"{task}: no other instance ran it while its lease holder was frozen")
+
+
 async def report(office: Office, n: int) -> str:
     """The staff member reports a mass-email case; its id."""
     body = await office.click(
@@ -263,7 +310,12 @@ async def test_three_instances_one_killed_mid_job(office: Office) -> None:
     async def escalated() -> bool:
         return len(office.connector.threads) == 2
 
-    await until("both cases escalated to the managers' channel", escalated, office)
+    await until(
+        "both cases escalated to the managers' channel",
+        escalated,
+        office,
+        lambda: (len(office.connector.threads), len(office.tenant.requests)),
+    )
     undecided_thread = thread_of(office, undecided_case)
 
     body = await office.click(
@@ -283,13 +335,13 @@ async def test_three_instances_one_killed_mid_job(office: Office) -> None:
     async def a_third_archived() -> bool:
         return evidence_folder() is not None and archived() >= MAILS // 3
 
-    await until("a third of the mails archived", a_third_archived, office)
+    await until("a third of the mails archived", a_third_archived, office, archived)
     # Kill whichever instance runs the job, as a crashed host would end it.
     (holder,) = await office.fetch(
         "SELECT lease_owner FROM jobs WHERE incident_id = $1 AND state = 'running'",
         archived_case,
     )
-    pid = int(str(holder["lease_owner"]).split(":")[1])
+    pid = pid_of(str(holder["lease_owner"]))
     (victim,) = [i for i in office.instances if i.pid == pid]
     assert archived() < MAILS, "the job ended before the kill: make it longer"
     os.kill(victim.pid, signal.SIGKILL)
@@ -306,25 +358,60 @@ async def test_three_instances_one_killed_mid_job(office: Office) -> None:
             and "☑" in str(s.cards)
         ]
 
+    job_state = ""
+
     async def finished() -> bool:
+        nonlocal job_state
         (job,) = await office.fetch(
             "SELECT state FROM jobs WHERE incident_id = $1 AND kind <> 'escalate'", archived_case
         )
-        return job["state"] == "succeeded" and archived() == MAILS and bool(done_notices())
+        job_state = str(job["state"])
+        return job_state == "succeeded" and archived() == MAILS and bool(done_notices())
 
-    await until("the job finished by the two others and the staff member told", finished, office)
+    # Nothing moves for the lease (5 s) while the killed instance's job waits to be taken.
+    await until(
+        "the job finished by the two others and the staff member told",
+        finished,
+        office,
+        lambda: (job_state, archived(), len(done_notices())),
+    )
 
-    # A few more periods of every periodic task after the job, by the two survivors, so a
+    # Which instance's tick comes first after a lease runs out depends on how the
+    # instances' ticks line up, so a hand-over of periodic work is made certain: the
+    # holder of each task's lease is frozen (SIGSTOP, as a paused host) until the other
+    # survivor has run the task, then thawed; it must not run a period the other holds.
+    survivors = [i for i in office.instances if i is not victim]
+    for task in TASKS:
+        await hand_over(office, task, survivors)
+
+    # A few more periods of every periodic task after that, by the two survivors, so a
     # second notice or a second run in one period would have had its chance.
-    finished_at = time.time()
+    settled_at = max(time.time(), killed_at + LEASE_SECONDS)
+
+    def runs_after() -> int:
+        return sum(1 for r in office.periodic_runs() if r.start > settled_at)
 
     async def periods_after() -> bool:
-        later = [r for r in office.periodic_runs() if r.start > finished_at]
+        later = [r for r in office.periodic_runs() if r.start > settled_at]
         return all(sum(1 for r in later if r.task == task) >= 3 for task in TASKS)
 
-    await until("three more periods of the periodic work", periods_after, office)
+    await until("three more periods of the periodic work", periods_after, office, runs_after)
+
+    def reminded_in_logs() -> list[int]:
+        return [int(n) for i in office.instances for n in REMINDED.findall(i.process.log_text())]
+
+    # A reminder the connector has is logged by its sender a moment after the answer.
+    async def reminders_logged() -> bool:
+        return len(reminded_in_logs()) >= len(reminders_in(office, undecided_thread))
+
+    await until(
+        "every posted reminder logged by its sender",
+        reminders_logged,
+        office,
+        lambda: len(reminded_in_logs()),
+    )
     reminders = reminders_in(office, undecided_thread)
-    reminded = [int(n) for i in office.instances for n in REMINDED.findall(i.process.log_text())]
+    reminded = reminded_in_logs()
 
     # No lost work, no double job: every mail moved exactly once, all in the evidence
     # folder, none left in the Inbox, none deleted.
@@ -364,17 +451,19 @@ async def test_three_instances_one_killed_mid_job(office: Office) -> None:
     assert len(office.connector.threads) == 2
 
     # Periodic work once per period across the three: each run held the task's lease
-    # (0.9 of the period) and no two runs' leases overlap, whichever instances ran them;
-    # the survivors went on after the kill.
+    # (0.9 of the period) and no two runs' leases overlap, whichever instances ran them
+    # (each task was run by at least two, the hand-over above made sure of it, and the
+    # frozen holder, thawed, ran no period another held); the survivors went on after
+    # the kill.
     runs = office.periodic_runs()
     for task in TASKS:
         mine = [r for r in runs if r.task == task]
         overlaps = [(a, b) for a, b in itertools.pairwise(mine) if b.start < a.until]
         assert not overlaps, overlaps[:3]
         assert all(r.until - r.start >= 0.9 * PERIOD_SECONDS - 0.001 for r in mine)
+        assert len({r.worker for r in mine}) >= 2, (task, Counter(r.worker for r in mine))
         after = {r.worker for r in mine if r.start > killed_at + LEASE_SECONDS}
-        assert after and not any(w.split(":")[1] == str(victim.pid) for w in after)
-    assert len({r.worker for r in runs}) >= 2
+        assert after and not any(pid_of(w) == victim.pid for w in after)
 
     # The evidence verifies, against the anchors written outside the database.
     verify = await asyncio.to_thread(
@@ -384,7 +473,7 @@ async def test_three_instances_one_killed_mid_job(office: Office) -> None:
         env=office.env,
         capture_output=True,
         text=True,
-        timeout=DEADLINE,
+        timeout=STALL,
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "matches the anchor" in verify.stdout
