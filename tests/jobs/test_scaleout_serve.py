@@ -316,6 +316,20 @@ async def test_three_instances_one_killed_mid_job(office: Office) -> None:
         office,
         lambda: (len(office.connector.threads), len(office.tenant.requests)),
     )
+    # The thread is posted before its escalation job is marked done; the manager clicks
+    # once both jobs are (the card carries the escalation's state, stored by then).
+    escalations: list[str] = []
+
+    async def escalation_jobs_done() -> bool:
+        escalations[:] = [
+            str(r["state"])
+            for r in await office.fetch("SELECT state FROM jobs WHERE kind = 'escalate'")
+        ]
+        return escalations == ["succeeded"] * 2
+
+    await until(
+        "both escalation jobs done", escalation_jobs_done, office, lambda: tuple(escalations)
+    )
     undecided_thread = thread_of(office, undecided_case)
 
     body = await office.click(
@@ -323,7 +337,7 @@ async def test_three_instances_one_killed_mid_job(office: Office) -> None:
         {"incident": archived_case, "act.mail-protection": "true"},
         **in_channel(**KACHO),
     )
-    assert "承認" in str(body["value"])
+    assert "が承認（" in str(body["value"]), body  # esc.approved_by: "✅ … が承認（…）"
 
     def evidence_folder() -> str | None:
         return str(box.rules[0]["actions"]["moveToFolder"]) if box.rules else None
