@@ -105,6 +105,15 @@ _PHRASES = [
     r"(of|in) (anything|living|going on|life)\b",
     r"\bno (point|reason) (in |to )?(living|going on|be alive)\b",
     r"\bsuicid",
+    # Emoji that stand for a weapon or a cry for help: 「😡🔪」 alone is someone in danger,
+    # not an unreadable message. Matched as code points, so the emoji variation selector
+    # (U+FE0F) after them changes nothing; NFKC leaves them as they are. An innocent 🔪
+    # (「料理教室の🔪」) gets the safety card too: a glance wasted, never a threat missed.
+    # Not here: 💣 (メール爆弾, a mail flood), 🚨 (「🚨重要」 notices), 🔥 (炎上, SNS).
+    "\U0001f52a",  # 🔪 hocho (kitchen knife)
+    "\U0001f5e1",  # 🗡 dagger
+    "\U0001f52b",  # 🔫 pistol (drawn as a water pistol on some platforms, still a threat)
+    "\U0001f198",  # 🆘 squared SOS
 ]
 _DANGER = re.compile("|".join(f"(?:{p})" for p in _PHRASES))
 

@@ -102,6 +102,14 @@ def test_every_safety_message_of_the_dev_split_reaches_the_safety_card(
         "ガソリンを撒くぞと電話で言われた",
         "お前の家燃やしてやる",
         "I can't see the point of anything since those calls started",
+        "😡🔪",
+        "🔪",
+        "🔪\ufe0f",  # with the emoji variation selector, as phones send it
+        "🆘",
+        "help 🆘",
+        "🔫",
+        "🗡️",
+        "窓口に🔪持った人",
     ],
 )
 def test_explicit_danger_phrases(text: str) -> None:
@@ -134,6 +142,10 @@ def test_explicit_danger_phrases(text: str) -> None:
         "ストーブの灯油、誰か持ってきてくれる？",
         "古い書類を燃やしていいですか",
         "I don't see the point of this meeting",
+        "メール爆弾💣みたいに届く",  # a mail flood, not a bomb
+        "🚨重要🚨 システム停止のお知らせ",
+        "Xで炎上してる🔥",
+        "😭😭😭🙏",
     ],
 )
 def test_innocent_texts_are_not_danger_phrases(text: str) -> None:
@@ -205,6 +217,21 @@ def test_bad_input_gets_a_clear_answer(guide: Guide, text: str) -> None:
     assert answer.card["type"] == "AdaptiveCard"
     shown = json.dumps(answer.card, ensure_ascii=False)
     assert "お答えできません" not in shown
+
+
+@pytest.mark.parametrize("text", ["😡🔪", "🔪", "🆘", "🔫", "help 🆘", "🆘🆘🆘"])
+def test_a_danger_emoji_gets_the_safety_card_not_the_could_not_read_menu(
+    guide: Guide, text: str
+) -> None:
+    answer = guide.answer(text, Locale.JA)
+    assert (answer.verdict, answer.playbook_id) == ("route", "urgent-safety")
+    assert "上司にすぐ知らせる" in json.dumps(answer.card, ensure_ascii=False)
+
+
+def test_an_innocent_knife_emoji_gets_the_safety_card_too(guide: Guide) -> None:
+    """Accepted: a kitchen-knife emoji in a chat about cooking class costs a glance at the
+    safety card; telling 「🔪」 from 「料理教室の🔪」 is not worth missing one threat."""
+    assert guide.answer("料理教室の🔪の絵文字", Locale.JA).playbook_id == "urgent-safety"
 
 
 def test_features_read_a_bounded_amount() -> None:
