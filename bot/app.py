@@ -40,7 +40,7 @@ from bot.directory import OrganisationDirectory
 from bot.domain.access import CaseAction, Viewer
 from bot.domain.flood import FloodThresholds
 from bot.domain.incidents import Person
-from bot.domain.linking import FREE_MAIL_DOMAINS
+from bot.domain.linking import free_mail_domains
 from bot.domain.mailbox import MailboxError
 from bot.domain.matcher import Matcher
 from bot.domain.ports import (
@@ -484,10 +484,11 @@ def build_app(
     )
     flood_webhook.add_routes(web_app, flood)
     flood.department_of = directory.department_of
+    free_mail = free_mail_domains(settings.free_mail_domains)
+    escalations.free_mail = free_mail  # a configured shared domain is never proposed for a block
     linked = LinkedCasesService(
         store=persistence.store,
-        free_mail=FREE_MAIL_DOMAINS
-        | {d.strip().lower() for d in settings.free_mail_domains.split(",") if d.strip()},
+        free_mail=free_mail,
     )
     org_cases = OrgCasesService(
         store=persistence.store,

@@ -166,7 +166,8 @@ class Settings(BaseSettings):
     # Where Graph posts change notifications; empty: https://<public_hostname> if set, else
     # no subscriptions (delta rounds only).
     flood_notification_base_url: str = ""
-    # Linked cases: more free-mail domains (comma-separated) never used to link two cases.
+    # More free-mail domains (comma-separated): never used to link two cases, never proposed
+    # for a domain-wide block (blocking them would stop every resident writing from there).
     free_mail_domains: str = ""
 
     # --- Teams app package (`mamoru teams package`; deploy/README.md)

@@ -84,6 +84,7 @@ class CaseViewsMixin:
     mails: OrgMails | None
     mail_facts: MailFacts | None
     sns_spread: Callable[[Incident], Awaitable[tuple[int, int]]] | None
+    free_mail: frozenset[str]
 
     async def viewer(self, person: Person) -> Viewer:
         """``person`` with the roles they hold now (asked every time: roles change)."""
@@ -174,7 +175,7 @@ class CaseViewsMixin:
             facts = await self.facts(
                 incident, undecided=decided is None, jobs=every_job, skip=stored.skip
             )
-        proposals = propose(incident, facts)
+        proposals = propose(incident, facts, shared_domains=self.free_mail)
         bodies: dict[ActionKind, str] = {}
         if self.mails is not None and decided is None:
             for proposal in proposals:

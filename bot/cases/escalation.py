@@ -47,7 +47,7 @@ from bot.domain.escalation import (
 )
 from bot.domain.incidents import Incident, IncidentState, Person
 from bot.domain.jobs import Job, JobSpec, JobState
-from bot.domain.linking import LinkedCases
+from bot.domain.linking import FREE_MAIL_DOMAINS, LinkedCases
 from bot.domain.locale import Locale
 from bot.domain.playbooks import PlaybookLibrary
 from bot.domain.ports import (
@@ -167,6 +167,8 @@ class Escalations(CaseViewsMixin, ThreadCardsMixin, ContactsMixin):
         self.mails: OrgMails | None = None  # the organisation's mails (drafts, previews)
         self.mail_facts: MailFacts | None = None  # counts the counterpart's mails
         self.sns_spread: Callable[[Incident], Awaitable[tuple[int, int]]] | None = None
+        # Domains anyone can get an address at, with the configured ones (never blocked).
+        self.free_mail: frozenset[str] = FREE_MAIL_DOMAINS
 
     # --- who and where
 
@@ -336,7 +338,9 @@ class Escalations(CaseViewsMixin, ThreadCardsMixin, ContactsMixin):
 
         def plan(incident: Incident) -> DecisionPlan:
             # Runs on the case as locked in the transaction: the rules see the latest state.
-            proposals = tuple(p.kind for p in propose(incident, facts))
+            proposals = tuple(
+                p.kind for p in propose(incident, facts, shared_domains=self.free_mail)
+            )
             selected = tuple(
                 k for k in proposals if str(inputs.get(f"act.{k}", "")).lower() == "true"
             )

@@ -156,10 +156,9 @@ async def open_case_store(settings: Settings, case_id: str) -> Any:
 
 def _refuse_shared_domain(domain: str | None, settings: Settings, *, confirmed: bool) -> None:
     """A rule for gmail.com would catch every resident writing from there: only if confirmed."""
-    from bot.domain.linking import FREE_MAIL_DOMAINS
+    from bot.domain.linking import free_mail_domains
 
-    configured = {d.strip().lower() for d in settings.free_mail_domains.split(",") if d.strip()}
-    if domain is None or confirmed or domain not in FREE_MAIL_DOMAINS | configured:
+    if domain is None or confirmed or domain not in free_mail_domains(settings.free_mail_domains):
         return
     raise InvalidMailTarget(
         f"{domain} is a free-mail domain shared by many unrelated people: a rule for it would "

@@ -51,6 +51,14 @@ FREE_MAIL_DOMAINS = frozenset(
         "excite.co.jp",
     }
 )
+
+
+def free_mail_domains(configured: str = "") -> frozenset[str]:
+    """The built-in free-mail domains plus ``configured`` (MAMORU_FREE_MAIL_DOMAINS,
+    comma-separated): what links no two cases and is never proposed for a domain block."""
+    return FREE_MAIL_DOMAINS | {d.strip().lower() for d in configured.split(",") if d.strip()}
+
+
 # The same SNS under several host names.
 _HOST_ALIASES = {
     "twitter.com": "x.com",
