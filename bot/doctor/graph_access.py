@@ -12,7 +12,7 @@ the evidence folder, the inbox rule, the move; on the department mailbox also se
 the follow-up event; for managers defined by a group, the ``transitiveMembers`` listing.
 It changes nothing: each write is sent in a form that cannot take effect (a folder or rule
 without a name, a move of an id that does not exist, a mail without recipients, an event
-without subject or time). Authorisation comes first: a 403 means the permission or the
+that ends before it starts). Authorisation comes first: a 403 means the permission or the
 scope is missing; Graph's 400/404 about the body or id means the call was allowed.
 Then it checks what must be refused: a mailbox that did not opt in, and a manager's
 mailbox (the guide's scope never includes them).
@@ -43,6 +43,14 @@ GROUP_ROLE = "GroupMember.Read.All"
 ONE_ID: dict[str, str | int] = {"$top": 1, "$select": "id"}
 # A message id that cannot exist (well-formed base64, no such item).
 NO_SUCH_ID = "AAMkAGRvY3Rvci1wcm9iZS1uby1zdWNoLWl0ZW0AAA=="
+# An event that ends before it starts: Exchange refuses it with 400
+# ErrorPropertyValidationFailure (microsoftgraph/microsoft-graph-docs issue 7919). An empty
+# body is not enough: Graph may fill in what is missing and create a blank event.
+INVERTED_EVENT: dict[str, Any] = {
+    "subject": "Mamoru doctor probe (never created)",
+    "start": {"dateTime": "2000-01-02T00:00:00", "timeZone": "UTC"},
+    "end": {"dateTime": "2000-01-01T00:00:00", "timeZone": "UTC"},
+}
 
 
 @dataclass(frozen=True)
@@ -96,10 +104,11 @@ PROBES: tuple[Probe, ...] = (
         "POST",
         "events",
         {},
-        {},
+        INVERTED_EVENT,
         department_only=True,
     ),
 )
+WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 # Short: a diagnostic must answer in seconds, not wait out a throttling window.
 DOCTOR_RETRY = RetryPolicy(max_attempts=3, max_total_seconds=20.0, backoff_max=5.0)
 _CONSENT_FIX = (
@@ -319,9 +328,20 @@ async def _probe_call(transport: GraphTransport, mailbox: str, probe: Probe) -> 
     except errors.MailboxNotFound:
         return fail(AREA, probe.name, f"{mailbox}: no such mailbox", "check the UPN")
     except (errors.BadRequest, errors.NotFound):
-        pass  # authorised; the deliberately empty body or unknown id was what Graph refused
+        # Authorised; the deliberately invalid body or unknown id was what Graph refused.
+        return ok(AREA, probe.name, f"allowed on {mailbox} ({probe.permission})")
     except errors.GraphError as exc:
         return fail(AREA, probe.name, f"{mailbox}: {exc.code or exc.status}", exc.hint)
+    if probe.method in WRITES:
+        # The probe is built to be refused; a 2xx means Graph took it. Say so loudly, so an
+        # administrator can remove what it made, rather than report a quiet "allowed".
+        return warn(
+            AREA,
+            probe.name,
+            f"allowed on {mailbox} ({probe.permission}), but Graph accepted the probe itself",
+            f"look in {mailbox} for an item named like 'Mamoru doctor probe' (or a nameless "
+            "folder or rule) and delete it by hand; please report this to Mamoru's maintainers",
+        )
     return ok(AREA, probe.name, f"allowed on {mailbox} ({probe.permission})")
 
 

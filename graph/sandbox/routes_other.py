@@ -9,6 +9,7 @@ directory does: ``$top`` 1-999 (default 100), ``$skiptoken`` in ``@odata.nextLin
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from typing import Any
 
 from graph.sandbox.routes_mail import DOC, USER_READ, _page, router
@@ -120,6 +121,10 @@ async def create_event(ctx: Ctx) -> Reply:
     for name in ("subject", "start", "end"):
         if name not in body:
             raise GraphHttpError(400, "ErrorInvalidRequest", f"The {name} property is required.")
+    if _ends_before_it_starts(body):
+        raise GraphHttpError(
+            400, "ErrorPropertyValidationFailure", "At least one property failed validation."
+        )
     tx = body.get("transactionId")
     if tx and tx in box.event_tx:
         return Reply(201, box.events[box.event_tx[tx]])
@@ -281,3 +286,14 @@ async def member_of(ctx: Ctx) -> Reply:
         if user.id in g.member_ids
     ]
     return _directory_page(ctx, groups, "microsoft.graph.directoryObject")
+
+
+def _ends_before_it_starts(event: dict[str, Any]) -> bool:
+    """Whether the event's end precedes its start (Exchange refuses it: property validation)."""
+    try:
+        start = dt.datetime.fromisoformat(event["start"]["dateTime"])
+        end = dt.datetime.fromisoformat(event["end"]["dateTime"])
+    except (KeyError, TypeError, ValueError):
+        return False  # malformed times are check_body's and Graph's other refusals
+    zones = (event["start"].get("timeZone"), event["end"].get("timeZone"))
+    return zones[0] == zones[1] and end < start

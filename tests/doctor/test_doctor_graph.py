@@ -8,10 +8,13 @@ import json
 import pytest
 
 from bot.doctor import Finding, Status, exit_code
-from bot.doctor.graph_access import check_graph, token_claims
+from bot.doctor.graph_access import INVERTED_EVENT, check_graph, token_claims
 from bot.doctor.report import run_doctor
+from graph.errors import GraphError
 from graph.sandbox import RunningSandbox
 from graph.sandbox.seed import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
     DEMO_DEPARTMENT_MAILBOX,
     DEMO_MAILBOX,
     DEMO_OUTSIDE_MAILBOX,
@@ -22,6 +25,7 @@ from graph.sandbox.seed import (
     DEMO_USER_IDS,
 )
 from tests.doctor.conftest import local_settings
+from tests.graph.helpers import FAST_RETRY, make_transport
 
 
 def by_name(findings: list[Finding]) -> dict[str, Finding]:
@@ -256,3 +260,41 @@ def test_token_claims_reads_the_payload_without_verifying() -> None:
     assert claims["roles"] == ["GroupMember.Read.All"]
     with pytest.raises(ValueError):
         token_claims("opaque-token")
+
+
+async def test_the_calendar_probe_is_an_event_graph_refuses(demo_graph: RunningSandbox) -> None:
+    """An event ending before it starts is refused (ErrorPropertyValidationFailure), not made."""
+    box = demo_graph.sandbox.tenant.mailbox(DEMO_DEPARTMENT_MAILBOX)
+    assert box is not None
+    before = len(box.events)
+    transport = make_transport(
+        demo_graph, client_id=DEMO_CLIENT_ID, secret=DEMO_CLIENT_SECRET, retry=FAST_RETRY
+    )
+    try:
+        with pytest.raises(GraphError) as refused:
+            await transport.request(
+                "POST",
+                f"/users/{DEMO_DEPARTMENT_MAILBOX}/events",
+                mailbox=DEMO_DEPARTMENT_MAILBOX,
+                json=INVERTED_EVENT,
+            )
+    finally:
+        await transport.aclose()
+    assert refused.value.status == 400
+    assert refused.value.code == "ErrorPropertyValidationFailure"
+    assert len(box.events) == before
+
+
+async def test_a_write_probe_graph_accepts_is_a_warning_naming_what_to_remove(
+    demo_graph: RunningSandbox, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If Graph ever took a probe, doctor says so instead of a quiet 'allowed'."""
+    monkeypatch.setitem(INVERTED_EVENT["end"], "dateTime", "2000-01-03T00:00:00")
+    settings = local_settings(demo_graph, database_url)
+    findings = await check_graph(
+        settings, mailbox=DEMO_MAILBOX, outside_mailbox=DEMO_OUTSIDE_MAILBOX
+    )
+    calendar = [f for f in findings if f.name == "Calendar: follow-up event"]
+    assert [f.status for f in calendar] == [Status.WARN]
+    assert "accepted the probe" in calendar[0].what
+    assert "Mamoru doctor probe" in calendar[0].fix and DEMO_DEPARTMENT_MAILBOX in calendar[0].fix
