@@ -456,6 +456,23 @@ async def bench_archive(args: argparse.Namespace) -> bool:
     return folder_messages >= n
 
 
+def _in_process_settings(data_dir: Path, database_url: str, graph_url: str) -> Any:
+    """Settings of the bot built in this process (as the tests build it) on the demo office."""
+    from bot.config import Settings
+
+    return Settings(
+        allow_anonymous=True,
+        data_dir=data_dir,
+        database_url=database_url,
+        graph_sandbox_embedded=False,
+        graph_sandbox_url=graph_url,
+        manager_group_id=DEMO_MANAGERS_GROUP_ID,
+        manager_ids="",
+        department_mailbox=DEMO_DEPARTMENT_MAILBOX,
+        _env_file=None,
+    )
+
+
 async def bench_load(args: argparse.Namespace, database_url: str) -> bool:
     """(c): what approving the archive of an M-mail case costs the database afterwards.
 
@@ -465,7 +482,6 @@ async def bench_load(args: argparse.Namespace, database_url: str) -> bool:
     to the end of the archive job and its card updates; and the thread card's updates.
     """
     from bot.cases.escalation import REFRESH_EVERY_SECONDS
-    from bot.config import Settings
     from tests.support.connector import in_channel as channel_of
     from tests.support.dbcount import Counter, counting
     from tests.teams.conftest import start_bot
@@ -478,17 +494,7 @@ async def bench_load(args: argparse.Namespace, database_url: str) -> bool:
     running = await start_sandbox(make_sandbox(tenant, Limits()))
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = Settings(
-                allow_anonymous=True,
-                data_dir=Path(tmp),
-                database_url=database_url,
-                graph_sandbox_embedded=False,
-                graph_sandbox_url=running.root_url,
-                manager_group_id=DEMO_MANAGERS_GROUP_ID,
-                manager_ids="",
-                department_mailbox=DEMO_DEPARTMENT_MAILBOX,
-                _env_file=None,
-            )
+            settings = _in_process_settings(Path(tmp), database_url, running.root_url)
             async for bot in start_bot(settings):
                 escalations = bot.services.escalations
                 escalations.refresh_every = REFRESH_EVERY_SECONDS  # as in production
@@ -539,7 +545,6 @@ async def count_one_approval(database_url: str) -> None:
     """Statements and transactions of one approval with the card's defaults, counted in
     this process on the bot's engines (as tests/teams/test_approval_cost.py does): the
     invoke until its answer, then the notice and the card refresh that follow it."""
-    from bot.config import Settings
     from tests.support.connector import in_channel as channel_of
     from tests.support.dbcount import Counter, counting
     from tests.teams.conftest import start_bot
@@ -550,17 +555,7 @@ async def count_one_approval(database_url: str) -> None:
     running = await start_sandbox(make_sandbox(tenant, Limits()))
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = Settings(
-                allow_anonymous=True,
-                data_dir=Path(tmp),
-                database_url=database_url,
-                graph_sandbox_embedded=False,
-                graph_sandbox_url=running.root_url,
-                manager_group_id=DEMO_MANAGERS_GROUP_ID,
-                manager_ids="",
-                department_mailbox=DEMO_DEPARTMENT_MAILBOX,
-                _env_file=None,
-            )
+            settings = _in_process_settings(Path(tmp), database_url, running.root_url)
             async for bot in start_bot(settings):
                 case = await reported_and_escalated(bot)
                 engines = bot.services.persistence.engines

@@ -61,7 +61,7 @@ from bot.domain.ports import (
 )
 from bot.domain.tasks import CaseTask
 from bot.teams.messenger import Messenger
-from cards.escalation import CaseView, escalation_card
+from cards.escalation import CaseView
 from cards.notices import notice_element
 
 log = logging.getLogger(__name__)
@@ -268,13 +268,7 @@ class Escalations(CaseViewsMixin, ThreadCardsMixin, ContactsMixin):
             log.warning("incident %s: no managers' channel registered", incident.id)
             return False
         view = await self.view(incident)
-        card = escalation_card(
-            view,
-            self._library,
-            locale,
-            refresh_user_ids=await self._manager_teams_ids(incident),
-            offer_decide=True,
-        )
+        card = await self.thread_card(incident, view, locale)
         posted = await self._messenger.create_thread(
             channel_id=channel.channel_id,
             service_url=channel.service_url,

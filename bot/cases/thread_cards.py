@@ -33,7 +33,7 @@ from bot.domain.ports import (
     Store,
 )
 from bot.teams.messenger import Messenger, Posted
-from cards.escalation import escalation_card
+from cards.escalation import CaseView, escalation_card
 from cards.i18n import t
 from cards.notices import text_card
 
@@ -91,15 +91,20 @@ class ThreadCardsMixin:
             linked=False,
         )
         view = replace(view, linked=links)
-        locale = Locale.from_tag(thread.get("locale"))
-        card = escalation_card(
+        card = await self.thread_card(incident, view, Locale.from_tag(thread.get("locale")))
+        await self._messenger.update(_posted(thread), card)
+
+    async def thread_card(
+        self, incident: Incident, view: CaseView, locale: Locale
+    ) -> dict[str, Any]:
+        """The card everyone in the managers' thread sees (each manager refreshes their own)."""
+        return escalation_card(
             view,
             self._library,
             locale,
             refresh_user_ids=await self._manager_teams_ids(incident),
             offer_decide=True,
         )
-        await self._messenger.update(_posted(thread), card)
 
     async def _thread(self, incident_id: str) -> dict[str, Any] | None:
         """Where the case's card is (kept once read: a thread is opened once per case)."""

@@ -9,6 +9,7 @@ in the other) and records where they went in ``org_case_merges``.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -48,6 +49,25 @@ def _membership(row: Row[Any]) -> Membership:
         left_at=utc(row.left_at) if row.left_at is not None else None,
         left_by=Person(row.left_by_id, row.left_by_name) if row.left_at is not None else None,
     )
+
+
+def _joining_rows(
+    org_id: str, case_ids: Sequence[str], by: Person, now: dt.datetime
+) -> list[dict[str, Any]]:
+    """Membership rows for cases joining ``org_id`` now (a merge of cases or of two org cases)."""
+    return [
+        {
+            "org_id": org_id,
+            "incident_id": case_id,
+            "joined_at": now,
+            "joined_by_id": by.object_id,
+            "joined_by_name": by.display_name,
+            "left_at": None,
+            "left_by_id": "",
+            "left_by_name": "",
+        }
+        for case_id in case_ids
+    ]
 
 
 class SqlOrgCasesMixin:
@@ -165,19 +185,7 @@ class SqlOrgCasesMixin:
                 return org
             await conn.execute(
                 insert(org_case_members),
-                [
-                    {
-                        "org_id": into,
-                        "incident_id": case_id,
-                        "joined_at": now,
-                        "joined_by_id": by.object_id,
-                        "joined_by_name": by.display_name,
-                        "left_at": None,
-                        "left_by_id": "",
-                        "left_by_name": "",
-                    }
-                    for case_id in joining
-                ],
+                _joining_rows(into, joining, by, now),
             )
             org = await self._org(conn, into)
             await self._lock_chains(conn, org.members)
@@ -249,19 +257,7 @@ class SqlOrgCasesMixin:
             )
             await conn.execute(
                 insert(org_case_members),
-                [
-                    {
-                        "org_id": into.id,
-                        "incident_id": case_id,
-                        "joined_at": now,
-                        "joined_by_id": by.object_id,
-                        "joined_by_name": by.display_name,
-                        "left_at": None,
-                        "left_by_id": "",
-                        "left_by_name": "",
-                    }
-                    for case_id in moving
-                ],
+                _joining_rows(into.id, moving, by, now),
             )
             await conn.execute(
                 insert(org_case_merges).values(
